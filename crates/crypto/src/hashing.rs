@@ -29,6 +29,11 @@ pub fn twox_128(data: &[u8]) -> [u8; 16] {
     sp_crypto_hashing::twox_128(data)
 }
 
+/// Four xxHash64 (seeds 0..4) concatenated.
+pub fn twox_256(data: &[u8]) -> [u8; 32] {
+    sp_crypto_hashing::twox_256(data)
+}
+
 /// Keccak-256 (the pre-standard SHA-3 used by Ethereum).
 pub fn keccak_256(data: &[u8]) -> [u8; 32] {
     sp_crypto_hashing::keccak_256(data)
