@@ -94,12 +94,13 @@ impl Pair {
 
 /// Whether `bytes` is the canonical encoding of a point on the curve.
 fn is_canonical_point(bytes: &[u8; 32]) -> bool {
-    CompressedEdwardsY(*bytes)
-        .decompress()
-        .is_some_and(|p| p.compress().to_bytes() == *bytes)
+    CompressedEdwardsY(*bytes).decompress().is_some_and(|p| p.compress().to_bytes() == *bytes)
 }
 
-fn prepared(signature: &Signature, public: &Public) -> Option<(ed25519_zebra::VerificationKeyBytes, ed25519_zebra::Signature)> {
+fn prepared(
+    signature: &Signature,
+    public: &Public,
+) -> Option<(ed25519_zebra::VerificationKeyBytes, ed25519_zebra::Signature)> {
     let mut r = [0u8; 32];
     r.copy_from_slice(&signature.0[..32]);
     if !is_canonical_point(&public.0) || !is_canonical_point(&r) {
@@ -147,8 +148,7 @@ pub fn batch_verify(items: &[BatchItem<'_>]) -> bool {
 
 /// Parses a public key from bytes, checking that it is a canonical curve point.
 pub fn public_from_bytes(bytes: &[u8]) -> Result<Public> {
-    let arr: [u8; 32] =
-        bytes.try_into().map_err(|_| Error::InvalidLength { expected: 32, found: bytes.len() })?;
+    let arr: [u8; 32] = bytes.try_into().map_err(|_| Error::InvalidLength { expected: 32, found: bytes.len() })?;
     if !is_canonical_point(&arr) {
         return Err(Error::InvalidPublicKey);
     }

@@ -172,11 +172,8 @@ fn reply_key(
     recipient: &x25519::Public,
     request_nonce: &[u8; NONCE_LEN],
 ) -> aead::Key {
-    let key = kdf::derive_with_infos(
-        response_label(label),
-        shared.as_bytes(),
-        &[&ephemeral.0, &recipient.0, request_nonce],
-    );
+    let key =
+        kdf::derive_with_infos(response_label(label), shared.as_bytes(), &[&ephemeral.0, &recipient.0, request_nonce]);
     aead::Key::new(&key)
 }
 
@@ -254,10 +251,7 @@ impl SealingSession {
             label: response_label(self.label),
             ephemeral: self.ephemeral,
         };
-        Ok(Sealed {
-            envelope: Envelope { version: VERSION_V1, ephemeral: self.ephemeral, nonce, ciphertext },
-            reply,
-        })
+        Ok(Sealed { envelope: Envelope { version: VERSION_V1, ephemeral: self.ephemeral, nonce, ciphertext }, reply })
     }
 }
 

@@ -125,11 +125,7 @@ impl Pair {
 
     /// Signs `message`. sr25519 signatures are randomised with `rng` (hedged
     /// against fault attacks); ed25519 signatures are deterministic.
-    pub fn sign<R: rand_core::RngCore + rand_core::CryptoRng>(
-        &self,
-        message: &[u8],
-        rng: &mut R,
-    ) -> [u8; 64] {
+    pub fn sign<R: rand_core::RngCore + rand_core::CryptoRng>(&self, message: &[u8], rng: &mut R) -> [u8; 64] {
         match self {
             Pair::Sr25519(p) => p.sign_with_rng(message, rng).0,
             Pair::Ed25519(p) => p.sign(message).0,
@@ -140,15 +136,7 @@ impl Pair {
 /// Verifies a 64-byte `signature` of `scheme` by `public` over `message`.
 pub fn verify(scheme: Scheme, signature: &[u8; 64], message: &[u8], public: &[u8; 32]) -> bool {
     match scheme {
-        Scheme::Sr25519 => sr25519::verify(
-            &sr25519::Signature(*signature),
-            message,
-            &sr25519::Public(*public),
-        ),
-        Scheme::Ed25519 => ed25519::verify(
-            &ed25519::Signature(*signature),
-            message,
-            &ed25519::Public(*public),
-        ),
+        Scheme::Sr25519 => sr25519::verify(&sr25519::Signature(*signature), message, &sr25519::Public(*public)),
+        Scheme::Ed25519 => ed25519::verify(&ed25519::Signature(*signature), message, &ed25519::Public(*public)),
     }
 }

@@ -58,10 +58,7 @@ impl Pair {
     /// The key pair of a 32-byte mini secret key (the "secret seed").
     pub fn from_seed(seed: &[u8; 32]) -> Self {
         let mini = MiniSecretKey::from_bytes(seed).expect("any 32 bytes are a mini secret key");
-        Pair {
-            keypair: mini.expand_to_keypair(ExpansionMode::Ed25519),
-            seed: Some(Zeroizing::new(*seed)),
-        }
+        Pair { keypair: mini.expand_to_keypair(ExpansionMode::Ed25519), seed: Some(Zeroizing::new(*seed)) }
     }
 
     /// The key pair a secret URI describes (phrase or seed, then junctions).

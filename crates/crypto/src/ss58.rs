@@ -124,10 +124,8 @@ pub fn decode(address: &str) -> Result<(u16, Vec<u8>)> {
 /// Decodes an SS58 address that must carry a 32-byte account id.
 pub fn decode_account(address: &str) -> Result<(u16, [u8; 32])> {
     let (prefix, payload) = decode(address)?;
-    let account: [u8; 32] = payload
-        .as_slice()
-        .try_into()
-        .map_err(|_| Error::InvalidLength { expected: 32, found: payload.len() })?;
+    let account: [u8; 32] =
+        payload.as_slice().try_into().map_err(|_| Error::InvalidLength { expected: 32, found: payload.len() })?;
     Ok((prefix, account))
 }
 

@@ -1,4 +1,5 @@
 //! Envelope v1: round trips, sessions, replies, and every way opening must fail.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::path::PathBuf;
 
@@ -94,7 +95,8 @@ fn wrong_recipient_context_label_fail() {
 #[test]
 fn every_flipped_bit_is_rejected() {
     let bob = recipient(1);
-    let bytes = envelope::seal(&mut rng(2), bob.public(), label(), &ctx(b"A"), b"0123456789").unwrap().envelope.to_bytes();
+    let bytes =
+        envelope::seal(&mut rng(2), bob.public(), label(), &ctx(b"A"), b"0123456789").unwrap().envelope.to_bytes();
     for i in 0..bytes.len() {
         for bit in 0..8 {
             let mut forged = bytes.clone();
@@ -116,7 +118,8 @@ fn every_flipped_bit_is_rejected() {
 #[test]
 fn truncated_and_oversized_buffers() {
     let bob = recipient(1);
-    let bytes = envelope::seal(&mut rng(2), bob.public(), label(), &ctx(b"A"), b"0123456789").unwrap().envelope.to_bytes();
+    let bytes =
+        envelope::seal(&mut rng(2), bob.public(), label(), &ctx(b"A"), b"0123456789").unwrap().envelope.to_bytes();
     for len in 0..bytes.len() {
         let err = Envelope::from_bytes(&bytes[..len], DEFAULT_MAX_ENCODED_LEN).unwrap_err();
         assert!(matches!(err, Error::EnvelopeTruncated { .. }), "len {len}: {err:?}");
@@ -162,8 +165,7 @@ fn low_order_ephemeral_keys_are_rejected() {
 fn session_reuse_with_counter_nonce() {
     let bob = recipient(1);
     let mut session = SealingSession::new(&mut rng(5), bob.public(), label()).unwrap();
-    let envs: Vec<Envelope> =
-        (0u8..5).map(|i| session.seal(&ctx(b"A"), &[i; 3]).unwrap().envelope).collect();
+    let envs: Vec<Envelope> = (0u8..5).map(|i| session.seal(&ctx(b"A"), &[i; 3]).unwrap().envelope).collect();
     // One ephemeral key, distinct counter nonces.
     for (i, e) in envs.iter().enumerate() {
         assert_eq!(&e.ephemeral, session.ephemeral());

@@ -1,6 +1,7 @@
 //! Known answers from `../shared/testdata` (never re-derived from our code):
 //! Substrate dev keys, sr25519 signatures, SS58 vectors, the GRANDPA
 //! precommit signature, and Wycheproof ed25519 / X25519 / AES-GCM.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::path::PathBuf;
 
@@ -12,9 +13,9 @@ use umbra_crypto::{
 };
 
 fn testdata(rel: &str) -> PathBuf {
-    let root = std::env::var_os("UMBRA_TESTDATA").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata")
-    });
+    let root = std::env::var_os("UMBRA_TESTDATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata"));
     root.join(rel)
 }
 
@@ -63,11 +64,9 @@ fn dev_keys_sr25519_and_ed25519() {
     let v = vectors();
     let dk = &v["dev_keys"];
     let mut checked = 0;
-    for (scheme, table) in [
-        (Scheme::Sr25519, "sr25519_hard"),
-        (Scheme::Sr25519, "sr25519_soft"),
-        (Scheme::Ed25519, "ed25519_hard"),
-    ] {
+    for (scheme, table) in
+        [(Scheme::Sr25519, "sr25519_hard"), (Scheme::Sr25519, "sr25519_soft"), (Scheme::Ed25519, "ed25519_hard")]
+    {
         for (suri, public) in dk[table].as_object().unwrap() {
             assert_eq!(public_of(scheme, suri), h32(public), "{scheme:?} {suri}");
             // The same key through the full phrase.
@@ -251,11 +250,9 @@ fn wycheproof_aes_gcm_256() {
                     assert_eq!(opened.unwrap().as_slice(), msg.as_slice(), "tc {}", t["tcId"]);
                     assert_eq!(key.seal(&nonce, &aad, &msg).unwrap(), ct, "tc {}", t["tcId"]);
                 }
-                "invalid" => assert!(
-                    matches!(opened, Err(Error::EnvelopeAuthenticationFailed)),
-                    "tc {} must fail",
-                    t["tcId"]
-                ),
+                "invalid" => {
+                    assert!(matches!(opened, Err(Error::EnvelopeAuthenticationFailed)), "tc {} must fail", t["tcId"])
+                }
                 other => panic!("unexpected result {other}"),
             }
             run += 1;

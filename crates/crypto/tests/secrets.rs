@@ -1,6 +1,7 @@
 //! Secret-holding types must not be printable: no `Debug`, no `Display`.
 //! (Zeroize-on-drop is provided by the wrapped `Zeroizing`/`ZeroizeOnDrop`
 //! fields and the explicit `Drop` impls.)
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use core::fmt::{Debug, Display};
 

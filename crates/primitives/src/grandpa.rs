@@ -118,7 +118,6 @@ impl Header {
     /// The GRANDPA consensus logs in this header, decoded. A log that does
     /// not decode is returned as an error item (never skipped silently).
     pub fn grandpa_logs(&self) -> impl Iterator<Item = crate::Result<ConsensusLog>> + '_ {
-        self.consensus_logs(&GRANDPA_ENGINE_ID)
-            .map(|data| crate::decode_bounded::<ConsensusLog>(data, data.len()))
+        self.consensus_logs(&GRANDPA_ENGINE_ID).map(|data| crate::decode_bounded::<ConsensusLog>(data, data.len()))
     }
 }

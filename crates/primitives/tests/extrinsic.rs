@@ -1,5 +1,6 @@
 //! The v4 extrinsic envelope: signing, verification, forgeries, replays and
 //! malformed input.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::sync::OnceLock;
 
@@ -10,7 +11,10 @@ use umbra_crypto::{suri::SecretUri, Pair, Scheme};
 use umbra_primitives::{
     block::{Block, OpaqueExtrinsic},
     decode_bounded,
-    extrinsic::{signing_payload, AdditionalSigned, EncodedCall, Era, MultiAddress, MultiSignature, SignedExtra, UncheckedExtrinsic},
+    extrinsic::{
+        signing_payload, AdditionalSigned, EncodedCall, Era, MultiAddress, MultiSignature, SignedExtra,
+        UncheckedExtrinsic,
+    },
     header::{Digest, DigestItem, Header},
     AccountId32, Error, H256,
 };
@@ -143,7 +147,10 @@ fn malformed_extrinsics_get_precise_errors() {
     let mut v5 = bytes.clone();
     v5[2] = 0x85;
     assert_eq!(dec(&v5), Err(Error::UnsupportedExtrinsicVersion(5)));
-    assert_eq!(UncheckedExtrinsic::<EncodedCall>::decode_body(&[0x03, 0, 0]), Err(Error::UnsupportedExtrinsicVersion(3)));
+    assert_eq!(
+        UncheckedExtrinsic::<EncodedCall>::decode_body(&[0x03, 0, 0]),
+        Err(Error::UnsupportedExtrinsicVersion(3))
+    );
     // Unknown MultiAddress and MultiSignature variants.
     let body = &bytes[2..];
     let mut bad_addr = body.to_vec();
@@ -192,7 +199,8 @@ fn block_round_trip_and_seal_split() {
             ],
         },
     };
-    let block = Block { header: header.clone(), extrinsics: vec![signed(Scheme::Sr25519, transfer_call(5), 0).to_opaque()] };
+    let block =
+        Block { header: header.clone(), extrinsics: vec![signed(Scheme::Sr25519, transfer_call(5), 0).to_opaque()] };
     let decoded: Block = decode_bounded(&block.encode(), MAX).unwrap();
     assert_eq!(decoded, block);
     let (pre, seal) = header.split_seal(b"aura").unwrap();

@@ -1,11 +1,14 @@
 //! GRANDPA justifications and consensus logs: encoding round trips with
 //! signatures by the dev authorities.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use parity_scale_codec::{Decode, Encode};
 use umbra_crypto::{ed25519, suri::SecretUri};
 use umbra_primitives::{
     decode_bounded,
-    grandpa::{precommit_payload, Commit, ConsensusLog, GrandpaJustification, Precommit, ScheduledChange, SignedPrecommit},
+    grandpa::{
+        precommit_payload, Commit, ConsensusLog, GrandpaJustification, Precommit, ScheduledChange, SignedPrecommit,
+    },
     header::{Digest, DigestItem, Header},
     Error, H256,
 };
@@ -46,7 +49,11 @@ fn justification_round_trip_and_signatures() {
     for signed in &decoded.commit.precommits {
         let payload = precommit_payload(decoded.round, set_id, &signed.precommit);
         assert!(ed25519::verify(&signed.signature, &payload, &signed.id));
-        assert!(!ed25519::verify(&signed.signature, &precommit_payload(decoded.round, set_id + 1, &signed.precommit), &signed.id));
+        assert!(!ed25519::verify(
+            &signed.signature,
+            &precommit_payload(decoded.round, set_id + 1, &signed.precommit),
+            &signed.id
+        ));
     }
     assert!(format!("{decoded:?}").contains("precommits: 3"));
     assert!(matches!(decode_bounded::<GrandpaJustification>(&bytes[..bytes.len() - 1], 1 << 20), Err(Error::Decode)));

@@ -1,5 +1,6 @@
 //! Known answers from `../shared/testdata`: SCALE compact cases, a real
 //! Polkadot GRANDPA precommit, and a real Substrate genesis header hash.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::path::PathBuf;
 
@@ -86,7 +87,10 @@ fn node_template_genesis_hash() {
         digest: Digest::default(),
     };
     assert_eq!(header.extrinsics_root, EMPTY_ROOT);
-    assert_eq!(header.hash(), H256::from_slice(&unhex("6bf30d04495c16ef053de4ac74eac35dfd6473e4907810f450bea1b976ac518f")));
+    assert_eq!(
+        header.hash(),
+        H256::from_slice(&unhex("6bf30d04495c16ef053de4ac74eac35dfd6473e4907810f450bea1b976ac518f"))
+    );
     let decoded = Header::decode(&mut &header.encode()[..]).unwrap();
     assert_eq!(decoded, header);
 }

@@ -1,7 +1,7 @@
 //! Criterion benchmarks of the trie (issue targets in comments).
 //!
 //! Run: `cargo bench -p umbra-trie --bench trie`
-#![allow(missing_docs)] // criterion_group! generates undocumented functions
+#![allow(missing_docs, clippy::unwrap_used)] // criterion_group! generates undocumented functions; benches may panic
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use rand_chacha::{
@@ -27,7 +27,9 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("trie");
     g.sample_size(10);
     // Target: <= 1 s.
-    g.bench_function("state_root_100k_random_32B", |b| b.iter(|| state_root(StateVersion::V1, entries.iter().copied())));
+    g.bench_function("state_root_100k_random_32B", |b| {
+        b.iter(|| state_root(StateVersion::V1, entries.iter().copied()))
+    });
     g.bench_function("build_memory_trie_100k_random_32B", |b| {
         b.iter(|| MemoryTrie::new(StateVersion::V1, entries.iter().copied()).unwrap())
     });

@@ -41,6 +41,7 @@ pub enum Error {
 }
 
 /// Converts a `trie-db` error (boxed, as `trie-db` returns them).
+#[allow(clippy::boxed_local)] // the exact type `trie-db` returns, passed straight to `map_err`
 pub(crate) fn from_trie_error(e: alloc::boxed::Box<sp_trie::TrieError<crate::V1>>) -> Error {
     use trie_db::TrieError as T;
     match *e {

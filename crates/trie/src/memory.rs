@@ -6,7 +6,7 @@ use hash_db::Hasher;
 use sp_core::Blake2Hasher;
 use sp_trie::{MemoryDB, Recorder, Trie, TrieDBBuilder, TrieDBMutBuilder, TrieLayout, TrieMut};
 
-use crate::{error::from_trie_error, StateVersion, StorageProof, Result, H256, V0, V1};
+use crate::{error::from_trie_error, Result, StateVersion, StorageProof, H256, V0, V1};
 
 /// A complete trie held in memory.
 ///

@@ -1,6 +1,7 @@
 //! Known answers from `../shared/testdata`: a real Substrate genesis state
 //! root (LayoutV0), a Polkadot storage proof, a real LayoutV1 proof with
 //! hashed values, and storage-key prefixes.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::{collections::BTreeMap, path::PathBuf};
 
@@ -129,7 +130,10 @@ fn bounded_decoding() {
     let mut trailing = bytes.clone();
     trailing.push(0);
     assert_eq!(StorageProof::decode_bounded(&trailing, ProofLimits::default()), Err(Error::ProofTrailingBytes));
-    assert_eq!(StorageProof::decode_bounded(&bytes[..bytes.len() - 1], ProofLimits::default()), Err(Error::ProofEncoding));
+    assert_eq!(
+        StorageProof::decode_bounded(&bytes[..bytes.len() - 1], ProofLimits::default()),
+        Err(Error::ProofEncoding)
+    );
     // A length prefix claiming a billion nodes is refused before any allocation.
     assert!(matches!(
         StorageProof::decode_bounded(&[0x03, 0, 0, 0, 0x40], ProofLimits::default()),

@@ -1,5 +1,6 @@
 //! Property tests: streaming roots agree with built tries, proofs agree with
 //! the map they prove, and arbitrary bytes never panic the proof decoder.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::collections::BTreeMap;
 
