@@ -12,9 +12,8 @@
 use alloc::vec::Vec;
 
 use curve25519_dalek::edwards::CompressedEdwardsY;
-use parity_scale_codec::{Decode, Encode, MaxEncodedLen};
+use parity_scale_codec::Encode;
 use rand_core::SeedableRng;
-use scale_info::TypeInfo;
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::{
@@ -23,25 +22,7 @@ use crate::{
     Error, Result,
 };
 
-/// An ed25519 public key.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, TypeInfo, MaxEncodedLen)]
-pub struct Public(pub [u8; 32]);
-
-impl core::fmt::Debug for Public {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "ed25519:0x{}", hex::encode(self.0))
-    }
-}
-
-/// A 64-byte ed25519 signature (`R ‖ s`).
-#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, TypeInfo, MaxEncodedLen)]
-pub struct Signature(pub [u8; 64]);
-
-impl core::fmt::Debug for Signature {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "0x{}", hex::encode(self.0))
-    }
-}
+public_and_signature!("ed25519", "An ed25519 public key.", "A 64-byte ed25519 signature (`R ‖ s`).");
 
 /// An ed25519 key pair. No `Debug`/`Display`; zeroized on drop.
 pub struct Pair {

@@ -150,6 +150,23 @@ fn aad(label: DomainLabel, context: &[u8]) -> Vec<u8> {
     aad
 }
 
+/// Opens `envelope` with a key already derived for the session of `ephemeral`.
+fn open_in_session(
+    key: &aead::Key,
+    label: DomainLabel,
+    ephemeral: &x25519::Public,
+    envelope: &Envelope,
+    context: &[u8],
+) -> Result<Zeroizing<Vec<u8>>> {
+    if envelope.version != VERSION_V1 {
+        return Err(Error::EnvelopeUnknownVersion(envelope.version));
+    }
+    if envelope.ephemeral != *ephemeral {
+        return Err(Error::EnvelopeSessionMismatch);
+    }
+    key.open(&envelope.nonce, &aad(label, context), &envelope.ciphertext)
+}
+
 fn message_key(
     shared: &SharedSecret,
     label: DomainLabel,
@@ -323,13 +340,7 @@ impl OpeningSession {
 
     /// Opens an envelope of this session (AES-GCM only, no X25519).
     pub fn open(&self, envelope: &Envelope, context: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-        if envelope.version != VERSION_V1 {
-            return Err(Error::EnvelopeUnknownVersion(envelope.version));
-        }
-        if envelope.ephemeral != self.ephemeral {
-            return Err(Error::EnvelopeSessionMismatch);
-        }
-        self.key.open(&envelope.nonce, &aad(self.label, context), &envelope.ciphertext)
+        open_in_session(&self.key, self.label, &self.ephemeral, envelope, context)
     }
 
     /// The key to seal the reply to `envelope` (one HKDF).
@@ -374,12 +385,6 @@ pub struct ReplyOpener {
 impl ReplyOpener {
     /// Opens a reply under `context`.
     pub fn open(&self, reply: &Envelope, context: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-        if reply.version != VERSION_V1 {
-            return Err(Error::EnvelopeUnknownVersion(reply.version));
-        }
-        if reply.ephemeral != self.ephemeral {
-            return Err(Error::EnvelopeSessionMismatch);
-        }
-        self.key.open(&reply.nonce, &aad(self.label, context), &reply.ciphertext)
+        open_in_session(&self.key, self.label, &self.ephemeral, reply, context)
     }
 }

@@ -32,6 +32,53 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+/// Declares a public-key and a signature newtype over byte arrays, SCALE-encoded
+/// as the bare bytes, printed as tagged hex (they hold nothing secret).
+macro_rules! public_and_signature {
+    ($scheme:literal, $public_doc:literal, $signature_doc:literal) => {
+        #[doc = $public_doc]
+        #[derive(
+            Clone,
+            Copy,
+            PartialEq,
+            Eq,
+            PartialOrd,
+            Ord,
+            Hash,
+            parity_scale_codec::Encode,
+            parity_scale_codec::Decode,
+            scale_info::TypeInfo,
+            parity_scale_codec::MaxEncodedLen,
+        )]
+        pub struct Public(pub [u8; 32]);
+
+        impl core::fmt::Debug for Public {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                write!(f, concat!($scheme, ":0x{}"), hex::encode(self.0))
+            }
+        }
+
+        #[doc = $signature_doc]
+        #[derive(
+            Clone,
+            Copy,
+            PartialEq,
+            Eq,
+            parity_scale_codec::Encode,
+            parity_scale_codec::Decode,
+            scale_info::TypeInfo,
+            parity_scale_codec::MaxEncodedLen,
+        )]
+        pub struct Signature(pub [u8; 64]);
+
+        impl core::fmt::Debug for Signature {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                write!(f, "0x{}", hex::encode(self.0))
+            }
+        }
+    };
+}
+
 pub mod aead;
 pub mod ed25519;
 pub mod envelope;

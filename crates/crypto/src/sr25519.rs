@@ -11,8 +11,6 @@
 
 use alloc::vec::Vec;
 
-use parity_scale_codec::{Decode, Encode, MaxEncodedLen};
-use scale_info::TypeInfo;
 use schnorrkel::{
     derive::{ChainCode, Derivation},
     signing_context, ExpansionMode, MiniSecretKey,
@@ -27,25 +25,11 @@ use crate::{
 /// The signing context of every sr25519 signature on the chain.
 pub const SIGNING_CTX: &[u8] = b"substrate";
 
-/// An sr25519 public key (compressed Ristretto point). Also the account id.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, TypeInfo, MaxEncodedLen)]
-pub struct Public(pub [u8; 32]);
-
-impl core::fmt::Debug for Public {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "sr25519:0x{}", hex::encode(self.0))
-    }
-}
-
-/// A 64-byte sr25519 signature.
-#[derive(Clone, Copy, PartialEq, Eq, Encode, Decode, TypeInfo, MaxEncodedLen)]
-pub struct Signature(pub [u8; 64]);
-
-impl core::fmt::Debug for Signature {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "0x{}", hex::encode(self.0))
-    }
-}
+public_and_signature!(
+    "sr25519",
+    "An sr25519 public key (compressed Ristretto point). Also the account id.",
+    "A 64-byte sr25519 signature."
+);
 
 /// An sr25519 key pair. No `Debug`/`Display`; the secret key and seed are
 /// zeroized on drop.
