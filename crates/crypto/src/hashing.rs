@@ -18,6 +18,11 @@ pub fn blake2_512(data: &[u8]) -> [u8; 64] {
     sp_crypto_hashing::blake2_512(data)
 }
 
+/// BLAKE2b with a 64-bit output: runtime API identifiers.
+pub fn blake2_64(data: &[u8]) -> [u8; 8] {
+    sp_crypto_hashing::blake2_64(data)
+}
+
 /// xxHash64 with seed 0, little-endian: the `Twox64Concat` storage hasher.
 /// Not collision resistant; use only on keys the user cannot choose freely.
 pub fn twox_64(data: &[u8]) -> [u8; 8] {

@@ -33,7 +33,8 @@ extern crate alloc;
 extern crate std;
 
 /// Declares a public-key and a signature newtype over byte arrays, SCALE-encoded
-/// as the bare bytes, printed as tagged hex (they hold nothing secret).
+/// as the bare bytes, printed as tagged hex (they hold nothing secret), and
+/// described in metadata under Substrate's paths (`sp_core::<scheme>::…`).
 macro_rules! public_and_signature {
     ($scheme:literal, $public_doc:literal, $signature_doc:literal) => {
         #[doc = $public_doc]
@@ -47,10 +48,18 @@ macro_rules! public_and_signature {
             Hash,
             parity_scale_codec::Encode,
             parity_scale_codec::Decode,
-            scale_info::TypeInfo,
             parity_scale_codec::MaxEncodedLen,
         )]
         pub struct Public(pub [u8; 32]);
+
+        impl scale_info::TypeInfo for Public {
+            type Identity = Self;
+            fn type_info() -> scale_info::Type {
+                scale_info::Type::builder()
+                    .path(scale_info::Path::new("Public", concat!("sp_core::", $scheme)))
+                    .composite(scale_info::build::Fields::unnamed().field(|f| f.ty::<[u8; 32]>().type_name("[u8; 32]")))
+            }
+        }
 
         impl core::fmt::Debug for Public {
             fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -66,10 +75,18 @@ macro_rules! public_and_signature {
             Eq,
             parity_scale_codec::Encode,
             parity_scale_codec::Decode,
-            scale_info::TypeInfo,
             parity_scale_codec::MaxEncodedLen,
         )]
         pub struct Signature(pub [u8; 64]);
+
+        impl scale_info::TypeInfo for Signature {
+            type Identity = Self;
+            fn type_info() -> scale_info::Type {
+                scale_info::Type::builder()
+                    .path(scale_info::Path::new("Signature", concat!("sp_core::", $scheme)))
+                    .composite(scale_info::build::Fields::unnamed().field(|f| f.ty::<[u8; 64]>().type_name("[u8; 64]")))
+            }
+        }
 
         impl core::fmt::Debug for Signature {
             fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {

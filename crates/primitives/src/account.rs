@@ -3,12 +3,23 @@
 use alloc::string::String;
 
 use parity_scale_codec::{Decode, Encode, MaxEncodedLen};
-use scale_info::TypeInfo;
+use scale_info::{build::Fields, Path, Type, TypeInfo};
 use umbra_crypto::ss58;
 
 /// A 32-byte account id: an sr25519 or ed25519 public key. Shown as SS58.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Encode, Decode, TypeInfo, MaxEncodedLen)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Encode, Decode, MaxEncodedLen)]
 pub struct AccountId32(pub [u8; 32]);
+
+/// Described as Substrate's `sp_core::crypto::AccountId32`, which generic
+/// clients (polkadot.js, subxt) recognise and accept as SS58 text.
+impl TypeInfo for AccountId32 {
+    type Identity = Self;
+    fn type_info() -> Type {
+        Type::builder()
+            .path(Path::new("AccountId32", "sp_core::crypto"))
+            .composite(Fields::unnamed().field(|f| f.ty::<[u8; 32]>().type_name("[u8; 32]")))
+    }
+}
 
 impl AccountId32 {
     /// The SS58 address for network `prefix`.

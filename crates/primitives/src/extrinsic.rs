@@ -22,7 +22,10 @@
 use alloc::vec::Vec;
 
 use parity_scale_codec::{Compact, Decode, Encode, Input};
-use scale_info::TypeInfo;
+use scale_info::{
+    build::{Fields, Variants},
+    meta_type, Path, Type, TypeInfo, TypeParameter,
+};
 use umbra_crypto::{ed25519, sr25519};
 
 use crate::{block::OpaqueExtrinsic, AccountId32, Balance, Error, Nonce, Result, H256};
@@ -34,15 +37,15 @@ pub const SIGNED_FLAG: u8 = 0b1000_0000;
 /// Signing payloads longer than this are hashed before signing.
 pub const MAX_UNHASHED_PAYLOAD: usize = 256;
 
-/// Who signed: Substrate's `MultiAddress<AccountId32, u32>`.
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
+/// Who signed, or who receives: Substrate's `MultiAddress<AccountId32, ()>`.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub enum MultiAddress {
     /// An account id.
     #[codec(index = 0)]
     Id(AccountId32),
-    /// An account index (not supported as a signer here).
+    /// An account index; this chain has no index lookup (the index type is `()`).
     #[codec(index = 1)]
-    Index(#[codec(compact)] u32),
+    Index(Compact<()>),
     /// Raw bytes.
     #[codec(index = 2)]
     Raw(Vec<u8>),
@@ -54,8 +57,38 @@ pub enum MultiAddress {
     Address20([u8; 20]),
 }
 
+impl TypeInfo for MultiAddress {
+    type Identity = Self;
+    fn type_info() -> Type {
+        Type::builder()
+            .path(Path::new("MultiAddress", "sp_runtime::multiaddress"))
+            .type_params([
+                TypeParameter::new("AccountId", Some(meta_type::<AccountId32>())),
+                TypeParameter::new("AccountIndex", Some(meta_type::<()>())),
+            ])
+            .variant(
+                Variants::new()
+                    .variant("Id", |v| {
+                        v.index(0).fields(Fields::unnamed().field(|f| f.ty::<AccountId32>().type_name("AccountId")))
+                    })
+                    .variant("Index", |v| {
+                        v.index(1).fields(Fields::unnamed().field(|f| f.compact::<()>().type_name("AccountIndex")))
+                    })
+                    .variant("Raw", |v| {
+                        v.index(2).fields(Fields::unnamed().field(|f| f.ty::<Vec<u8>>().type_name("Vec<u8>")))
+                    })
+                    .variant("Address32", |v| {
+                        v.index(3).fields(Fields::unnamed().field(|f| f.ty::<[u8; 32]>().type_name("[u8; 32]")))
+                    })
+                    .variant("Address20", |v| {
+                        v.index(4).fields(Fields::unnamed().field(|f| f.ty::<[u8; 20]>().type_name("[u8; 20]")))
+                    }),
+            )
+    }
+}
+
 /// A signature of any accepted scheme: Substrate's `MultiSignature`.
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub enum MultiSignature {
     /// ed25519.
     #[codec(index = 0)]
@@ -66,6 +99,41 @@ pub enum MultiSignature {
     /// ECDSA over secp256k1 (decoded, never accepted by this chain).
     #[codec(index = 2)]
     Ecdsa([u8; 65]),
+}
+
+impl TypeInfo for MultiSignature {
+    type Identity = Self;
+    fn type_info() -> Type {
+        Type::builder().path(Path::new("MultiSignature", "sp_runtime")).variant(
+            Variants::new()
+                .variant("Ed25519", |v| {
+                    v.index(0).fields(
+                        Fields::unnamed().field(|f| f.ty::<ed25519::Signature>().type_name("ed25519::Signature")),
+                    )
+                })
+                .variant("Sr25519", |v| {
+                    v.index(1).fields(
+                        Fields::unnamed().field(|f| f.ty::<sr25519::Signature>().type_name("sr25519::Signature")),
+                    )
+                })
+                .variant("Ecdsa", |v| {
+                    v.index(2)
+                        .fields(Fields::unnamed().field(|f| f.ty::<EcdsaSignature>().type_name("ecdsa::Signature")))
+                }),
+        )
+    }
+}
+
+/// The metadata description of a 65-byte ECDSA signature (`sp_core::ecdsa::Signature`).
+pub struct EcdsaSignature;
+
+impl TypeInfo for EcdsaSignature {
+    type Identity = Self;
+    fn type_info() -> Type {
+        Type::builder()
+            .path(Path::new("Signature", "sp_core::ecdsa"))
+            .composite(Fields::unnamed().field(|f| f.ty::<[u8; 65]>().type_name("[u8; 65]")))
+    }
 }
 
 impl MultiSignature {
@@ -129,6 +197,20 @@ impl Era {
     }
 }
 
+/// Described as Substrate's `sp_runtime::generic::era::Era`: `Immortal`
+/// (index 0) and `MortalN(u8)` for the first byte `N` of the two-byte form.
+impl TypeInfo for Era {
+    type Identity = Self;
+    fn type_info() -> Type {
+        let mut variants = Variants::new().variant("Immortal", |v| v.index(0));
+        for (i, name) in MORTAL_VARIANTS.into_iter().enumerate() {
+            let index = (i + 1) as u8;
+            variants = variants.variant(name, |v| v.index(index).fields(Fields::unnamed().field(|f| f.ty::<u8>())));
+        }
+        Type::builder().path(Path::new("Era", "sp_runtime::generic::era")).variant(variants)
+    }
+}
+
 impl Encode for Era {
     fn size_hint(&self) -> usize {
         if self.is_immortal() {
@@ -168,6 +250,265 @@ impl Decode for Era {
         }
     }
 }
+
+/// Names of the `Era` metadata variants 1..=255.
+const MORTAL_VARIANTS: [&str; 255] = [
+    "Mortal1",
+    "Mortal2",
+    "Mortal3",
+    "Mortal4",
+    "Mortal5",
+    "Mortal6",
+    "Mortal7",
+    "Mortal8",
+    "Mortal9",
+    "Mortal10",
+    "Mortal11",
+    "Mortal12",
+    "Mortal13",
+    "Mortal14",
+    "Mortal15",
+    "Mortal16",
+    "Mortal17",
+    "Mortal18",
+    "Mortal19",
+    "Mortal20",
+    "Mortal21",
+    "Mortal22",
+    "Mortal23",
+    "Mortal24",
+    "Mortal25",
+    "Mortal26",
+    "Mortal27",
+    "Mortal28",
+    "Mortal29",
+    "Mortal30",
+    "Mortal31",
+    "Mortal32",
+    "Mortal33",
+    "Mortal34",
+    "Mortal35",
+    "Mortal36",
+    "Mortal37",
+    "Mortal38",
+    "Mortal39",
+    "Mortal40",
+    "Mortal41",
+    "Mortal42",
+    "Mortal43",
+    "Mortal44",
+    "Mortal45",
+    "Mortal46",
+    "Mortal47",
+    "Mortal48",
+    "Mortal49",
+    "Mortal50",
+    "Mortal51",
+    "Mortal52",
+    "Mortal53",
+    "Mortal54",
+    "Mortal55",
+    "Mortal56",
+    "Mortal57",
+    "Mortal58",
+    "Mortal59",
+    "Mortal60",
+    "Mortal61",
+    "Mortal62",
+    "Mortal63",
+    "Mortal64",
+    "Mortal65",
+    "Mortal66",
+    "Mortal67",
+    "Mortal68",
+    "Mortal69",
+    "Mortal70",
+    "Mortal71",
+    "Mortal72",
+    "Mortal73",
+    "Mortal74",
+    "Mortal75",
+    "Mortal76",
+    "Mortal77",
+    "Mortal78",
+    "Mortal79",
+    "Mortal80",
+    "Mortal81",
+    "Mortal82",
+    "Mortal83",
+    "Mortal84",
+    "Mortal85",
+    "Mortal86",
+    "Mortal87",
+    "Mortal88",
+    "Mortal89",
+    "Mortal90",
+    "Mortal91",
+    "Mortal92",
+    "Mortal93",
+    "Mortal94",
+    "Mortal95",
+    "Mortal96",
+    "Mortal97",
+    "Mortal98",
+    "Mortal99",
+    "Mortal100",
+    "Mortal101",
+    "Mortal102",
+    "Mortal103",
+    "Mortal104",
+    "Mortal105",
+    "Mortal106",
+    "Mortal107",
+    "Mortal108",
+    "Mortal109",
+    "Mortal110",
+    "Mortal111",
+    "Mortal112",
+    "Mortal113",
+    "Mortal114",
+    "Mortal115",
+    "Mortal116",
+    "Mortal117",
+    "Mortal118",
+    "Mortal119",
+    "Mortal120",
+    "Mortal121",
+    "Mortal122",
+    "Mortal123",
+    "Mortal124",
+    "Mortal125",
+    "Mortal126",
+    "Mortal127",
+    "Mortal128",
+    "Mortal129",
+    "Mortal130",
+    "Mortal131",
+    "Mortal132",
+    "Mortal133",
+    "Mortal134",
+    "Mortal135",
+    "Mortal136",
+    "Mortal137",
+    "Mortal138",
+    "Mortal139",
+    "Mortal140",
+    "Mortal141",
+    "Mortal142",
+    "Mortal143",
+    "Mortal144",
+    "Mortal145",
+    "Mortal146",
+    "Mortal147",
+    "Mortal148",
+    "Mortal149",
+    "Mortal150",
+    "Mortal151",
+    "Mortal152",
+    "Mortal153",
+    "Mortal154",
+    "Mortal155",
+    "Mortal156",
+    "Mortal157",
+    "Mortal158",
+    "Mortal159",
+    "Mortal160",
+    "Mortal161",
+    "Mortal162",
+    "Mortal163",
+    "Mortal164",
+    "Mortal165",
+    "Mortal166",
+    "Mortal167",
+    "Mortal168",
+    "Mortal169",
+    "Mortal170",
+    "Mortal171",
+    "Mortal172",
+    "Mortal173",
+    "Mortal174",
+    "Mortal175",
+    "Mortal176",
+    "Mortal177",
+    "Mortal178",
+    "Mortal179",
+    "Mortal180",
+    "Mortal181",
+    "Mortal182",
+    "Mortal183",
+    "Mortal184",
+    "Mortal185",
+    "Mortal186",
+    "Mortal187",
+    "Mortal188",
+    "Mortal189",
+    "Mortal190",
+    "Mortal191",
+    "Mortal192",
+    "Mortal193",
+    "Mortal194",
+    "Mortal195",
+    "Mortal196",
+    "Mortal197",
+    "Mortal198",
+    "Mortal199",
+    "Mortal200",
+    "Mortal201",
+    "Mortal202",
+    "Mortal203",
+    "Mortal204",
+    "Mortal205",
+    "Mortal206",
+    "Mortal207",
+    "Mortal208",
+    "Mortal209",
+    "Mortal210",
+    "Mortal211",
+    "Mortal212",
+    "Mortal213",
+    "Mortal214",
+    "Mortal215",
+    "Mortal216",
+    "Mortal217",
+    "Mortal218",
+    "Mortal219",
+    "Mortal220",
+    "Mortal221",
+    "Mortal222",
+    "Mortal223",
+    "Mortal224",
+    "Mortal225",
+    "Mortal226",
+    "Mortal227",
+    "Mortal228",
+    "Mortal229",
+    "Mortal230",
+    "Mortal231",
+    "Mortal232",
+    "Mortal233",
+    "Mortal234",
+    "Mortal235",
+    "Mortal236",
+    "Mortal237",
+    "Mortal238",
+    "Mortal239",
+    "Mortal240",
+    "Mortal241",
+    "Mortal242",
+    "Mortal243",
+    "Mortal244",
+    "Mortal245",
+    "Mortal246",
+    "Mortal247",
+    "Mortal248",
+    "Mortal249",
+    "Mortal250",
+    "Mortal251",
+    "Mortal252",
+    "Mortal253",
+    "Mortal254",
+    "Mortal255",
+];
 
 /// The signed extensions' bytes in the extrinsic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]

@@ -118,7 +118,7 @@ fn forgeries_and_replays_are_rejected() {
     assert_eq!(t.verify_signature(&additional()), Err(Error::BadSignature));
     // Unsupported signer forms and schemes.
     let mut t = xt.clone();
-    t.signature.as_mut().unwrap().signer = MultiAddress::Index(0);
+    t.signature.as_mut().unwrap().signer = MultiAddress::Index(parity_scale_codec::Compact(()));
     assert_eq!(t.verify_signature(&additional()), Err(Error::UnsupportedAddress));
     let mut t = xt.clone();
     t.signature.as_mut().unwrap().signature = MultiSignature::Ecdsa([0; 65]);
