@@ -34,6 +34,9 @@ use crate::{block::OpaqueExtrinsic, AccountId32, Balance, Error, Nonce, Result, 
 pub const EXTRINSIC_FORMAT_VERSION: u8 = 4;
 /// Bit set in the version byte of signed extrinsics.
 pub const SIGNED_FLAG: u8 = 0b1000_0000;
+/// Nesting limit when decoding a call (calls can contain calls, e.g. sudo):
+/// Substrate's `MAX_EXTRINSIC_DEPTH`.
+pub const MAX_CALL_DEPTH: u32 = 256;
 /// Signing payloads longer than this are hashed before signing.
 pub const MAX_UNHASHED_PAYLOAD: usize = 256;
 
@@ -682,7 +685,8 @@ impl<Call: Encode + Decode> UncheckedExtrinsic<Call> {
         } else {
             None
         };
-        let call = Call::decode(&mut input).map_err(|_| Error::InvalidCall)?;
+        let call = <Call as parity_scale_codec::DecodeLimit>::decode_with_depth_limit(MAX_CALL_DEPTH, &mut input)
+            .map_err(|_| Error::InvalidCall)?;
         if !input.is_empty() {
             return Err(Error::TrailingBytes(input.len()));
         }

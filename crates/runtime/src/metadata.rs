@@ -1,0 +1,419 @@
+//! Runtime metadata V14: every module's storage, calls, events, errors and
+//! constants, the extrinsic format and its signed extensions.
+//!
+//! Types that generic clients special-case carry Substrate's paths
+//! (`sp_core::crypto::AccountId32`, `sp_runtime::multiaddress::MultiAddress`,
+//! `sp_runtime::generic::era::Era`, `sp_runtime::MultiSignature`,
+//! `sp_runtime::generic::unchecked_extrinsic::UncheckedExtrinsic`,
+//! `sp_weights::weight_v2::Weight`, `umbra_runtime::RuntimeCall`…), so
+//! polkadot.js and subxt build and decode our extrinsics and storage
+//! without custom type definitions. Constant values that depend on the chain
+//! spec (the slot duration) are read from the state the metadata is built at.
+
+use alloc::{vec, vec::Vec};
+
+use frame_metadata::{
+    v14::{
+        ExtrinsicMetadata, PalletCallMetadata, PalletConstantMetadata, PalletErrorMetadata, PalletEventMetadata,
+        PalletMetadata, PalletStorageMetadata, RuntimeMetadataV14, SignedExtensionMetadata, StorageEntryMetadata,
+        StorageEntryModifier, StorageEntryType, StorageHasher,
+    },
+    RuntimeMetadata, RuntimeMetadataPrefixed, META_RESERVED,
+};
+use parity_scale_codec::Encode;
+use scale_info::{
+    build::Fields, form::MetaForm, meta_type, Path, Type, TypeInfo, TypeParameter,
+};
+use umbra_crypto::sr25519;
+use umbra_primitives::{
+    extrinsic::{Era, MultiAddress, MultiSignature},
+    grandpa::{AuthorityList, ScheduledChange},
+    header::Digest,
+    AccountId32, Balance, H256,
+};
+
+use crate::{
+    event::{EventRecord, Phase},
+    modules::{aura, balances, grandpa, randomness, sudo, system, timestamp, transaction_payment},
+    state::{Ext, StateRead},
+    weights::{limits, DispatchClass, PerDispatchClass, Weight},
+    RuntimeCall,
+};
+
+/// The metadata versions this runtime serves.
+pub const SUPPORTED_VERSIONS: [u32; 1] = [14];
+
+macro_rules! marker {
+    ($(#[$doc:meta])* $name:ident, $path_name:literal, $module:literal, $fields:expr) => {
+        $(#[$doc])*
+        pub struct $name;
+        impl TypeInfo for $name {
+            type Identity = Self;
+            fn type_info() -> Type {
+                Type::builder().path(Path::new($path_name, $module)).composite($fields)
+            }
+        }
+    };
+}
+
+marker!(
+    /// The runtime itself (`umbra_runtime::Runtime`).
+    Runtime, "Runtime", "umbra_runtime", Fields::unit()
+);
+marker!(
+    /// `CheckNonZeroSender`: no data.
+    CheckNonZeroSender, "CheckNonZeroSender", "frame_system::extensions::check_non_zero_sender", Fields::unit()
+);
+marker!(
+    /// `CheckSpecVersion`: signs the spec version.
+    CheckSpecVersion, "CheckSpecVersion", "frame_system::extensions::check_spec_version", Fields::unit()
+);
+marker!(
+    /// `CheckTxVersion`: signs the transaction version.
+    CheckTxVersion, "CheckTxVersion", "frame_system::extensions::check_tx_version", Fields::unit()
+);
+marker!(
+    /// `CheckGenesis`: signs the genesis hash.
+    CheckGenesis, "CheckGenesis", "frame_system::extensions::check_genesis", Fields::unit()
+);
+marker!(
+    /// `CheckMortality`: the era; signs the birth block hash.
+    CheckMortality, "CheckMortality", "frame_system::extensions::check_mortality",
+    Fields::unnamed().field(|f| f.ty::<Era>().type_name("Era"))
+);
+marker!(
+    /// `CheckNonce`: the compact nonce.
+    CheckNonce, "CheckNonce", "frame_system::extensions::check_nonce",
+    Fields::unnamed().field(|f| f.compact::<u32>().type_name("T::Nonce"))
+);
+marker!(
+    /// `CheckWeight`: no data.
+    CheckWeight, "CheckWeight", "frame_system::extensions::check_weight", Fields::unit()
+);
+marker!(
+    /// `ChargeTransactionPayment`: the compact tip.
+    ChargeTransactionPayment, "ChargeTransactionPayment", "pallet_transaction_payment",
+    Fields::unnamed().field(|f| f.compact::<Balance>().type_name("BalanceOf<T>"))
+);
+marker!(
+    /// `FixedU128`: a fixed-point number with 18 decimals.
+    FixedU128, "FixedU128", "sp_arithmetic::fixed_point",
+    Fields::unnamed().field(|f| f.ty::<u128>().type_name("u128"))
+);
+marker!(
+    /// `Slot`: an Aura slot number.
+    Slot, "Slot", "sp_consensus_slots",
+    Fields::unnamed().field(|f| f.ty::<u64>().type_name("u64"))
+);
+
+/// The signed extensions' data, in order.
+pub type SignedExtra =
+    (CheckNonZeroSender, CheckSpecVersion, CheckTxVersion, CheckGenesis, CheckMortality, CheckNonce, CheckWeight, ChargeTransactionPayment);
+
+/// The extrinsic type (`UncheckedExtrinsic<Address, Call, Signature, Extra>`).
+pub struct UncheckedExtrinsic;
+
+impl TypeInfo for UncheckedExtrinsic {
+    type Identity = Self;
+    fn type_info() -> Type {
+        Type::builder()
+            .path(Path::new("UncheckedExtrinsic", "sp_runtime::generic::unchecked_extrinsic"))
+            .type_params(vec![
+                TypeParameter::new("Address", Some(meta_type::<MultiAddress>())),
+                TypeParameter::new("Call", Some(meta_type::<RuntimeCall>())),
+                TypeParameter::new("Signature", Some(meta_type::<MultiSignature>())),
+                TypeParameter::new("Extra", Some(meta_type::<SignedExtra>())),
+            ])
+            .composite(Fields::unnamed().field(|f| f.ty::<Vec<u8>>()))
+    }
+}
+
+/// `frame_system::limits::WeightsPerClass`.
+#[derive(Encode, TypeInfo)]
+pub struct WeightsPerClass {
+    /// Base weight of an extrinsic of the class.
+    pub base_extrinsic: Weight,
+    /// Largest single extrinsic.
+    pub max_extrinsic: Option<Weight>,
+    /// Largest total for the class.
+    pub max_total: Option<Weight>,
+    /// Reserved for the class.
+    pub reserved: Option<Weight>,
+}
+
+/// `frame_system::limits::BlockWeights`.
+#[derive(Encode, TypeInfo)]
+pub struct BlockWeights {
+    /// Block overhead.
+    pub base_block: Weight,
+    /// Block maximum.
+    pub max_block: Weight,
+    /// Per class.
+    pub per_class: PerDispatchClass<WeightsPerClass>,
+}
+
+/// `frame_system::limits::BlockLength`.
+#[derive(Encode, TypeInfo)]
+pub struct BlockLength {
+    /// Per class.
+    pub max: PerDispatchClass<u32>,
+}
+
+/// `sp_weights::RuntimeDbWeight`.
+#[derive(Encode, TypeInfo)]
+pub struct RuntimeDbWeight {
+    /// Weight of a read.
+    pub read: u64,
+    /// Weight of a write.
+    pub write: u64,
+}
+
+fn plain<T: TypeInfo + 'static>(name: &'static str, optional: bool, default: Vec<u8>, doc: &'static str) -> StorageEntryMetadata<MetaForm> {
+    StorageEntryMetadata {
+        name,
+        modifier: if optional { StorageEntryModifier::Optional } else { StorageEntryModifier::Default },
+        ty: StorageEntryType::Plain(meta_type::<T>()),
+        default,
+        docs: vec![doc],
+    }
+}
+
+fn map<K: TypeInfo + 'static, V: TypeInfo + 'static>(
+    name: &'static str,
+    hasher: StorageHasher,
+    optional: bool,
+    default: Vec<u8>,
+    doc: &'static str,
+) -> StorageEntryMetadata<MetaForm> {
+    StorageEntryMetadata {
+        name,
+        modifier: if optional { StorageEntryModifier::Optional } else { StorageEntryModifier::Default },
+        ty: StorageEntryType::Map { hashers: vec![hasher], key: meta_type::<K>(), value: meta_type::<V>() },
+        default,
+        docs: vec![doc],
+    }
+}
+
+fn constant<T: TypeInfo + Encode + 'static>(name: &'static str, value: &T, doc: &'static str) -> PalletConstantMetadata<MetaForm> {
+    PalletConstantMetadata { name, ty: meta_type::<T>(), value: value.encode(), docs: vec![doc] }
+}
+
+fn storage(prefix: &'static str, entries: Vec<StorageEntryMetadata<MetaForm>>) -> Option<PalletStorageMetadata<MetaForm>> {
+    Some(PalletStorageMetadata { prefix, entries })
+}
+
+fn calls<T: TypeInfo + 'static>() -> Option<PalletCallMetadata<MetaForm>> {
+    Some(PalletCallMetadata { ty: meta_type::<T>() })
+}
+
+fn events<T: TypeInfo + 'static>() -> Option<PalletEventMetadata<MetaForm>> {
+    Some(PalletEventMetadata { ty: meta_type::<T>() })
+}
+
+fn errors<T: TypeInfo + 'static>() -> Option<PalletErrorMetadata<MetaForm>> {
+    Some(PalletErrorMetadata { ty: meta_type::<T>() })
+}
+
+fn block_weights() -> BlockWeights {
+    let per_class = |class: DispatchClass| WeightsPerClass {
+        base_extrinsic: limits::EXTRINSIC_BASE_WEIGHT,
+        max_extrinsic: match class {
+            DispatchClass::Mandatory => None,
+            _ => Some(limits::MAX_NORMAL_WEIGHT),
+        },
+        max_total: match class {
+            DispatchClass::Normal => Some(limits::MAX_NORMAL_WEIGHT),
+            DispatchClass::Operational => Some(limits::MAX_BLOCK_WEIGHT),
+            DispatchClass::Mandatory => None,
+        },
+        reserved: None,
+    };
+    BlockWeights {
+        base_block: limits::BLOCK_EXECUTION_WEIGHT,
+        max_block: limits::MAX_BLOCK_WEIGHT,
+        per_class: PerDispatchClass {
+            normal: per_class(DispatchClass::Normal),
+            operational: per_class(DispatchClass::Operational),
+            mandatory: per_class(DispatchClass::Mandatory),
+        },
+    }
+}
+
+/// The metadata of the runtime, with state-dependent constants read from `backend`.
+pub fn metadata(backend: &dyn StateRead) -> RuntimeMetadataPrefixed {
+    let ext = Ext::new(backend);
+    let slot_duration = aura::slot_duration(&ext);
+    let default_account = system::AccountInfo::default().encode();
+    let pallets = vec![
+        PalletMetadata {
+            name: system::NAME,
+            index: system::INDEX,
+            storage: storage(
+                system::NAME,
+                vec![
+                    map::<AccountId32, system::AccountInfo>("Account", StorageHasher::Blake2_128Concat, false, default_account, "The full account information for a particular account ID."),
+                    plain::<u32>("ExtrinsicCount", true, vec![0], "Total extrinsics count for the current block."),
+                    plain::<PerDispatchClass<Weight>>("BlockWeight", false, PerDispatchClass::<Weight>::default().encode(), "The current weight for the block."),
+                    plain::<u32>("AllExtrinsicsLen", true, vec![0], "Total length (in bytes) for all extrinsics put together, for the current block."),
+                    map::<u32, H256>("BlockHash", StorageHasher::Twox64Concat, false, H256::zero().encode(), "Map of block numbers to block hashes."),
+                    plain::<u32>("Number", false, 0u32.encode(), "The current block number being processed."),
+                    plain::<H256>("ParentHash", false, H256::zero().encode(), "Hash of the previous block."),
+                    plain::<Digest>("Digest", false, Digest::default().encode(), "Digest of the current block."),
+                    plain::<Vec<EventRecord>>("Events", false, vec![0], "Events deposited for the current block."),
+                    plain::<u32>("EventCount", false, 0u32.encode(), "The number of events in the `Events<T>` list."),
+                    plain::<Phase>("ExecutionPhase", true, vec![0], "The execution phase of the block."),
+                ],
+            ),
+            calls: calls::<system::Call>(),
+            event: events::<system::Event>(),
+            constants: vec![
+                constant("BlockWeights", &block_weights(), "Block & extrinsics weights: base values and limits."),
+                constant(
+                    "BlockLength",
+                    &BlockLength {
+                        max: PerDispatchClass {
+                            normal: limits::MAX_NORMAL_LENGTH,
+                            operational: limits::MAX_BLOCK_LENGTH,
+                            mandatory: limits::MAX_BLOCK_LENGTH,
+                        },
+                    },
+                    "The maximum length of a block (in bytes).",
+                ),
+                constant("BlockHashCount", &system::BLOCK_HASH_COUNT, "Maximum number of block number to block hash mappings to keep (oldest pruned first)."),
+                constant("DbWeight", &RuntimeDbWeight { read: 25_000_000, write: 100_000_000 }, "The weight of runtime database operations the runtime can invoke."),
+                constant("Version", &crate::version(), "Get the chain's in-code version."),
+                constant("SS58Prefix", &system::SS58_PREFIX, "The designated SS58 prefix of this chain."),
+            ],
+            error: errors::<system::Error>(),
+        },
+        PalletMetadata {
+            name: timestamp::NAME,
+            index: timestamp::INDEX,
+            storage: storage(
+                timestamp::NAME,
+                vec![
+                    plain::<u64>("Now", false, 0u64.encode(), "The current time for the current block."),
+                    plain::<bool>("DidUpdate", false, false.encode(), "Whether the timestamp has been updated in this block."),
+                ],
+            ),
+            calls: calls::<timestamp::Call>(),
+            event: None,
+            constants: vec![constant("MinimumPeriod", &(slot_duration / 2), "The minimum period between blocks.")],
+            error: None,
+        },
+        PalletMetadata {
+            name: balances::NAME,
+            index: balances::INDEX,
+            storage: storage(
+                balances::NAME,
+                vec![plain::<Balance>("TotalIssuance", false, 0u128.encode(), "The total units issued in the system.")],
+            ),
+            calls: calls::<balances::Call>(),
+            event: events::<balances::Event>(),
+            constants: vec![
+                constant("ExistentialDeposit", &balances::EXISTENTIAL_DEPOSIT, "The minimum amount required to keep an account open."),
+                constant("MaxLocks", &0u32, "The maximum number of locks that should exist on an account."),
+                constant("MaxReserves", &0u32, "The maximum number of named reserves that can exist on an account."),
+                constant("MaxFreezes", &0u32, "The maximum number of individual freeze locks that can exist on an account."),
+            ],
+            error: errors::<balances::Error>(),
+        },
+        PalletMetadata {
+            name: transaction_payment::NAME,
+            index: transaction_payment::INDEX,
+            storage: storage(
+                transaction_payment::NAME,
+                vec![plain::<FixedU128>("NextFeeMultiplier", false, transaction_payment::MULTIPLIER_ONE.encode(), "The fee multiplier of the next block.")],
+            ),
+            calls: None,
+            event: events::<transaction_payment::Event>(),
+            constants: vec![constant(
+                "OperationalFeeMultiplier",
+                &transaction_payment::OPERATIONAL_FEE_MULTIPLIER,
+                "A fee multiplier for `Operational` extrinsics to compute \"virtual tip\" to boost their priority.",
+            )],
+            error: None,
+        },
+        PalletMetadata {
+            name: sudo::NAME,
+            index: sudo::INDEX,
+            storage: storage(sudo::NAME, vec![plain::<AccountId32>("Key", true, vec![0], "The `AccountId` of the sudo key.")]),
+            calls: calls::<sudo::Call>(),
+            event: events::<sudo::Event>(),
+            constants: vec![],
+            error: errors::<sudo::Error>(),
+        },
+        PalletMetadata {
+            name: aura::NAME,
+            index: aura::INDEX,
+            storage: storage(
+                aura::NAME,
+                vec![
+                    plain::<Vec<sr25519::Public>>("Authorities", false, vec![0], "The current authority set."),
+                    plain::<Slot>("CurrentSlot", false, 0u64.encode(), "The current slot of this block."),
+                    plain::<u64>("SlotDuration", false, 0u64.encode(), "Slot duration in milliseconds, set at genesis."),
+                ],
+            ),
+            calls: None,
+            event: None,
+            constants: vec![constant("SlotDuration", &slot_duration, "The slot duration in milliseconds.")],
+            error: None,
+        },
+        PalletMetadata {
+            name: grandpa::NAME,
+            index: grandpa::INDEX,
+            storage: storage(
+                grandpa::NAME,
+                vec![
+                    plain::<AuthorityList>("Authorities", false, vec![0], "The current list of authorities."),
+                    plain::<u64>("CurrentSetId", false, 0u64.encode(), "The number of changes (both in terms of keys and underlying economic responsibilities) in the \"set\" of Grandpa validators from genesis."),
+                    plain::<ScheduledChange>("PendingChange", true, vec![0], "Pending change: (signaled at, scheduled change)."),
+                ],
+            ),
+            calls: calls::<grandpa::Call>(),
+            event: events::<grandpa::Event>(),
+            constants: vec![constant("MaxAuthorities", &grandpa::MAX_AUTHORITIES, "Max Authorities in use")],
+            error: errors::<grandpa::Error>(),
+        },
+        PalletMetadata {
+            name: randomness::NAME,
+            index: randomness::INDEX,
+            storage: storage(
+                randomness::NAME,
+                vec![
+                    plain::<u64>("EpochIndex", false, 0u64.encode(), "Current randomness epoch."),
+                    plain::<H256>("Randomness", false, H256::zero().encode(), "This epoch's randomness."),
+                    plain::<H256>("NextRandomness", false, H256::zero().encode(), "Accumulator of VRF outputs for the next epoch."),
+                    plain::<H256>("AuthorVrfRandomness", false, H256::zero().encode(), "The VRF randomness of the current block's author."),
+                ],
+            ),
+            calls: None,
+            event: None,
+            constants: vec![constant("EpochLength", &randomness::EPOCH_LENGTH, "Blocks per randomness epoch.")],
+            error: None,
+        },
+    ];
+    let extrinsic = ExtrinsicMetadata {
+        ty: meta_type::<UncheckedExtrinsic>(),
+        version: umbra_primitives::extrinsic::EXTRINSIC_FORMAT_VERSION,
+        signed_extensions: vec![
+            SignedExtensionMetadata { identifier: "CheckNonZeroSender", ty: meta_type::<CheckNonZeroSender>(), additional_signed: meta_type::<()>() },
+            SignedExtensionMetadata { identifier: "CheckSpecVersion", ty: meta_type::<CheckSpecVersion>(), additional_signed: meta_type::<u32>() },
+            SignedExtensionMetadata { identifier: "CheckTxVersion", ty: meta_type::<CheckTxVersion>(), additional_signed: meta_type::<u32>() },
+            SignedExtensionMetadata { identifier: "CheckGenesis", ty: meta_type::<CheckGenesis>(), additional_signed: meta_type::<H256>() },
+            SignedExtensionMetadata { identifier: "CheckMortality", ty: meta_type::<CheckMortality>(), additional_signed: meta_type::<H256>() },
+            SignedExtensionMetadata { identifier: "CheckNonce", ty: meta_type::<CheckNonce>(), additional_signed: meta_type::<()>() },
+            SignedExtensionMetadata { identifier: "CheckWeight", ty: meta_type::<CheckWeight>(), additional_signed: meta_type::<()>() },
+            SignedExtensionMetadata { identifier: "ChargeTransactionPayment", ty: meta_type::<ChargeTransactionPayment>(), additional_signed: meta_type::<()>() },
+        ],
+    };
+    let v14 = RuntimeMetadataV14::new(pallets, extrinsic, meta_type::<Runtime>());
+    RuntimeMetadataPrefixed(META_RESERVED, RuntimeMetadata::V14(v14))
+}
+
+/// The SCALE encoding of the prefixed metadata (what `state_getMetadata`
+/// returns and what `OpaqueMetadata` wraps).
+pub fn encoded(backend: &dyn StateRead) -> Vec<u8> {
+    metadata(backend).encode()
+}
+

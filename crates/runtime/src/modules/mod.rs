@@ -1,0 +1,10 @@
+//! The runtime's modules, one file each, indexed as in `01-chain.md`.
+
+pub mod aura;
+pub mod balances;
+pub mod grandpa;
+pub mod randomness;
+pub mod sudo;
+pub mod system;
+pub mod timestamp;
+pub mod transaction_payment;
