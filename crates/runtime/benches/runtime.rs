@@ -1,2 +1,2 @@
 #![allow(missing_docs)]
-fn main(){}
+fn main() {}

@@ -103,7 +103,9 @@ fn apply_signed(
     transaction_payment::settle_fee(ext, &signed.who, fee, signed.extra.tip, author);
     match result {
         Ok(()) => ext.deposit_event(system::Event::ExtrinsicSuccess { dispatch_info: info }),
-        Err(dispatch_error) => ext.deposit_event(system::Event::ExtrinsicFailed { dispatch_error, dispatch_info: info }),
+        Err(dispatch_error) => {
+            ext.deposit_event(system::Event::ExtrinsicFailed { dispatch_error, dispatch_info: info })
+        }
     }
     ext.env.extrinsic_index = None;
     Ok(result)
@@ -135,7 +137,11 @@ fn validity_reason(e: TransactionValidityError) -> &'static str {
 
 /// Checks and executes a block whose header has no seal. Returns its storage
 /// changes; the caller checks the state root they produce.
-pub fn execute_block(backend: &dyn StateRead, header: &Header, extrinsics: &[OpaqueExtrinsic]) -> Result<Changes, Error> {
+pub fn execute_block(
+    backend: &dyn StateRead,
+    header: &Header,
+    extrinsics: &[OpaqueExtrinsic],
+) -> Result<Changes, Error> {
     if extrinsics_root(extrinsics, STATE_VERSION) != header.extrinsics_root {
         return Err(Error::ExtrinsicsRootMismatch);
     }
@@ -156,9 +162,9 @@ pub fn execute_block(backend: &dyn StateRead, header: &Header, extrinsics: &[Opa
     let mut signers = Vec::with_capacity(decoded.len());
     let mut payloads = Vec::with_capacity(decoded.len());
     for (i, (x, _)) in decoded.iter().enumerate().skip(1) {
-        let signed = extrinsic::signer(x).map_err(|e| invalid(i, e.message()))?.ok_or_else(|| {
-            invalid(i, "unsigned extrinsic other than the timestamp inherent")
-        })?;
+        let signed = extrinsic::signer(x)
+            .map_err(|e| invalid(i, e.message()))?
+            .ok_or_else(|| invalid(i, "unsigned extrinsic other than the timestamp inherent"))?;
         let additional = extrinsic::additional_signed(&ext, &signed.extra).map_err(|e| invalid(i, e.message()))?;
         let payload = extrinsic::signing_payload(x, &additional).ok_or_else(|| invalid(i, "missing signature"))?;
         payloads.push(payload);
@@ -186,7 +192,11 @@ pub fn execute_block(backend: &dyn StateRead, header: &Header, extrinsics: &[Opa
 
 /// Verifies every signature, sr25519 and ed25519 each in one deterministic
 /// batch; on failure, finds the first bad one.
-fn verify_signatures(decoded: &[(RuntimeExtrinsic, u32)], signers: &[Signed], payloads: &[Vec<u8>]) -> Result<(), Error> {
+fn verify_signatures(
+    decoded: &[(RuntimeExtrinsic, u32)],
+    signers: &[Signed],
+    payloads: &[Vec<u8>],
+) -> Result<(), Error> {
     let mut sr_items: Vec<sr25519::BatchItem<'_>> = Vec::new();
     let mut ed_items: Vec<ed25519::BatchItem<'_>> = Vec::new();
     let mut sr_publics = Vec::with_capacity(signers.len());

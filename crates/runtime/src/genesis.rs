@@ -54,7 +54,8 @@ pub fn build(config: &GenesisConfig) -> Result<BTreeMap<Vec<u8>, Vec<u8>>, Error
     // existential deposit; like Substrate's treasury it starts with the ED.
     let treasury = crate::treasury_account();
     if crate::modules::system::account(&ext, &treasury).providers == 0 {
-        balances::endow(&mut ext, &treasury, balances::EXISTENTIAL_DEPOSIT).map_err(|e| Error::Genesis(format!("{e:?}")))?;
+        balances::endow(&mut ext, &treasury, balances::EXISTENTIAL_DEPOSIT)
+            .map_err(|e| Error::Genesis(format!("{e:?}")))?;
     }
     ext.put(aura::keys::authorities(), &config.aura_authorities);
     ext.put(aura::keys::slot_duration(), &config.slot_duration_ms);

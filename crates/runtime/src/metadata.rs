@@ -21,9 +21,7 @@ use frame_metadata::{
     RuntimeMetadata, RuntimeMetadataPrefixed, META_RESERVED,
 };
 use parity_scale_codec::Encode;
-use scale_info::{
-    build::Fields, form::MetaForm, meta_type, Path, Type, TypeInfo, TypeParameter,
-};
+use scale_info::{build::Fields, form::MetaForm, meta_type, Path, Type, TypeInfo, TypeParameter};
 use umbra_crypto::sr25519;
 use umbra_primitives::{
     extrinsic::{Era, MultiAddress, MultiSignature},
@@ -107,8 +105,16 @@ marker!(
 );
 
 /// The signed extensions' data, in order.
-pub type SignedExtra =
-    (CheckNonZeroSender, CheckSpecVersion, CheckTxVersion, CheckGenesis, CheckMortality, CheckNonce, CheckWeight, ChargeTransactionPayment);
+pub type SignedExtra = (
+    CheckNonZeroSender,
+    CheckSpecVersion,
+    CheckTxVersion,
+    CheckGenesis,
+    CheckMortality,
+    CheckNonce,
+    CheckWeight,
+    ChargeTransactionPayment,
+);
 
 /// The extrinsic type (`UncheckedExtrinsic<Address, Call, Signature, Extra>`).
 pub struct UncheckedExtrinsic;
@@ -168,7 +174,12 @@ pub struct RuntimeDbWeight {
     pub write: u64,
 }
 
-fn plain<T: TypeInfo + 'static>(name: &'static str, optional: bool, default: Vec<u8>, doc: &'static str) -> StorageEntryMetadata<MetaForm> {
+fn plain<T: TypeInfo + 'static>(
+    name: &'static str,
+    optional: bool,
+    default: Vec<u8>,
+    doc: &'static str,
+) -> StorageEntryMetadata<MetaForm> {
     StorageEntryMetadata {
         name,
         modifier: if optional { StorageEntryModifier::Optional } else { StorageEntryModifier::Default },
@@ -194,11 +205,18 @@ fn map<K: TypeInfo + 'static, V: TypeInfo + 'static>(
     }
 }
 
-fn constant<T: TypeInfo + Encode + 'static>(name: &'static str, value: &T, doc: &'static str) -> PalletConstantMetadata<MetaForm> {
+fn constant<T: TypeInfo + Encode + 'static>(
+    name: &'static str,
+    value: &T,
+    doc: &'static str,
+) -> PalletConstantMetadata<MetaForm> {
     PalletConstantMetadata { name, ty: meta_type::<T>(), value: value.encode(), docs: vec![doc] }
 }
 
-fn storage(prefix: &'static str, entries: Vec<StorageEntryMetadata<MetaForm>>) -> Option<PalletStorageMetadata<MetaForm>> {
+fn storage(
+    prefix: &'static str,
+    entries: Vec<StorageEntryMetadata<MetaForm>>,
+) -> Option<PalletStorageMetadata<MetaForm>> {
     Some(PalletStorageMetadata { prefix, entries })
 }
 
@@ -397,14 +415,46 @@ pub fn metadata(backend: &dyn StateRead) -> RuntimeMetadataPrefixed {
         ty: meta_type::<UncheckedExtrinsic>(),
         version: umbra_primitives::extrinsic::EXTRINSIC_FORMAT_VERSION,
         signed_extensions: vec![
-            SignedExtensionMetadata { identifier: "CheckNonZeroSender", ty: meta_type::<CheckNonZeroSender>(), additional_signed: meta_type::<()>() },
-            SignedExtensionMetadata { identifier: "CheckSpecVersion", ty: meta_type::<CheckSpecVersion>(), additional_signed: meta_type::<u32>() },
-            SignedExtensionMetadata { identifier: "CheckTxVersion", ty: meta_type::<CheckTxVersion>(), additional_signed: meta_type::<u32>() },
-            SignedExtensionMetadata { identifier: "CheckGenesis", ty: meta_type::<CheckGenesis>(), additional_signed: meta_type::<H256>() },
-            SignedExtensionMetadata { identifier: "CheckMortality", ty: meta_type::<CheckMortality>(), additional_signed: meta_type::<H256>() },
-            SignedExtensionMetadata { identifier: "CheckNonce", ty: meta_type::<CheckNonce>(), additional_signed: meta_type::<()>() },
-            SignedExtensionMetadata { identifier: "CheckWeight", ty: meta_type::<CheckWeight>(), additional_signed: meta_type::<()>() },
-            SignedExtensionMetadata { identifier: "ChargeTransactionPayment", ty: meta_type::<ChargeTransactionPayment>(), additional_signed: meta_type::<()>() },
+            SignedExtensionMetadata {
+                identifier: "CheckNonZeroSender",
+                ty: meta_type::<CheckNonZeroSender>(),
+                additional_signed: meta_type::<()>(),
+            },
+            SignedExtensionMetadata {
+                identifier: "CheckSpecVersion",
+                ty: meta_type::<CheckSpecVersion>(),
+                additional_signed: meta_type::<u32>(),
+            },
+            SignedExtensionMetadata {
+                identifier: "CheckTxVersion",
+                ty: meta_type::<CheckTxVersion>(),
+                additional_signed: meta_type::<u32>(),
+            },
+            SignedExtensionMetadata {
+                identifier: "CheckGenesis",
+                ty: meta_type::<CheckGenesis>(),
+                additional_signed: meta_type::<H256>(),
+            },
+            SignedExtensionMetadata {
+                identifier: "CheckMortality",
+                ty: meta_type::<CheckMortality>(),
+                additional_signed: meta_type::<H256>(),
+            },
+            SignedExtensionMetadata {
+                identifier: "CheckNonce",
+                ty: meta_type::<CheckNonce>(),
+                additional_signed: meta_type::<()>(),
+            },
+            SignedExtensionMetadata {
+                identifier: "CheckWeight",
+                ty: meta_type::<CheckWeight>(),
+                additional_signed: meta_type::<()>(),
+            },
+            SignedExtensionMetadata {
+                identifier: "ChargeTransactionPayment",
+                ty: meta_type::<ChargeTransactionPayment>(),
+                additional_signed: meta_type::<()>(),
+            },
         ],
     };
     let v14 = RuntimeMetadataV14::new(pallets, extrinsic, meta_type::<Runtime>());
@@ -416,4 +466,3 @@ pub fn metadata(backend: &dyn StateRead) -> RuntimeMetadataPrefixed {
 pub fn encoded(backend: &dyn StateRead) -> Vec<u8> {
     metadata(backend).encode()
 }
-

@@ -234,13 +234,10 @@ mod tests {
         ext.set_raw(b"e".to_vec(), b"5".to_vec());
         ext.rollback_transaction();
         let changes = ext.into_changes();
-        let expected: Changes = [
-            (b"a".to_vec(), None),
-            (b"b".to_vec(), Some(b"2".to_vec())),
-            (b"c".to_vec(), Some(b"3".to_vec())),
-        ]
-        .into_iter()
-        .collect();
+        let expected: Changes =
+            [(b"a".to_vec(), None), (b"b".to_vec(), Some(b"2".to_vec())), (b"c".to_vec(), Some(b"3".to_vec()))]
+                .into_iter()
+                .collect();
         assert_eq!(changes, expected);
     }
 }

@@ -65,9 +65,12 @@ fn transfer_charges_fee_splits_it_and_bumps_nonce() {
     assert_eq!(balances::total_issuance(&chain.ext()), 6_000_000 * UMB + EXISTENTIAL_DEPOSIT);
 
     let evs = events(&chain);
-    let kinds: Vec<&RuntimeEvent> = evs.iter().filter(|e| e.phase == Phase::ApplyExtrinsic(1)).map(|e| &e.event).collect();
+    let kinds: Vec<&RuntimeEvent> =
+        evs.iter().filter(|e| e.phase == Phase::ApplyExtrinsic(1)).map(|e| &e.event).collect();
     assert!(matches!(kinds[0], RuntimeEvent::Balances(balances::Event::Withdraw { amount, .. }) if *amount == fee));
-    assert!(kinds.iter().any(|e| matches!(e, RuntimeEvent::Balances(balances::Event::Transfer { amount, .. }) if *amount == 10 * UMB)));
+    assert!(kinds
+        .iter()
+        .any(|e| matches!(e, RuntimeEvent::Balances(balances::Event::Transfer { amount, .. }) if *amount == 10 * UMB)));
     assert!(kinds.iter().any(|e| matches!(e, RuntimeEvent::TransactionPayment(transaction_payment::Event::TransactionFeePaid { actual_fee, .. }) if *actual_fee == fee)));
     assert!(matches!(kinds.last(), Some(RuntimeEvent::System(system::Event::ExtrinsicSuccess { .. }))));
     // The timestamp inherent succeeded in phase 0.
@@ -82,12 +85,17 @@ fn failed_call_still_pays_and_reverts_only_the_call() {
     // Bob tries to send more than he has.
     let xt = chain.transfer("Bob", &charlie, 2_000_000 * UMB, 0);
     let results = chain.produce(vec![xt]);
-    assert_eq!(results, vec![Ok(Err(DispatchError::module(balances::INDEX, balances::Error::InsufficientBalance as u8)))]);
+    assert_eq!(
+        results,
+        vec![Ok(Err(DispatchError::module(balances::INDEX, balances::Error::InsufficientBalance as u8)))]
+    );
     assert!(chain.free(&bob) < 1_000_000 * UMB, "fee charged");
     assert_eq!(chain.account(&bob).nonce, 1, "nonce bumped");
     assert_eq!(chain.free(&charlie), 1_000_000 * UMB, "no transfer");
     let evs = events(&chain);
-    assert!(evs.iter().any(|e| matches!(&e.event, RuntimeEvent::System(system::Event::ExtrinsicFailed { dispatch_error, .. })
+    assert!(evs
+        .iter()
+        .any(|e| matches!(&e.event, RuntimeEvent::System(system::Event::ExtrinsicFailed { dispatch_error, .. })
         if *dispatch_error == DispatchError::module(2, 2))));
     assert!(!evs.iter().any(|e| matches!(&e.event, RuntimeEvent::Balances(balances::Event::Transfer { .. }))));
 }
@@ -102,7 +110,8 @@ fn keep_alive_and_allow_death() {
         transaction_payment::compute_fee(&chain.ext(), probe.encode().len() as u32, &call.info(), 0).final_fee()
     };
     // keep_alive refuses to leave the sender below the existential deposit.
-    let probe_call = RuntimeCall::Balances(balances::Call::transfer_keep_alive { dest: MultiAddress::Id(eve), value: 0 });
+    let probe_call =
+        RuntimeCall::Balances(balances::Call::transfer_keep_alive { dest: MultiAddress::Id(eve), value: 0 });
     let fee = fee_of(&mut chain, probe_call, 0);
     let value = chain.free(&dave) - fee - EXISTENTIAL_DEPOSIT / 2;
     let call = RuntimeCall::Balances(balances::Call::transfer_keep_alive { dest: MultiAddress::Id(eve), value });
@@ -119,12 +128,20 @@ fn keep_alive_and_allow_death() {
     assert_eq!(chain.produce(vec![xt]), vec![Ok(Ok(()))]);
     assert_eq!(chain.account(&dave), Default::default(), "reaped");
     assert!(events(&chain).iter().any(|e| matches!(&e.event, RuntimeEvent::Balances(balances::Event::DustLost { amount, .. }) if *amount > 0 && *amount < EXISTENTIAL_DEPOSIT)));
-    assert!(events(&chain).iter().any(|e| matches!(&e.event, RuntimeEvent::System(system::Event::KilledAccount { .. }))));
+    assert!(events(&chain)
+        .iter()
+        .any(|e| matches!(&e.event, RuntimeEvent::System(system::Event::KilledAccount { .. }))));
     // Creating an account below the existential deposit fails.
     let fresh = umbra_primitives::AccountId32([9; 32]);
-    let call = RuntimeCall::Balances(balances::Call::transfer_allow_death { dest: MultiAddress::Id(fresh), value: EXISTENTIAL_DEPOSIT - 1 });
+    let call = RuntimeCall::Balances(balances::Call::transfer_allow_death {
+        dest: MultiAddress::Id(fresh),
+        value: EXISTENTIAL_DEPOSIT - 1,
+    });
     let xt = chain.sign("Eve", call, 0, 0, Era::Immortal);
-    assert_eq!(chain.produce(vec![xt]), vec![Ok(Err(DispatchError::module(2, balances::Error::ExistentialDeposit as u8)))]);
+    assert_eq!(
+        chain.produce(vec![xt]),
+        vec![Ok(Err(DispatchError::module(2, balances::Error::ExistentialDeposit as u8)))]
+    );
     // A reaped account cannot send (no account, no nonce).
     let xt = chain.transfer("Dave", &eve, 1, 0);
     assert_eq!(chain.produce(vec![xt]), vec![Err(PushError::Invalid(InvalidTransaction::Payment.into()))]);
@@ -142,11 +159,24 @@ fn nonces_signatures_and_eras_are_checked() {
     let xt2 = chain.transfer("Alice", &bob, UMB, 2);
     assert_eq!(chain.produce(vec![xt2.clone()]), vec![Err(PushError::Invalid(InvalidTransaction::Future.into()))]);
     // ...but pool-valid, requiring nonce 1.
-    let v = validation::validate_transaction(&chain.state, chain.head_hash(), chain.head.number, validation::TransactionSource::External, &xt2).unwrap();
+    let v = validation::validate_transaction(
+        &chain.state,
+        chain.head_hash(),
+        chain.head.number,
+        validation::TransactionSource::External,
+        &xt2,
+    )
+    .unwrap();
     assert_eq!(v.requires, vec![validation::nonce_tag(&dev_account("Alice"), 1)]);
     // Too far in the future: rejected.
     let far = chain.transfer("Alice", &bob, UMB, 1000);
-    let v = validation::validate_transaction(&chain.state, chain.head_hash(), chain.head.number, validation::TransactionSource::External, &far);
+    let v = validation::validate_transaction(
+        &chain.state,
+        chain.head_hash(),
+        chain.head.number,
+        validation::TransactionSource::External,
+        &far,
+    );
     assert_eq!(v, Err(InvalidTransaction::Future.into()));
     // A flipped signature byte (the signature starts after version, address kind, signer and scheme).
     let mut forged = chain.transfer("Alice", &bob, UMB, 1);
@@ -158,8 +188,22 @@ fn nonces_signatures_and_eras_are_checked() {
     for _ in 0..10 {
         chain.produce(vec![]);
     }
-    let v = validation::validate_transaction(&chain.state, chain.head_hash(), chain.head.number, validation::TransactionSource::External, &mortal);
-    assert!(matches!(v, Err(TransactionValidityError::Invalid(InvalidTransaction::BadProof | InvalidTransaction::AncientBirthBlock))), "{v:?}");
+    let v = validation::validate_transaction(
+        &chain.state,
+        chain.head_hash(),
+        chain.head.number,
+        validation::TransactionSource::External,
+        &mortal,
+    );
+    assert!(
+        matches!(
+            v,
+            Err(TransactionValidityError::Invalid(
+                InvalidTransaction::BadProof | InvalidTransaction::AncientBirthBlock
+            ))
+        ),
+        "{v:?}"
+    );
     let fresh = chain.sign("Alice", transfer_call("Bob", UMB), 1, 0, Era::mortal(8, u64::from(chain.head.number)));
     assert_eq!(chain.produce(vec![fresh]), vec![Ok(Ok(()))]);
 }
@@ -169,7 +213,16 @@ fn tips_raise_priority_and_cost() {
     let mut chain = TestChain::dev(1000);
     let plain = chain.sign("Bob", transfer_call("Alice", UMB), 0, 0, Era::Immortal);
     let tipped = chain.sign("Charlie", transfer_call("Alice", UMB), 0, 5 * UMB / 1000, Era::Immortal);
-    let at = |chain: &TestChain, xt| validation::validate_transaction(&chain.state, chain.head_hash(), chain.head.number, validation::TransactionSource::Local, xt).unwrap();
+    let at = |chain: &TestChain, xt| {
+        validation::validate_transaction(
+            &chain.state,
+            chain.head_hash(),
+            chain.head.number,
+            validation::TransactionSource::Local,
+            xt,
+        )
+        .unwrap()
+    };
     assert!(at(&chain, &tipped).priority > at(&chain, &plain).priority);
     let before = chain.free(&dev_account("Charlie"));
     chain.produce(vec![tipped]);
@@ -181,8 +234,12 @@ fn tips_raise_priority_and_cost() {
 fn sudo_and_grandpa_authority_change() {
     let mut chain = TestChain::dev(1000);
     // Non-sudo caller: the call fails with RequireSudo.
-    let inner = RuntimeCall::Balances(balances::Call::force_set_balance { who: MultiAddress::Id(dev_account("Eve")), new_free: 5 * UMB });
-    let xt = chain.sign("Bob", RuntimeCall::Sudo(sudo::Call::sudo { call: Box::new(inner.clone()) }), 0, 0, Era::Immortal);
+    let inner = RuntimeCall::Balances(balances::Call::force_set_balance {
+        who: MultiAddress::Id(dev_account("Eve")),
+        new_free: 5 * UMB,
+    });
+    let xt =
+        chain.sign("Bob", RuntimeCall::Sudo(sudo::Call::sudo { call: Box::new(inner.clone()) }), 0, 0, Era::Immortal);
     assert_eq!(chain.produce(vec![xt]), vec![Ok(Err(DispatchError::module(sudo::INDEX, 0)))]);
     // Alice (sudo) succeeds and pays no fee.
     let before = chain.free(&dev_account("Alice"));
@@ -192,7 +249,10 @@ fn sudo_and_grandpa_authority_change() {
     assert_eq!(chain.free(&dev_account("Alice")), before);
     assert_eq!(balances::total_issuance(&chain.ext()), 5_000_005 * UMB + EXISTENTIAL_DEPOSIT);
     // A root call made directly (not through sudo) fails with BadOrigin.
-    let direct = RuntimeCall::Balances(balances::Call::force_set_balance { who: MultiAddress::Id(dev_account("Eve")), new_free: 1 });
+    let direct = RuntimeCall::Balances(balances::Call::force_set_balance {
+        who: MultiAddress::Id(dev_account("Eve")),
+        new_free: 1,
+    });
     let xt = chain.sign("Alice", direct, 1, 0, Era::Immortal);
     assert_eq!(chain.produce(vec![xt]), vec![Ok(Err(DispatchError::BadOrigin))]);
 
@@ -202,14 +262,22 @@ fn sudo_and_grandpa_authority_change() {
     let xt = chain.sign("Alice", RuntimeCall::Sudo(sudo::Call::sudo { call: Box::new(change) }), 2, 0, Era::Immortal);
     assert_eq!(chain.produce(vec![xt]), vec![Ok(Ok(()))]);
     let log = chain.head.digest.logs.iter().find_map(|d| d.consensus(&GRANDPA_ENGINE_ID)).unwrap();
-    assert_eq!(ConsensusLog::decode(&mut &log[..]).unwrap(), ConsensusLog::ScheduledChange(umbra_primitives::grandpa::ScheduledChange { next_authorities: next.clone(), delay: 0 }));
+    assert_eq!(
+        ConsensusLog::decode(&mut &log[..]).unwrap(),
+        ConsensusLog::ScheduledChange(umbra_primitives::grandpa::ScheduledChange {
+            next_authorities: next.clone(),
+            delay: 0
+        })
+    );
     assert_eq!(grandpa::current_set_id(&chain.ext()), 1);
     assert_eq!(grandpa::authorities(&chain.ext()), next);
     // A non-zero delay is refused.
     let change = RuntimeCall::Grandpa(grandpa::Call::schedule_change { next_authorities: next, delay: 5 });
     let xt = chain.sign("Alice", RuntimeCall::Sudo(sudo::Call::sudo { call: Box::new(change) }), 3, 0, Era::Immortal);
     chain.produce(vec![xt]);
-    assert!(events(&chain).iter().any(|e| matches!(&e.event, RuntimeEvent::Sudo(sudo::Event::Sudid { sudo_result: Err(_) }))));
+    assert!(events(&chain)
+        .iter()
+        .any(|e| matches!(&e.event, RuntimeEvent::Sudo(sudo::Event::Sudid { sudo_result: Err(_) }))));
 }
 
 #[test]
@@ -232,20 +300,61 @@ fn invalid_blocks_are_rejected() {
     // A digest the runtime did not produce.
     assert_eq!(c(&|h, _| h.digest.logs.push(DigestItem::Other(vec![1]))), Error::DigestMismatch);
     // No VRF.
-    assert_eq!(c(&|h, _| { h.digest.logs.remove(1); }), Error::BadVrf);
+    assert_eq!(
+        c(&|h, _| {
+            h.digest.logs.remove(1);
+        }),
+        Error::BadVrf
+    );
     // No slot.
-    assert_eq!(c(&|h, _| { h.digest.logs.remove(0); }), Error::MissingSlot);
-    let roots = |body: &Vec<OpaqueExtrinsic>| umbra_primitives::block::extrinsics_root(body, umbra_runtime::STATE_VERSION);
+    assert_eq!(
+        c(&|h, _| {
+            h.digest.logs.remove(0);
+        }),
+        Error::MissingSlot
+    );
+    let roots =
+        |body: &Vec<OpaqueExtrinsic>| umbra_primitives::block::extrinsics_root(body, umbra_runtime::STATE_VERSION);
     // Missing timestamp.
-    assert_eq!(c(&|h, b| { b.remove(0); h.extrinsics_root = roots(b); }), Error::MissingTimestamp);
+    assert_eq!(
+        c(&|h, b| {
+            b.remove(0);
+            h.extrinsics_root = roots(b);
+        }),
+        Error::MissingTimestamp
+    );
     // A timestamp outside the slot.
-    assert!(matches!(c(&|h, b| { b[0] = timestamp_inherent(1); h.extrinsics_root = roots(b); }), Error::BadTimestamp { .. }));
+    assert!(matches!(
+        c(&|h, b| {
+            b[0] = timestamp_inherent(1);
+            h.extrinsics_root = roots(b);
+        }),
+        Error::BadTimestamp { .. }
+    ));
     // A transaction with a forged signature inside the block.
-    assert!(matches!(c(&|h, b| { b[1].0[40] ^= 1; h.extrinsics_root = roots(b); }), Error::InvalidExtrinsic { index: 1, .. }));
+    assert!(matches!(
+        c(&|h, b| {
+            b[1].0[40] ^= 1;
+            h.extrinsics_root = roots(b);
+        }),
+        Error::InvalidExtrinsic { index: 1, .. }
+    ));
     // An undecodable transaction.
-    assert!(matches!(c(&|h, b| { b[1].0.truncate(10); h.extrinsics_root = roots(b); }), Error::InvalidExtrinsic { index: 1, .. }));
+    assert!(matches!(
+        c(&|h, b| {
+            b[1].0.truncate(10);
+            h.extrinsics_root = roots(b);
+        }),
+        Error::InvalidExtrinsic { index: 1, .. }
+    ));
     // The same transaction twice: the second is stale.
-    assert!(matches!(c(&|h, b| { b.push(b[1].clone()); h.extrinsics_root = roots(b); }), Error::InvalidExtrinsic { index: 2, .. }));
+    assert!(matches!(
+        c(&|h, b| {
+            b.push(b[1].clone());
+            h.extrinsics_root = roots(b);
+        }),
+        Error::InvalidExtrinsic { index: 2, .. }
+    ));
     // The untouched block imports.
     chain.import(&good.header, &good.extrinsics).unwrap();
     // Replaying it on top of itself fails (number and slot).
@@ -270,7 +379,12 @@ fn block_weight_limits_fill_blocks() {
     // Two calls that each declare 60% of the normal-class limit: the second
     // does not fit, the block stops, and it waits for the next block.
     let weight = Weight::from_parts(limits::MAX_NORMAL_WEIGHT.ref_time / 10 * 6, 0);
-    let call = || RuntimeCall::Sudo(sudo::Call::sudo_unchecked_weight { call: Box::new(RuntimeCall::System(system::Call::remark { remark: vec![] })), weight });
+    let call = || {
+        RuntimeCall::Sudo(sudo::Call::sudo_unchecked_weight {
+            call: Box::new(RuntimeCall::System(system::Call::remark { remark: vec![] })),
+            weight,
+        })
+    };
     let a = chain.sign("Alice", call(), 0, 0, Era::Immortal);
     let b = chain.sign("Alice", call(), 1, 0, Era::Immortal);
     let (built, results) = chain.build(vec![a, b.clone()]);
@@ -284,6 +398,12 @@ fn block_weight_limits_fill_blocks() {
         weight: limits::MAX_BLOCK_WEIGHT,
     });
     let xt = chain.sign("Alice", too_heavy, 2, 0, Era::Immortal);
-    let v = validation::validate_transaction(&chain.state, chain.head_hash(), chain.head.number, validation::TransactionSource::Local, &xt);
+    let v = validation::validate_transaction(
+        &chain.state,
+        chain.head_hash(),
+        chain.head.number,
+        validation::TransactionSource::Local,
+        &xt,
+    );
     assert_eq!(v, Err(InvalidTransaction::ExhaustsResources.into()));
 }

@@ -288,7 +288,13 @@ fn write_free(ext: &mut Ext<'_>, who: &AccountId32, mut info: AccountInfo, free:
 }
 
 /// Moves `value` from `from` to `to`.
-pub fn transfer(ext: &mut Ext<'_>, from: &AccountId32, to: &AccountId32, value: Balance, keep_alive: bool) -> DispatchResult {
+pub fn transfer(
+    ext: &mut Ext<'_>,
+    from: &AccountId32,
+    to: &AccountId32,
+    value: Balance,
+    keep_alive: bool,
+) -> DispatchResult {
     if value == 0 || from == to {
         return Ok(());
     }

@@ -72,7 +72,11 @@ pub(crate) fn set(ext: &mut Ext<'_>, now: u64) -> Result<(), BlockError> {
     }
     let prev = self::now(ext);
     if prev != 0 && now < prev.saturating_add(minimum_period(ext)) {
-        return Err(BlockError::BadTimestamp { timestamp: now, slot, reason: "earlier than the minimum period after the parent" });
+        return Err(BlockError::BadTimestamp {
+            timestamp: now,
+            slot,
+            reason: "earlier than the minimum period after the parent",
+        });
     }
     let duration = aura::slot_duration(ext);
     if duration == 0 || now / duration != slot {

@@ -124,7 +124,13 @@ pub(crate) fn withdraw_fee(ext: &mut Ext<'_>, who: &AccountId32, fee: Balance) -
 
 /// After dispatch: pays the withdrawn fee out to treasury and author and
 /// records `TransactionFeePaid`.
-pub(crate) fn settle_fee(ext: &mut Ext<'_>, who: &AccountId32, fee: Balance, tip: Balance, author: Option<AccountId32>) {
+pub(crate) fn settle_fee(
+    ext: &mut Ext<'_>,
+    who: &AccountId32,
+    fee: Balance,
+    tip: Balance,
+    author: Option<AccountId32>,
+) {
     let to_treasury = match author {
         Some(_) => fee / 100 * TREASURY_SHARE_PERCENT + (fee % 100) * TREASURY_SHARE_PERCENT / 100,
         None => fee,
