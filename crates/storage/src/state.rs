@@ -159,7 +159,7 @@ pub(crate) fn compute_delta<T: ReadableTable<[u8; 32], &'static [u8]> + Sync>(
             delta.removed.push(hash);
         }
     }
-    delta.inserted.sort_by(|a, b| a.0.cmp(&b.0));
+    delta.inserted.sort_by_key(|a| a.0);
     delta.removed.sort();
     Ok(delta)
 }
@@ -269,6 +269,7 @@ impl StateRead for StateView {
     }
 }
 
+#[allow(clippy::boxed_local)] // the exact type trie-db returns, passed to `map_err`
 fn trie_error(e: Box<sp_trie::TrieError<Layout>>) -> Error {
     match *e {
         trie_db::TrieError::IncompleteDatabase(hash) | trie_db::TrieError::InvalidStateRoot(hash) => {
