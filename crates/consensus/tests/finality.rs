@@ -5,7 +5,7 @@
 
 use std::{
     sync::{Arc, Mutex},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use umbra_consensus::{
@@ -70,11 +70,12 @@ async fn stop(node: Node) {
 }
 
 async fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let polled = tokio::time::timeout(timeout, async {
+        while !f() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    assert!(polled.await.is_ok(), "timed out waiting for {what}");
 }
 
 fn set0() -> Vec<(ed25519::Public, u64)> {
