@@ -1,0 +1,135 @@
+//! The node's JSON-RPC server: HTTP and WebSocket on one port (jsonrpsee),
+//! Substrate's method names, parameter forms and error codes, so generic
+//! clients (polkadot.js, subxt, py-substrate-interface) work unmodified.
+//!
+//! Limits: request and response size, connections, subscriptions per
+//! connection, batch length ([`Config`]). Every parameter is parsed and
+//! bounded; a bad one is a JSON-RPC error (`-32602` for malformed
+//! parameters, Substrate's author `1001`–`1016`, state `4001`–`4003` and
+//! chain `3001` codes otherwise) and changes nothing.
+
+mod error;
+pub mod json;
+mod methods;
+mod subscriptions;
+
+use std::{net::SocketAddr, sync::Arc};
+
+use jsonrpsee::server::{BatchRequestConfig, RandomStringIdProvider, RpcModule, Server, ServerConfig, ServerHandle};
+use tokio::sync::mpsc::UnboundedReceiver;
+use umbra_consensus::{grandpa::GrandpaHandle, Chain};
+use umbra_primitives::{block::OpaqueExtrinsic, AccountId32, H256};
+use umbra_txpool::{PoolError, TxStatus};
+
+pub use error::{author_error, codes};
+
+/// The transaction pool as RPC sees it.
+pub trait PoolApi: Send + Sync {
+    /// Submits on top of the best block.
+    fn submit(&self, xt: OpaqueExtrinsic) -> Result<H256, PoolError>;
+    /// Submits and watches.
+    fn submit_and_watch(&self, xt: OpaqueExtrinsic) -> Result<(H256, UnboundedReceiver<TxStatus>), PoolError>;
+    /// Everything in the pool.
+    fn pending(&self) -> Vec<OpaqueExtrinsic>;
+    /// (ready, future) counts.
+    fn status(&self) -> (usize, usize);
+    /// The next nonce of `who`, counting its pooled transactions after `state_nonce`.
+    fn next_nonce(&self, who: &AccountId32, state_nonce: u32) -> u32;
+}
+
+/// Static facts about the node served by `system_*`.
+#[derive(Clone, Debug)]
+pub struct NodeInfo {
+    /// `system_name`.
+    pub name: String,
+    /// `system_version`.
+    pub version: String,
+    /// `system_chain`: the chain spec's name.
+    pub chain_name: String,
+    /// `system_chainType`.
+    pub chain_type: String,
+    /// `system_properties`.
+    pub properties: serde_json::Value,
+    /// `system_localPeerId`.
+    pub peer_id: String,
+    /// `system_nodeRoles`.
+    pub is_authority: bool,
+}
+
+/// What the handlers share.
+pub struct Context {
+    /// The chain.
+    pub chain: Arc<Chain>,
+    /// The pool.
+    pub pool: Arc<dyn PoolApi>,
+    /// The GRANDPA voter.
+    pub grandpa: Arc<GrandpaHandle>,
+    /// Node facts.
+    pub info: NodeInfo,
+}
+
+/// Server limits.
+#[derive(Clone, Copy, Debug)]
+pub struct Config {
+    /// Listen address.
+    pub addr: SocketAddr,
+    /// Largest request body (bytes).
+    pub max_request_size: u32,
+    /// Largest response body (bytes).
+    pub max_response_size: u32,
+    /// Most simultaneous connections.
+    pub max_connections: u32,
+    /// Most subscriptions per connection.
+    pub max_subscriptions_per_connection: u32,
+    /// Most calls in one batch.
+    pub max_batch_len: u32,
+}
+
+impl Config {
+    /// Substrate's defaults on `addr`.
+    pub fn new(addr: SocketAddr) -> Self {
+        Config {
+            addr,
+            max_request_size: 15 * 1024 * 1024,
+            max_response_size: 15 * 1024 * 1024,
+            max_connections: 100,
+            max_subscriptions_per_connection: 1024,
+            max_batch_len: 256,
+        }
+    }
+}
+
+/// Most blocks `umbra_getStorageChanges` returns in one call.
+pub const MAX_CHANGES_RANGE: u32 = 256;
+/// Most keys in one `state_queryStorageAt` / `state_subscribeStorage` / `state_getReadProof`.
+pub const MAX_KEYS: usize = 1024;
+/// Most keys `state_getKeysPaged` returns.
+pub const MAX_PAGED_KEYS: u32 = 1000;
+
+/// Builds the RPC module with every method.
+pub fn module(ctx: Arc<Context>) -> RpcModule<Context> {
+    let mut module = RpcModule::from_arc(ctx);
+    methods::register(&mut module);
+    subscriptions::register(&mut module);
+    let mut names: Vec<String> = module.method_names().map(str::to_owned).collect();
+    names.push("rpc_methods".into());
+    names.sort();
+    let _ = module.register_method("rpc_methods", move |_, _, _| serde_json::json!({ "methods": names }));
+    module
+}
+
+/// Starts the server; it runs until the handle is stopped or dropped.
+pub async fn start(config: Config, ctx: Arc<Context>) -> std::io::Result<(SocketAddr, ServerHandle)> {
+    let server_config = ServerConfig::builder()
+        .max_request_body_size(config.max_request_size)
+        .max_response_body_size(config.max_response_size)
+        .max_connections(config.max_connections)
+        .max_subscriptions_per_connection(config.max_subscriptions_per_connection)
+        .set_batch_request_config(BatchRequestConfig::Limit(config.max_batch_len))
+        .set_id_provider(RandomStringIdProvider::new(16))
+        .build();
+    let server = Server::builder().set_config(server_config).build(config.addr).await?;
+    let addr = server.local_addr()?;
+    let handle = server.start(module(ctx));
+    Ok((addr, handle))
+}
