@@ -47,7 +47,9 @@ pub fn author_error(e: PoolError) -> ErrorObjectOwned {
         PoolError::Unknown(reason) => {
             let data = match reason {
                 UnknownTransaction::CannotLookup => "Could not lookup information required to validate the transaction",
-                UnknownTransaction::NoUnsignedValidator => "Could not find an unsigned validator for the unsigned transaction",
+                UnknownTransaction::NoUnsignedValidator => {
+                    "Could not find an unsigned validator for the unsigned transaction"
+                }
                 UnknownTransaction::Custom(_) => "UnknownTransaction custom error",
             };
             ErrorObject::owned(codes::POOL_UNKNOWN_VALIDITY, "Unknown Transaction Validity", Some(data))

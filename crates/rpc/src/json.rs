@@ -64,9 +64,13 @@ pub struct NumberOrHex(pub u64);
 impl<'de> Deserialize<'de> for NumberOrHex {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         match Value::deserialize(d)? {
-            Value::Number(n) => n.as_u64().map(NumberOrHex).ok_or_else(|| D::Error::custom("block number must be a non-negative integer")),
+            Value::Number(n) => n
+                .as_u64()
+                .map(NumberOrHex)
+                .ok_or_else(|| D::Error::custom("block number must be a non-negative integer")),
             Value::String(s) => {
-                let body = s.strip_prefix("0x").ok_or_else(|| D::Error::custom("hex block number must start with 0x"))?;
+                let body =
+                    s.strip_prefix("0x").ok_or_else(|| D::Error::custom("hex block number must start with 0x"))?;
                 u64::from_str_radix(body, 16).map(NumberOrHex).map_err(|_| D::Error::custom("invalid hex block number"))
             }
             _ => Err(D::Error::custom("block number must be a number or a hex string")),

@@ -38,7 +38,9 @@ fn resolve(ctx: &Context, at: Option<Hash>) -> RpcResult<H256> {
     }
 }
 
-fn seq2<A: serde::de::DeserializeOwned, B: serde::de::DeserializeOwned>(params: &Params<'_>) -> RpcResult<(A, Option<B>)> {
+fn seq2<A: serde::de::DeserializeOwned, B: serde::de::DeserializeOwned>(
+    params: &Params<'_>,
+) -> RpcResult<(A, Option<B>)> {
     let mut seq = params.sequence();
     let a: A = seq.next()?;
     let b: Option<B> = seq.optional_next()?;
@@ -55,7 +57,8 @@ fn opt1<A: serde::de::DeserializeOwned>(params: &Params<'_>) -> RpcResult<Option
 
 /// Decodes an extrinsic as `author_submit*` receives it: the full encoding.
 pub(crate) fn decode_extrinsic(bytes: &[u8]) -> RpcResult<OpaqueExtrinsic> {
-    let xt = OpaqueExtrinsic::from_encoded(bytes, umbra_runtime::weights::limits::MAX_EXTRINSIC_LEN).map_err(bad_format)?;
+    let xt =
+        OpaqueExtrinsic::from_encoded(bytes, umbra_runtime::weights::limits::MAX_EXTRINSIC_LEN).map_err(bad_format)?;
     umbra_runtime::extrinsic::decode(&xt).map_err(bad_format)?;
     Ok(xt)
 }
@@ -76,7 +79,10 @@ pub(crate) fn register(module: &mut RpcModule<Context>) {
     let _ = module.register_method("system_chain", |_, ctx, _| ctx.info.chain_name.clone());
     let _ = module.register_method("system_chainType", |_, ctx, _| ctx.info.chain_type.clone());
     let _ = module.register_method("system_properties", |_, ctx, _| ctx.info.properties.clone());
-    let _ = module.register_method("system_health", |_, _, _| json!({ "peers": 0, "isSyncing": false, "shouldHavePeers": false }));
+    let _ = module.register_method(
+        "system_health",
+        |_, _, _| json!({ "peers": 0, "isSyncing": false, "shouldHavePeers": false }),
+    );
     let _ = module.register_method("system_peers", |_, _, _| Vec::<Value>::new());
     let _ = module.register_method("system_localPeerId", |_, ctx, _| ctx.info.peer_id.clone());
     let _ = module.register_method("system_nodeRoles", |_, ctx, _| {
@@ -196,7 +202,8 @@ pub(crate) fn register(module: &mut RpcModule<Context>) {
         let hash = resolve(&ctx, at)?;
         let state = ctx.chain.state(&hash).map_err(state_client)?;
         let prefix = prefix.map(|p| p.0).unwrap_or_default();
-        let keys = state.keys_paged(&prefix, count as usize, start.as_ref().map(|s| s.0.as_slice())).map_err(state_client)?;
+        let keys =
+            state.keys_paged(&prefix, count as usize, start.as_ref().map(|s| s.0.as_slice())).map_err(state_client)?;
         Ok(keys.into_iter().map(Bytes).collect())
     });
     let _ = module.register_alias("state_getKeysPagedAt", "state_getKeysPaged");
@@ -246,7 +253,10 @@ pub(crate) fn register(module: &mut RpcModule<Context>) {
             return Err(invalid_params("runtime API method name too long"));
         }
         let hash = resolve(&ctx, at)?;
-        ctx.chain.runtime_call(&hash, &method, &data.0).map(Bytes).map_err(|e| state_client(format!("Execution failed: {e}")))
+        ctx.chain
+            .runtime_call(&hash, &method, &data.0)
+            .map(Bytes)
+            .map_err(|e| state_client(format!("Execution failed: {e}")))
     });
     let _ = module.register_alias("state_callAt", "state_call");
 
@@ -310,14 +320,26 @@ pub(crate) fn register(module: &mut RpcModule<Context>) {
     // --- umbra ---
     let _ = module.register_blocking_method("umbra_getStorageChanges", |params, ctx, _| -> RpcResult<Value> {
         let (Hash(from), to): (Hash, Option<Hash>) = seq2(&params)?;
-        let from_header = ctx.chain.header(&from).map_err(state_client)?.ok_or_else(|| state_client(format!("UnknownBlock: {from:?}")))?;
+        let from_header = ctx
+            .chain
+            .header(&from)
+            .map_err(state_client)?
+            .ok_or_else(|| state_client(format!("UnknownBlock: {from:?}")))?;
         let to = match to {
             Some(Hash(h)) => h,
             None => ctx.chain.best().map_err(state_client)?.hash,
         };
-        let to_header = ctx.chain.header(&to).map_err(state_client)?.ok_or_else(|| state_client(format!("UnknownBlock: {to:?}")))?;
+        let to_header = ctx
+            .chain
+            .header(&to)
+            .map_err(state_client)?
+            .ok_or_else(|| state_client(format!("UnknownBlock: {to:?}")))?;
         if to_header.number < from_header.number {
-            return Err(jsonrpsee::types::ErrorObject::owned(crate::codes::STATE_INVALID_BLOCK_RANGE, "Cannot resolve a block range: `to` is before `from`", None::<()>));
+            return Err(jsonrpsee::types::ErrorObject::owned(
+                crate::codes::STATE_INVALID_BLOCK_RANGE,
+                "Cannot resolve a block range: `to` is before `from`",
+                None::<()>,
+            ));
         }
         if to_header.number - from_header.number >= MAX_CHANGES_RANGE {
             return Err(jsonrpsee::types::ErrorObject::owned(
@@ -331,18 +353,19 @@ pub(crate) fn register(module: &mut RpcModule<Context>) {
         let mut current = to_header;
         loop {
             let hash = current.hash();
-            let changes = ctx
-                .chain
-                .db()
-                .changes(&hash)
-                .map_err(state_client)?
-                .ok_or_else(|| state_client(format!("storage changes of block {} are no longer kept", current.number)))?;
+            let changes = ctx.chain.db().changes(&hash).map_err(state_client)?.ok_or_else(|| {
+                state_client(format!("storage changes of block {} are no longer kept", current.number))
+            })?;
             blocks.push(json!({ "block": Hash(hash), "number": current.number, "changes": changes_json(changes) }));
             if hash == from {
                 break;
             }
             if current.number <= from_header.number {
-                return Err(jsonrpsee::types::ErrorObject::owned(crate::codes::STATE_INVALID_BLOCK_RANGE, "Cannot resolve a block range: `to` does not descend from `from`", None::<()>));
+                return Err(jsonrpsee::types::ErrorObject::owned(
+                    crate::codes::STATE_INVALID_BLOCK_RANGE,
+                    "Cannot resolve a block range: `to` does not descend from `from`",
+                    None::<()>,
+                ));
             }
             current = ctx.chain.expect_header(&current.parent_hash).map_err(state_client)?;
         }

@@ -90,9 +90,7 @@ fn status_json(status: &TxStatus) -> Value {
 
 fn storage_values(ctx: &Context, hash: umbra_primitives::H256, keys: &[Vec<u8>]) -> Result<Vec<Value>, String> {
     let state = ctx.chain.state(&hash).map_err(|e| e.to_string())?;
-    keys.iter()
-        .map(|k| Ok(json!([Bytes(k.clone()), state.get(k).map_err(|e| e.to_string())?.map(Bytes)])))
-        .collect()
+    keys.iter().map(|k| Ok(json!([Bytes(k.clone()), state.get(k).map_err(|e| e.to_string())?.map(Bytes)]))).collect()
 }
 
 pub(crate) fn register(module: &mut RpcModule<Context>) {

@@ -287,6 +287,11 @@ impl<V: Validator> Pool<V> {
         (inner.txs.len() - inner.future, inner.future)
     }
 
+    /// Whether a pooled transaction provides `tag`.
+    pub fn provides(&self, tag: &[u8]) -> bool {
+        self.lock().providers.contains_key(tag)
+    }
+
     /// Every transaction in the pool (`author_pendingExtrinsics`).
     pub fn pending(&self) -> Vec<OpaqueExtrinsic> {
         let inner = self.lock();
