@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 
 use parity_scale_codec::{Decode, Encode};
-use scale_info::TypeInfo;
+use scale_info::{build::Fields, meta_type, Path, Type, TypeInfo, TypeParameter};
 use umbra_primitives::H256;
 
 pub use crate::RuntimeEvent;
@@ -23,7 +23,7 @@ pub enum Phase {
 }
 
 /// An event with its phase (`frame_system::EventRecord`).
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct EventRecord {
     /// When it happened.
     pub phase: Phase,
@@ -31,4 +31,24 @@ pub struct EventRecord {
     pub event: RuntimeEvent,
     /// Indexing topics (unused, always empty).
     pub topics: Vec<H256>,
+}
+
+/// Described as `frame_system::EventRecord<E, T>`: generic clients find the
+/// runtime's event type through its `E` parameter.
+impl TypeInfo for EventRecord {
+    type Identity = Self;
+    fn type_info() -> Type {
+        Type::builder()
+            .path(Path::new("EventRecord", "frame_system"))
+            .type_params([
+                TypeParameter::new("E", Some(meta_type::<RuntimeEvent>())),
+                TypeParameter::new("T", Some(meta_type::<H256>())),
+            ])
+            .composite(
+                Fields::named()
+                    .field(|f| f.ty::<Phase>().name("phase").type_name("Phase"))
+                    .field(|f| f.ty::<RuntimeEvent>().name("event").type_name("E"))
+                    .field(|f| f.ty::<Vec<H256>>().name("topics").type_name("Vec<T>")),
+            )
+    }
 }
