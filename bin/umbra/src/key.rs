@@ -156,7 +156,7 @@ pub(crate) fn run(cmd: KeyCommand) -> Result<String, CliError> {
 }
 
 /// Reads a secret argument; `-` means the first line of stdin.
-fn secret_arg(arg: &str) -> Result<Zeroizing<String>, CliError> {
+pub(crate) fn secret_arg(arg: &str) -> Result<Zeroizing<String>, CliError> {
     if arg != "-" {
         return Ok(Zeroizing::new(arg.to_owned()));
     }

@@ -4,6 +4,8 @@
 //! crates. Every failure prints one line, `Error: <reason>`, on stderr and
 //! exits with status 1 (usage errors: status 2, from clap).
 
+mod chain;
+mod devnet;
 mod key;
 
 use std::process::ExitCode;
@@ -14,15 +16,35 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "umbra", version, about, propagate_version = true)]
 struct Cli {
+    /// Node to talk to (WebSocket JSON-RPC).
+    #[arg(long, global = true, default_value = "ws://127.0.0.1:9944")]
+    url: String,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Start a local network (today: one dev node) and show its status until Ctrl-C.
+    Devnet(devnet::DevnetArgs),
     /// Generate, inspect and use keys (compatible with Substrate's `subkey`).
     #[command(subcommand)]
     Key(key::KeyCommand),
+    /// Show an account's balances and nonce.
+    Balance {
+        /// SS58 address, 0x account id, or a dev URI like //Alice.
+        account: String,
+    },
+    /// Transfer UMB; waits for inclusion and finality and shows the fee.
+    Transfer(chain::TransferArgs),
+    /// Chain information.
+    #[command(subcommand)]
+    Chain(chain::ChainCommand),
+    /// Show a block by number or hash.
+    Block {
+        /// Block number or 0x hash.
+        block: String,
+    },
 }
 
 /// A failure to report to the user: one line, no secrets.
@@ -41,11 +63,39 @@ impl<E: std::error::Error> From<E> for CliError {
     }
 }
 
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::new(format!("cannot start the async runtime: {e}")))
+}
+
+async fn with_client<F, Fut>(url: &str, f: F) -> Result<String, CliError>
+where
+    F: FnOnce(umbra_client::Client) -> Fut,
+    Fut: std::future::Future<Output = Result<String, CliError>>,
+{
+    let client = umbra_client::Client::connect(url).await?;
+    f(client).await
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Key(cmd) => key::run(cmd),
-    };
+    let url = cli.url;
+    let result =
+        match cli.command {
+            Command::Key(cmd) => key::run(cmd),
+            Command::Devnet(args) => runtime().and_then(|rt| rt.block_on(devnet::run(args))),
+            Command::Balance { account } => runtime()
+                .and_then(|rt| rt.block_on(with_client(&url, |c| async move { chain::balance(&c, &account).await }))),
+            Command::Transfer(args) => runtime()
+                .and_then(|rt| rt.block_on(with_client(&url, |c| async move { chain::transfer(&c, args).await }))),
+            Command::Chain(chain::ChainCommand::Status) => {
+                runtime().and_then(|rt| rt.block_on(with_client(&url, |c| async move { chain::status(&c).await })))
+            }
+            Command::Block { block } => runtime()
+                .and_then(|rt| rt.block_on(with_client(&url, |c| async move { chain::block(&c, &block).await }))),
+        };
     match result {
         Ok(output) => {
             if !output.is_empty() {

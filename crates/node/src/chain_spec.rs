@@ -26,6 +26,9 @@ use umbra_runtime::{
 
 use crate::Error;
 
+/// Genesis storage: key → value.
+pub type GenesisStorage = BTreeMap<Vec<u8>, Vec<u8>>;
+
 /// Largest chain spec file accepted.
 pub const MAX_SPEC_BYTES: u64 = 64 << 20;
 
@@ -243,7 +246,7 @@ impl ChainSpec {
     }
 
     /// The genesis storage.
-    pub fn genesis_storage(&self) -> Result<BTreeMap<Vec<u8>, Vec<u8>>, Error> {
+    pub fn genesis_storage(&self) -> Result<GenesisStorage, Error> {
         match &self.genesis {
             Genesis::Runtime(g) => genesis::build(&g.to_config()?).map_err(|e| Error::ChainSpec(e.to_string())),
             Genesis::Raw(raw) => {
@@ -271,7 +274,7 @@ impl ChainSpec {
     }
 
     /// The genesis header and storage.
-    pub fn genesis_block(&self) -> Result<(Header, BTreeMap<Vec<u8>, Vec<u8>>), Error> {
+    pub fn genesis_block(&self) -> Result<(Header, GenesisStorage), Error> {
         let storage = self.genesis_storage()?;
         let header = Header {
             parent_hash: H256::zero(),

@@ -61,7 +61,7 @@ fn chain_state_matches_and_reads_back() {
     let page = view.keys_paged(&prefix, 2, Some(&all[1])).unwrap();
     assert_eq!(page, all[2..4].to_vec());
     // A read proof verifies against the header's state root.
-    let proof = view.read_proof(&[key.clone()]).unwrap();
+    let proof = view.read_proof(std::slice::from_ref(&key)).unwrap();
     assert_eq!(proof.read(&view.root(), &key).unwrap(), chain.state.get(&key).cloned());
     // Changes are kept per block.
     assert!(db.changes(&hashes[3]).unwrap().unwrap().contains_key(&key));
