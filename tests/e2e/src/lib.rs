@@ -1,0 +1,198 @@
+//! Helpers for end-to-end tests: locate the built binaries, run nodes on
+//! free loopback ports in temporary directories, talk JSON-RPC over HTTP,
+//! poll with timeouts (never sleep as synchronisation).
+//!
+//! The binaries are the ones `cargo test --workspace` builds next to the
+//! test executables (`target/<profile>/umbra`, `…/umbra-node`).
+#![allow(clippy::unwrap_used, clippy::disallowed_methods)] // test harness: panics are test failures; timeouts need the clock
+
+use std::{
+    io::{BufRead, BufReader, Read, Write},
+    net::TcpStream,
+    path::{Path, PathBuf},
+    process::{Child, Command, ExitStatus, Stdio},
+    sync::mpsc,
+    time::{Duration, Instant},
+};
+
+use serde_json::Value;
+
+/// Path of a workspace binary built by cargo next to the test executables.
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/<test> → target/<profile>/<name>
+    let dir = exe.parent().and_then(Path::parent).unwrap();
+    let path = dir.join(name);
+    assert!(path.is_file(), "{} is not built; run the tests with `cargo test --workspace`", path.display());
+    path
+}
+
+/// A free TCP port on loopback (bound and released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Polls `f` every 100 ms until it returns `Some` or `timeout` passes.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Removes ANSI colour sequences (`ESC [ … m`).
+pub fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A running `umbra-node`.
+pub struct NodeProcess {
+    child: Child,
+    /// Its RPC port.
+    pub rpc_port: u16,
+    /// Its log file.
+    pub log: PathBuf,
+}
+
+impl NodeProcess {
+    /// Starts `umbra-node --dev --base-path <base> --rpc-port 0 <extra>` and
+    /// waits until its RPC server is bound.
+    pub fn start(base: &Path, extra: &[&str]) -> NodeProcess {
+        std::fs::create_dir_all(base).unwrap();
+        let log =
+            base.join(format!("node-{}.log", Instant::now().elapsed().as_nanos() ^ u128::from(std::process::id())));
+        let mut child = Command::new(binary("umbra-node"))
+            .args(["--dev", "--rpc-port", "0", "--log", "info"])
+            .arg("--base-path")
+            .arg(base)
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        let log_path = log.clone();
+        std::thread::spawn(move || {
+            let mut file = std::fs::File::create(&log_path).unwrap();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let line = strip_ansi(&line);
+                let _ = writeln!(file, "{line}");
+                if line.contains("JSON-RPC") {
+                    if let Some(addr) = line.split("addr=").nth(1) {
+                        let port = addr
+                            .split_whitespace()
+                            .next()
+                            .and_then(|a| a.rsplit(':').next())
+                            .and_then(|p| p.parse::<u16>().ok());
+                        if let Some(p) = port {
+                            let _ = tx.send(p);
+                        }
+                    }
+                }
+            }
+        });
+        let rpc_port = match rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(p) => p,
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "umbra-node did not start its RPC server; log:\n{}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+            }
+        };
+        NodeProcess { child, rpc_port, log }
+    }
+
+    /// `ws://127.0.0.1:<port>`.
+    pub fn ws_url(&self) -> String {
+        format!("ws://127.0.0.1:{}", self.rpc_port)
+    }
+
+    /// A JSON-RPC call over HTTP.
+    pub fn rpc(&self, method: &str, params: Value) -> Value {
+        http_rpc(self.rpc_port, method, params)
+    }
+
+    /// Kills the process with SIGKILL (no chance to clean up).
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Sends SIGINT and waits for the exit status.
+    pub fn interrupt(mut self) -> ExitStatus {
+        let _ =
+            rustix::process::kill_process(rustix::process::Pid::from_child(&self.child), rustix::process::Signal::INT);
+        let start = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            assert!(start.elapsed() < Duration::from_secs(30), "node did not stop after SIGINT");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The best and finalized block numbers.
+    pub fn heads(&self) -> (u32, u32) {
+        let number =
+            |h: &Value| u32::from_str_radix(h["number"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+        let best = self.rpc("chain_getHeader", serde_json::json!([]))["result"].clone();
+        let fin_hash = self.rpc("chain_getFinalizedHead", serde_json::json!([]))["result"].clone();
+        let fin = self.rpc("chain_getHeader", serde_json::json!([fin_hash]))["result"].clone();
+        (number(&best), number(&fin))
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends raw bytes as an HTTP POST to the JSON-RPC port; returns (status, body).
+pub fn http_post(port: u16, body: &[u8]) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let _ = stream.write_all(body);
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let text = String::from_utf8_lossy(&response).to_string();
+    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (status, body)
+}
+
+/// A JSON-RPC call over HTTP; returns the whole response object.
+pub fn http_rpc(port: u16, method: &str, params: Value) -> Value {
+    let request = serde_json::json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
+    let (status, body) = http_post(port, request.to_string().as_bytes());
+    assert_eq!(status, 200, "HTTP {status} for {method}: {body}");
+    serde_json::from_str(&body).unwrap()
+}

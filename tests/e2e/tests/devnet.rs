@@ -1,0 +1,117 @@
+//! `umbra devnet` from the README reaches a finalized block; `umbra transfer`
+//! moves funds between dev accounts with balances, fee and nonce correct;
+//! SIGINT stops everything the devnet started.
+#![allow(clippy::unwrap_used, clippy::disallowed_methods)] // test code
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Command, Stdio},
+    sync::mpsc,
+    time::Duration,
+};
+
+use umbra_e2e::{binary, free_port, http_rpc, wait_for};
+use umbra_primitives::AccountId32;
+use umbra_runtime::modules::system;
+
+fn account(port: u16, ss58: &str) -> (u128, u32) {
+    let who = AccountId32::parse(ss58).unwrap();
+    let key = format!("0x{}", hex::encode(system::keys::account(&who)));
+    let v = http_rpc(port, "state_getStorage", serde_json::json!([key]));
+    let raw = hex::decode(v["result"].as_str().unwrap().trim_start_matches("0x")).unwrap();
+    let info: system::AccountInfo = parity_scale_codec::Decode::decode(&mut &raw[..]).unwrap();
+    (info.data.free, info.nonce)
+}
+
+const ALICE: &str = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
+const BOB: &str = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty";
+
+#[test]
+fn devnet_then_transfer() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut devnet = Command::new(binary("umbra"))
+        .args(["devnet", "--rpc-port", &port.to_string(), "--fresh"])
+        .arg("--base-path")
+        .arg(dir.path().join("devnet"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stdout = devnet.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    wait_for("the devnet to report finality", Duration::from_secs(120), || {
+        while let Ok(line) = rx.try_recv() {
+            seen.push(line);
+        }
+        if let Ok(Some(status)) = devnet.try_wait() {
+            panic!("devnet exited early ({status}): {seen:?}");
+        }
+        seen.iter().any(|l| l.contains("blocks are produced and finalized")).then_some(())
+    });
+    assert!(seen.iter().any(|l| l.contains(&format!("ws://127.0.0.1:{port}"))), "endpoints printed: {seen:?}");
+
+    let (alice_before, alice_nonce) = account(port, ALICE);
+    let (bob_before, _) = account(port, BOB);
+    let out = Command::new(binary("umbra"))
+        .args(["--url", &format!("ws://127.0.0.1:{port}"), "transfer", "--from", "//Alice", "--to", BOB, "1.25"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "transfer failed: {stdout} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("finalized in block #"), "{stdout}");
+    let fee_line = stdout.lines().find(|l| l.contains("fee paid:")).unwrap();
+    let fee = umbra_client::amount::parse(fee_line.split(':').nth(1).unwrap().trim().trim_end_matches(" UMB")).unwrap();
+    assert!(fee > 0);
+    let block = stdout.split("finalized in block #").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+
+    // Balances at the transfer's block: Bob +1.25 UMB, Alice -1.25 UMB - fee
+    // + the author's 20% (Alice authors on the dev chain), nonce +1.
+    let hash =
+        http_rpc(port, "chain_getBlockHash", serde_json::json!([block.parse::<u32>().unwrap()]))["result"].clone();
+    let at = |who: &str| {
+        let id = AccountId32::parse(who).unwrap();
+        let key = format!("0x{}", hex::encode(system::keys::account(&id)));
+        let v = http_rpc(port, "state_getStorage", serde_json::json!([key, hash]));
+        let raw = hex::decode(v["result"].as_str().unwrap().trim_start_matches("0x")).unwrap();
+        let info: system::AccountInfo = parity_scale_codec::Decode::decode(&mut &raw[..]).unwrap();
+        (info.data.free, info.nonce)
+    };
+    let amount = 1_250_000_000_000u128;
+    let author_share = fee - fee / 100 * 80 - (fee % 100) * 80 / 100;
+    assert_eq!(at(BOB).0, bob_before + amount);
+    assert_eq!(at(ALICE).0, alice_before - amount - fee + author_share);
+    assert_eq!(at(ALICE).1, alice_nonce + 1);
+
+    // Bad input to the CLI: one line, non-zero exit, nothing sent.
+    let out = Command::new(binary("umbra"))
+        .args([
+            "--url",
+            &format!("ws://127.0.0.1:{port}"),
+            "transfer",
+            "--from",
+            "//Alice",
+            "--to",
+            BOB,
+            "1.0000000000001",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("decimal places"));
+
+    // SIGINT stops the devnet and its node.
+    rustix::process::kill_process(rustix::process::Pid::from_child(&devnet), rustix::process::Signal::INT).unwrap();
+    let status = wait_for("the devnet to stop", Duration::from_secs(60), || devnet.try_wait().unwrap());
+    assert!(status.success(), "devnet exit status {status}");
+    wait_for("the node's RPC port to close", Duration::from_secs(30), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err().then_some(())
+    });
+}
