@@ -1,0 +1,173 @@
+//! Bad input through RPC gets the JSON-RPC error a Substrate node gives
+//! (code and readable message) and changes nothing; the node keeps running.
+#![allow(clippy::unwrap_used, clippy::disallowed_methods)] // test code
+
+use std::time::Duration;
+
+use jsonrpsee::{
+    core::client::{ClientT, SubscriptionClientT},
+    rpc_params,
+    ws_client::WsClientBuilder,
+};
+use parity_scale_codec::Encode;
+use serde_json::{json, Value};
+use umbra_client::Client;
+use umbra_crypto::{suri::SecretUri, Pair, Scheme};
+use umbra_e2e::{http_post, wait_for, NodeProcess};
+use umbra_primitives::{
+    extrinsic::{AdditionalSigned, Era, MultiAddress, SignedExtra, UncheckedExtrinsic},
+    AccountId32, H256,
+};
+use umbra_runtime::{modules::balances, RuntimeCall};
+
+fn dev(name: &str) -> Pair {
+    Pair::from_suri(Scheme::Sr25519, &SecretUri::parse(&format!("//{name}")).unwrap()).unwrap()
+}
+
+fn error_of(v: &Value) -> (i64, String, String) {
+    let e = &v["error"];
+    assert!(!e.is_null(), "expected an error, got {v}");
+    (e["code"].as_i64().unwrap(), e["message"].as_str().unwrap().to_string(), e["data"].to_string())
+}
+
+fn transfer(to: &str, value: u128) -> RuntimeCall {
+    RuntimeCall::Balances(balances::Call::transfer_keep_alive {
+        dest: MultiAddress::Id(AccountId32(dev(to).public())),
+        value,
+    })
+}
+
+fn hex(xt: &umbra_primitives::block::OpaqueExtrinsic) -> String {
+    format!("0x{}", hex::encode(xt.encode()))
+}
+
+#[test]
+fn bad_rpc_input_is_refused_precisely() {
+    let base = tempfile::tempdir().unwrap();
+    let node = NodeProcess::start(
+        base.path(),
+        &["--rpc-max-request-size", "1", "--rpc-max-subscriptions-per-connection", "4"],
+    );
+    wait_for("a finalized block", Duration::from_secs(60), || (node.heads().1 >= 2).then_some(()));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let client = rt.block_on(Client::connect(&node.ws_url())).unwrap();
+    let dave = AccountId32(dev("Dave").public());
+    let dave_before = rt.block_on(client.account(&dave, None)).unwrap();
+    let submit = |raw: String| node.rpc("author_submitExtrinsic", json!([raw]));
+
+    // Malformed hex: invalid params.
+    let (code, _, data) = error_of(&submit("0xzz".into()));
+    assert_eq!(code, -32602);
+    assert!(data.contains("hex"), "{data}");
+    let (code, _, _) = error_of(&submit("1234".into()));
+    assert_eq!(code, -32602);
+    // Undecodable and truncated extrinsics: 1001 "Extrinsic has invalid format".
+    let (code, message, _) = error_of(&submit("0x0c840102".into()));
+    assert_eq!((code, message.starts_with("Extrinsic has invalid format")), (1001, true), "{message}");
+    let good = rt.block_on(client.sign(transfer("Eve", 1_000_000_000), &dev("Dave"), 0, 0)).unwrap();
+    let encoded = good.encode();
+    let truncated = format!("0x{}", hex::encode(&encoded[..encoded.len() - 3]));
+    assert_eq!(error_of(&submit(truncated)).0, 1001);
+
+    // A forged signature: 1010 "Invalid Transaction", "Transaction has a bad signature".
+    let mut forged = good.clone();
+    forged.0[40] ^= 1;
+    let (code, message, data) = error_of(&submit(hex(&forged)));
+    assert_eq!((code, message.as_str()), (1010, "Invalid Transaction"));
+    assert!(data.contains("bad signature"), "{data}");
+
+    // Stale nonce (Alice has used nonce 0 once we send one) and far-future nonce.
+    let alice_first = rt.block_on(client.sign(transfer("Eve", 1_000_000_000), &dev("Alice"), 0, 0)).unwrap();
+    let included = rt.block_on(client.submit_and_finalize(&alice_first, Duration::from_secs(60), |_| {})).unwrap();
+    assert!(included.success);
+    let (code, _, data) = error_of(&submit(hex(&alice_first)));
+    assert_eq!(code, 1010);
+    assert!(data.contains("outdated"), "{data}");
+    let far = rt.block_on(client.sign(transfer("Eve", 1), &dev("Alice"), 1000, 0)).unwrap();
+    let (code, _, data) = error_of(&submit(hex(&far)));
+    assert_eq!(code, 1010);
+    assert!(data.contains("future"), "{data}");
+    // A nonce just ahead is accepted into the future queue, as in Substrate.
+    let next = rt.block_on(client.sign(transfer("Eve", 1), &dev("Alice"), 2, 0)).unwrap();
+    assert!(submit(hex(&next))["result"].is_string());
+    // Resubmitting it: 1013 "Transaction Already Imported".
+    assert_eq!(error_of(&submit(hex(&next))).0, 1013);
+
+    // An account that cannot pay the fee: 1010, "Inability to pay some fees".
+    let nobody = Pair::from_suri(Scheme::Sr25519, &SecretUri::parse("//Nobody").unwrap()).unwrap();
+    let broke = rt.block_on(client.sign(transfer("Eve", 1), &nobody, 0, 0)).unwrap();
+    let (code, _, data) = error_of(&submit(hex(&broke)));
+    assert_eq!(code, 1010);
+    assert!(data.contains("Inability to pay some fees"), "{data}");
+
+    // An expired mortal era: signed for a 4-block window that has passed.
+    let genesis = client.genesis_hash();
+    let birth_hash: H256 = {
+        let v = node.rpc("chain_getBlockHash", json!([1]));
+        H256::from_slice(&hex::decode(v["result"].as_str().unwrap().trim_start_matches("0x")).unwrap())
+    };
+    wait_for("the era to expire", Duration::from_secs(60), || (node.heads().0 >= 8).then_some(()));
+    let additional =
+        AdditionalSigned { spec_version: 1, transaction_version: 1, genesis_hash: genesis, era_block_hash: birth_hash };
+    let expired = UncheckedExtrinsic::new_signed(
+        transfer("Eve", 1),
+        &dev("Dave"),
+        SignedExtra { era: Era::mortal(4, 1), nonce: 0, tip: 0 },
+        &additional,
+        &mut rand_core_rng(),
+    )
+    .to_opaque();
+    let (code, _, data) = error_of(&submit(hex(&expired)));
+    assert_eq!(code, 1010);
+    assert!(data.contains("bad signature") || data.contains("ancient birth block"), "{data}");
+
+    // A transfer above the balance pays its fee but fails in the block (as Substrate).
+    let too_much =
+        rt.block_on(client.sign(transfer("Eve", 10_000_000 * 1_000_000_000_000), &dev("Ferdie"), 0, 0)).unwrap();
+    let outcome = rt.block_on(client.submit_and_finalize(&too_much, Duration::from_secs(60), |_| {})).unwrap();
+    assert!(!outcome.success && outcome.fee > 0);
+
+    // Unknown method: -32601.
+    let (code, message, _) = error_of(&node.rpc("state_doesNotExist", json!([])));
+    assert_eq!((code, message.as_str()), (-32601, "Method not found"));
+    // Invalid params to a known method.
+    assert_eq!(error_of(&node.rpc("chain_getBlockHash", json!(["nope"]))).0, -32602);
+    assert_eq!(error_of(&node.rpc("state_getKeysPaged", json!(["0x", 100000]))).0, 4002);
+    assert_eq!(error_of(&node.rpc("state_call", json!(["Nope_nope", "0x"]))).0, 4003);
+    assert_eq!(error_of(&node.rpc("state_getStorage", json!(["0x00", format!("0x{}", "11".repeat(32))]))).0, 4003);
+
+    // An oversized request (limit 1 MiB): HTTP 413, nothing processed.
+    let big = format!(
+        "{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"author_submitExtrinsic\",\"params\":[\"0x{}\"]}}",
+        "00".repeat(1024 * 1024)
+    );
+    let (status, _) = http_post(node.rpc_port, big.as_bytes());
+    assert_eq!(status, 413);
+
+    // Too many subscriptions on one connection (limit 4): -32006.
+    rt.block_on(async {
+        let ws = WsClientBuilder::default().build(&node.ws_url()).await.unwrap();
+        let mut subs = Vec::new();
+        for _ in 0..4 {
+            let s: jsonrpsee::core::client::Subscription<Value> =
+                ws.subscribe("chain_subscribeNewHeads", rpc_params![], "chain_unsubscribeNewHeads").await.unwrap();
+            subs.push(s);
+        }
+        let fifth: Result<jsonrpsee::core::client::Subscription<Value>, _> =
+            ws.subscribe("chain_subscribeNewHeads", rpc_params![], "chain_unsubscribeNewHeads").await;
+        let err = fifth.err().expect("fifth subscription refused").to_string();
+        assert!(err.contains("-32006") || err.to_lowercase().contains("too many subscriptions"), "{err}");
+        // The connection still works.
+        let _: String = ws.request("system_chain", rpc_params![]).await.unwrap();
+    });
+
+    // Dave's account is untouched by all of it, and the node keeps going.
+    let dave_after = rt.block_on(client.account(&dave, None)).unwrap();
+    assert_eq!(dave_after, dave_before);
+    let (best, _) = node.heads();
+    wait_for("more blocks", Duration::from_secs(30), || (node.heads().1 > best).then_some(()));
+}
+
+fn rand_core_rng() -> impl rand_core::RngCore + rand_core::CryptoRng {
+    rand_core::OsRng
+}
