@@ -203,6 +203,14 @@ impl GrandpaHandle {
     }
 }
 
+/// Whether finalizing block `number` (the previous finalized block being
+/// `previous`) keeps its justification in the database: at authority-set
+/// changes, and whenever finality crosses a multiple of
+/// [`JUSTIFICATION_PERIOD`] (finality may jump over the multiple itself).
+pub fn should_store_justification(previous: BlockNumber, number: BlockNumber, enacts_set_change: bool) -> bool {
+    enacts_set_change || number / JUSTIFICATION_PERIOD > previous / JUSTIFICATION_PERIOD
+}
+
 /// The authority set stored in the database, or the genesis set.
 pub fn load_set(chain: &Chain) -> Result<AuthoritySet, Error> {
     if let Some(bytes) = chain.db().aux(AUX_SET)? {
@@ -403,8 +411,7 @@ impl Env {
             Ok(ConsensusLog::ScheduledChange(c)) => Some(c),
             _ => None,
         });
-        let crossed_period = number / JUSTIFICATION_PERIOD > finalized.number / JUSTIFICATION_PERIOD;
-        let store = change.is_some() || crossed_period;
+        let store = should_store_justification(finalized.number, number, change.is_some());
         self.chain.finalize(hash, store.then_some(encoded.as_slice()))?;
         let latest =
             LatestJustification { block: BlockRef { hash, number }, justification: encoded, set_id: self.set.set_id };
@@ -604,6 +611,22 @@ pub async fn run(
             _ = set_changed.notified() => {}
             _ = shutdown.changed() => return Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn justification_storage_rule() {
+        assert!(!should_store_justification(0, 1, false));
+        assert!(!should_store_justification(254, 255, false));
+        assert!(should_store_justification(255, 256, false));
+        assert!(should_store_justification(250, 260, false), "jumping over 256 still stores");
+        assert!(!should_store_justification(256, 300, false));
+        assert!(should_store_justification(300, 512, false));
+        assert!(should_store_justification(3, 4, true), "set changes always store");
     }
 }
 

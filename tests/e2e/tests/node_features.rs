@@ -17,7 +17,11 @@ use umbra_runtime::{modules::balances, modules::system, RuntimeCall};
 
 fn node_cmd(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(binary("umbra-node")).args(args).output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
 }
 
 fn hash_of(v: &Value) -> H256 {
@@ -43,18 +47,31 @@ fn chain_specs_keystore_and_block_export() {
     std::fs::write(&raw_path, &raw).unwrap();
     // A spec file that is not JSON, or has a bad account, is refused with one line.
     let bad = dir.path().join("bad.json");
-    std::fs::write(&bad, readable.replace("5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY", "5Notanaddress")).unwrap();
+    std::fs::write(&bad, readable.replace("5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY", "5Notanaddress"))
+        .unwrap();
     let (ok, _, err) = node_cmd(&["build-spec", "--chain", bad.to_str().unwrap()]);
     assert!(!ok && err.starts_with("Error: chain spec:"), "{err}");
 
     // Keys inserted into the keystore make `--validator` author and finalize.
     let base = dir.path().join("validator");
     for (kind, suri) in [("aura", "//Alice"), ("gran", "//Alice")] {
-        let (ok, out, err) = node_cmd(&["key", "insert", "--chain", raw_path.to_str().unwrap(), "--base-path", base.to_str().unwrap(), "--key-type", kind, "--suri", suri]);
+        let (ok, out, err) = node_cmd(&[
+            "key",
+            "insert",
+            "--chain",
+            raw_path.to_str().unwrap(),
+            "--base-path",
+            base.to_str().unwrap(),
+            "--key-type",
+            kind,
+            "--suri",
+            suri,
+        ]);
         assert!(ok, "{err}");
         assert!(out.contains(&format!("inserted {kind} key")));
     }
-    let node = NodeProcess::start(&base, &["--chain", raw_path.to_str().unwrap(), "--validator", "--prometheus-port", "0"]);
+    let node =
+        NodeProcess::start(&base, &["--chain", raw_path.to_str().unwrap(), "--validator", "--prometheus-port", "0"]);
     let dev_genesis = {
         let other = tempfile::tempdir().unwrap();
         let dev = NodeProcess::start(other.path(), &[]);
@@ -81,10 +98,12 @@ fn chain_specs_keystore_and_block_export() {
 
     // A finality proof for block 2 verifies against the dev authority set.
     let proof = node.rpc("grandpa_proveFinality", json!([2]))["result"].clone();
-    let proof = FinalityProof::decode(&mut &hex::decode(proof.as_str().unwrap().trim_start_matches("0x")).unwrap()[..]).unwrap();
+    let proof = FinalityProof::decode(&mut &hex::decode(proof.as_str().unwrap().trim_start_matches("0x")).unwrap()[..])
+        .unwrap();
     let target = proof.unknown_headers.last().unwrap();
     assert_eq!(target.hash(), proof.block);
-    justification::decode_and_verify(&proof.justification, proof.block, target.number, 0, &vec![(alice_grandpa(), 1)]).unwrap();
+    justification::decode_and_verify(&proof.justification, proof.block, target.number, 0, &vec![(alice_grandpa(), 1)])
+        .unwrap();
     let round = node.rpc("grandpa_roundState", json!([]))["result"].clone();
     assert_eq!(round["setId"], 0);
 
@@ -92,11 +111,25 @@ fn chain_specs_keystore_and_block_export() {
     let (best, finalized) = node.heads();
     drop(node);
     let export = dir.path().join("blocks.bin");
-    let (ok, out, err) = node_cmd(&["export-blocks", "--chain", raw_path.to_str().unwrap(), "--base-path", base.to_str().unwrap(), export.to_str().unwrap()]);
+    let (ok, out, err) = node_cmd(&[
+        "export-blocks",
+        "--chain",
+        raw_path.to_str().unwrap(),
+        "--base-path",
+        base.to_str().unwrap(),
+        export.to_str().unwrap(),
+    ]);
     assert!(ok, "{err}");
     assert!(out.contains(&format!("exported {best} blocks")) || out.contains("exported"), "{out}");
     let fresh = dir.path().join("imported");
-    let (ok, out, err) = node_cmd(&["import-blocks", "--chain", raw_path.to_str().unwrap(), "--base-path", fresh.to_str().unwrap(), export.to_str().unwrap()]);
+    let (ok, out, err) = node_cmd(&[
+        "import-blocks",
+        "--chain",
+        raw_path.to_str().unwrap(),
+        "--base-path",
+        fresh.to_str().unwrap(),
+        export.to_str().unwrap(),
+    ]);
     assert!(ok, "{err}");
     assert!(out.starts_with("imported "), "{out}");
     // A tampered file is refused.
@@ -105,13 +138,22 @@ fn chain_specs_keystore_and_block_export() {
     bytes[n - 50] ^= 1;
     let tampered = dir.path().join("tampered.bin");
     std::fs::write(&tampered, bytes).unwrap();
-    let (ok, _, err) = node_cmd(&["import-blocks", "--chain", raw_path.to_str().unwrap(), "--base-path", dir.path().join("t").to_str().unwrap(), tampered.to_str().unwrap()]);
+    let (ok, _, err) = node_cmd(&[
+        "import-blocks",
+        "--chain",
+        raw_path.to_str().unwrap(),
+        "--base-path",
+        dir.path().join("t").to_str().unwrap(),
+        tampered.to_str().unwrap(),
+    ]);
     assert!(!ok && err.contains("Error: import"), "{err}");
     // The imported blocks are the chain a validator on it extends and finalizes.
     let node = NodeProcess::start(&fresh, &["--chain", raw_path.to_str().unwrap()]);
     let original = node.rpc("chain_getBlockHash", json!([best]))["result"].clone();
     assert!(original.is_string(), "imported chain has block #{best}");
-    wait_for("finality past the imported blocks", Duration::from_secs(60), || (node.heads().1 > finalized.max(best)).then_some(()));
+    wait_for("finality past the imported blocks", Duration::from_secs(60), || {
+        (node.heads().1 > finalized.max(best)).then_some(())
+    });
     assert_eq!(node.rpc("chain_getBlockHash", json!([best]))["result"], original, "imported blocks stay canonical");
 }
 
@@ -127,15 +169,22 @@ fn proofs_changes_and_subscriptions() {
 
     rt.block_on(async {
         let ws = WsClientBuilder::default().build(&node.ws_url()).await.unwrap();
-        let mut finalized: jsonrpsee::core::client::Subscription<Value> =
-            ws.subscribe("chain_subscribeFinalizedHeads", rpc_params![], "chain_unsubscribeFinalizedHeads").await.unwrap();
-        let mut storage: jsonrpsee::core::client::Subscription<Value> =
-            ws.subscribe("state_subscribeStorage", rpc_params![vec![bob_key.clone()]], "state_unsubscribeStorage").await.unwrap();
+        let mut finalized: jsonrpsee::core::client::Subscription<Value> = ws
+            .subscribe("chain_subscribeFinalizedHeads", rpc_params![], "chain_unsubscribeFinalizedHeads")
+            .await
+            .unwrap();
+        let mut storage: jsonrpsee::core::client::Subscription<Value> = ws
+            .subscribe("state_subscribeStorage", rpc_params![vec![bob_key.clone()]], "state_unsubscribeStorage")
+            .await
+            .unwrap();
         let initial = storage.next().await.unwrap().unwrap();
         assert_eq!(initial["changes"][0][0], bob_key);
 
         let alice = Pair::from_suri(Scheme::Sr25519, &SecretUri::parse("//Alice").unwrap()).unwrap();
-        let call = RuntimeCall::Balances(balances::Call::transfer_keep_alive { dest: MultiAddress::Id(bob), value: 7 * balances::UMB });
+        let call = RuntimeCall::Balances(balances::Call::transfer_keep_alive {
+            dest: MultiAddress::Id(bob),
+            value: 7 * balances::UMB,
+        });
         let xt = client.sign(call, &alice, 0, 0).await.unwrap();
         let included = client.submit_and_finalize(&xt, Duration::from_secs(60), |_| {}).await.unwrap();
 
@@ -168,9 +217,17 @@ fn proofs_changes_and_subscriptions() {
 
         // A read proof of Bob's account verifies against the block's state root.
         let proof = node.rpc("state_getReadProof", json!([[bob_key.clone()], block]))["result"].clone();
-        let nodes: Vec<Vec<u8>> = proof["proof"].as_array().unwrap().iter().map(|n| hex::decode(n.as_str().unwrap().trim_start_matches("0x")).unwrap()).collect();
+        let nodes: Vec<Vec<u8>> = proof["proof"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| hex::decode(n.as_str().unwrap().trim_start_matches("0x")).unwrap())
+            .collect();
         let header = client.header(included.block_hash).await.unwrap().unwrap();
-        let value = umbra_trie::StorageProof::new(nodes).read(&header.state_root, &system::keys::account(&bob)).unwrap().unwrap();
+        let value = umbra_trie::StorageProof::new(nodes)
+            .read(&header.state_root, &system::keys::account(&bob))
+            .unwrap()
+            .unwrap();
         assert_eq!(system::AccountInfo::decode(&mut &value[..]).unwrap().data.free, 1_000_007 * balances::UMB);
         assert_eq!(hash_of(&proof["at"]), included.block_hash);
     });
