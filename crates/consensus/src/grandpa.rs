@@ -614,6 +614,12 @@ pub async fn run(
     }
 }
 
+// Compile-time check that the block number type satisfies the voter.
+const _: fn() = || {
+    fn assert_ops<N: BlockNumberOps>() {}
+    assert_ops::<BlockNumber>();
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -629,9 +635,3 @@ mod tests {
         assert!(should_store_justification(3, 4, true), "set changes always store");
     }
 }
-
-// Compile-time check that the block number type satisfies the voter.
-const _: fn() = || {
-    fn assert_ops<N: BlockNumberOps>() {}
-    assert_ops::<BlockNumber>();
-};
