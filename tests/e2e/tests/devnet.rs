@@ -52,7 +52,11 @@ fn devnet_then_transfer() {
             seen.push(line);
         }
         if let Ok(Some(status)) = devnet.try_wait() {
-            panic!("devnet exited early ({status}): {seen:?}");
+            let mut err = String::new();
+            if let Some(mut e) = devnet.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut e, &mut err);
+            }
+            panic!("devnet exited early ({status}): {seen:?} {err}");
         }
         seen.iter().any(|l| l.contains("blocks are produced and finalized")).then_some(())
     });
