@@ -165,6 +165,21 @@ pub fn platform_of(quote: &[u8]) -> Option<PlatformKind> {
     }
 }
 
+/// The report data inside a quote, parsed but **not verified**: for a TEE
+/// backend to check that the device quoted what it was asked to.
+pub fn unverified_report_data(quote: &[u8]) -> Option<[u8; 64]> {
+    if quote.len() > MAX_QUOTE_LEN {
+        return None;
+    }
+    let parsed = Quote::decode(&mut &quote[..]).ok()?;
+    Some(match &parsed.report {
+        Report::SgxEnclave(report) => report.report_data,
+        Report::TD10(report) => report.report_data,
+        Report::TD15(report) => report.base.report_data,
+        Report::TD15Ex(report) => report.base.base.report_data,
+    })
+}
+
 fn map_status(status: dcap_qvl::TcbStatus) -> Result<TcbStatus, Error> {
     use dcap_qvl::TcbStatus as Q;
     Ok(match status {

@@ -10,6 +10,21 @@ use parity_scale_codec::{Decode, Encode};
 use scale_info::TypeInfo;
 use umbra_crypto::ed25519;
 
+/// The secret URI of the development simulated attestation service (the
+/// well-known dev phrase with a hard junction): dev and local test chains
+/// list its public key, production-like chain specs never do.
+pub const DEV_SIM_SERVICE_SURI: &str = "//UmbraSimAttestation";
+
+/// The development simulated attestation service key pair.
+pub fn dev_sim_service_pair() -> ed25519::Pair {
+    let uri = umbra_crypto::suri::SecretUri::parse(DEV_SIM_SERVICE_SURI);
+    match uri.and_then(|uri| ed25519::Pair::from_suri(&uri)) {
+        Ok(pair) => pair,
+        // A constant, tested SURI: this arm is unreachable.
+        Err(_) => ed25519::Pair::from_seed(&[0u8; 32]),
+    }
+}
+
 /// Domain separation of the sim service's signatures.
 pub const SIM_QUOTE_CONTEXT: &[u8] = b"umbra/attestation/sim-quote/v1-insecure";
 
@@ -94,6 +109,14 @@ mod tests {
             tcb_status: TcbStatus::SwHardeningNeeded,
             advisories: vec!["INTEL-SA-00615".into()],
         }
+    }
+
+    #[test]
+    fn dev_service_key_is_derived_from_its_suri() {
+        let uri = umbra_crypto::suri::SecretUri::parse(DEV_SIM_SERVICE_SURI).unwrap_or_else(|e| panic!("{e}"));
+        let pair = ed25519::Pair::from_suri(&uri).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(dev_sim_service_pair().public(), pair.public());
+        assert_ne!(pair.public(), ed25519::Pair::from_seed(&[0u8; 32]).public());
     }
 
     #[test]

@@ -44,11 +44,14 @@ pub enum Label {
     Random = 10,
     /// Sealing key of pRuntime checkpoints.
     Checkpoint = 11,
+    /// TEE sealing keys from the platform's sealing secret (info =
+    /// measurement ‖ purpose).
+    TeeSealing = 12,
 }
 
 impl Label {
     /// Every label, in index order.
-    pub const ALL: [Label; 12] = [
+    pub const ALL: [Label; 13] = [
         Label::Envelope,
         Label::EnvelopeResponse,
         Label::GatekeeperSigning,
@@ -61,6 +64,7 @@ impl Label {
         Label::App,
         Label::Random,
         Label::Checkpoint,
+        Label::TeeSealing,
     ];
 
     /// The label's bytes in `domain`.
@@ -91,6 +95,7 @@ impl Label {
             Label::App => ("umbra/kdf/v1/app", "umbra/kdf/v1/app-insecure"),
             Label::Random => ("umbra/kdf/v1/random", "umbra/kdf/v1/random-insecure"),
             Label::Checkpoint => ("umbra/kdf/v1/checkpoint", "umbra/kdf/v1/checkpoint-insecure"),
+            Label::TeeSealing => ("umbra/kdf/v1/tee-sealing", "umbra/kdf/v1/tee-sealing-insecure"),
         }
     }
 }
