@@ -6,6 +6,11 @@
 //! by `build-spec --raw`. Both load; the raw form is what a network agrees
 //! on, since it pins every storage byte.
 //!
+//! The `attestation` section says which TEE evidence the chain accepts; the
+//! built-in `dev` and `local` specs accept the simulated TEE signed by the
+//! dev simulated attestation service key, a spec without the section gets
+//! the production default (Intel DCAP only).
+//!
 //! The built-in `dev` and `local` specs carry the seed's token distribution
 //! of 1,000,000,000 UMB: 5% team, 15% sale, 1% testnet rewards, 9% airdrop,
 //! 70% the mining subsidy pool (the treasury's mining pool account), plus
@@ -15,12 +20,13 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use umbra_attestation::{Measurement, PlatformKind};
 use umbra_crypto::{ed25519, sr25519, suri::SecretUri};
 use umbra_primitives::{header::Digest, header::Header, AccountId32, Balance, H256};
 use umbra_runtime::{
     genesis::{self, GenesisConfig},
     module_account,
-    modules::balances::UMB,
+    modules::{balances::UMB, registry},
     STATE_VERSION,
 };
 
@@ -70,7 +76,8 @@ pub struct ChainSpec {
     pub genesis: Genesis,
 }
 
-/// The genesis section.
+/// The genesis section. One per process: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub enum Genesis {
@@ -108,6 +115,108 @@ pub struct RuntimeGenesis {
     pub slot_duration_ms: u64,
     /// Seed of the first randomness epoch (`0x` + 64 hex digits).
     pub randomness_seed: String,
+    /// Which TEE evidence the chain accepts. Absent: the production
+    /// default (Intel DCAP only, no simulated TEE, empty allowlist).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<AttestationSpec>,
+}
+
+/// The chain spec's TEE attestation section.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AttestationSpec {
+    /// Accepted platforms: `sim`, `sgx-dcap`, `sgx-ias`, `tdx-dcap`.
+    pub platforms: Vec<String>,
+    /// Simulated attestation service keys (`0x` + ed25519 public key hex).
+    #[serde(default)]
+    pub sim_keys: Vec<String>,
+    /// Maximum evidence age in seconds of block time.
+    pub max_attestation_age_secs: u64,
+    /// Re-attestation period in seconds.
+    pub reattestation_period_secs: u64,
+    /// Initially allowed measurements (`0x` hex).
+    #[serde(default)]
+    pub allowed_measurements: Vec<String>,
+    /// Highest confidence level (1–5) accepted for workers.
+    pub worker_max_confidence_level: u8,
+    /// Highest confidence level (1–5) accepted for gatekeepers.
+    pub gatekeeper_max_confidence_level: u8,
+    /// Advisory ids that disqualify workers.
+    #[serde(default)]
+    pub worker_denied_advisories: Vec<String>,
+    /// Advisory ids that disqualify gatekeepers.
+    #[serde(default)]
+    pub gatekeeper_denied_advisories: Vec<String>,
+}
+
+impl AttestationSpec {
+    /// The spec section describing `config`.
+    pub fn from_config(config: &registry::GenesisConfig) -> Self {
+        Self {
+            platforms: config.attestation.platforms.iter().map(|p| p.name().to_string()).collect(),
+            sim_keys: config.attestation.sim_keys.iter().map(|k| format!("0x{}", hex::encode(k))).collect(),
+            max_attestation_age_secs: config.attestation.max_attestation_age_ms / 1000,
+            reattestation_period_secs: config.attestation.reattestation_period_ms / 1000,
+            allowed_measurements: config
+                .allowed_measurements
+                .iter()
+                .map(|m| format!("0x{}", hex::encode(m.as_bytes())))
+                .collect(),
+            worker_max_confidence_level: config.worker_policy.max_confidence_level,
+            gatekeeper_max_confidence_level: config.gatekeeper_policy.max_confidence_level,
+            worker_denied_advisories: config.worker_policy.denied_advisories.clone(),
+            gatekeeper_denied_advisories: config.gatekeeper_policy.denied_advisories.clone(),
+        }
+    }
+
+    /// The runtime's registry genesis configuration.
+    pub fn to_config(&self) -> Result<registry::GenesisConfig, Error> {
+        let hex_bytes = |s: &str, what: &str| {
+            s.strip_prefix("0x")
+                .and_then(|h| hex::decode(h).ok())
+                .ok_or_else(|| Error::ChainSpec(format!("attestation {what} `{s}` is not 0x-hex")))
+        };
+        let platforms = self
+            .platforms
+            .iter()
+            .map(|name| {
+                PlatformKind::from_name(name).ok_or_else(|| {
+                    Error::ChainSpec(format!("attestation platform `{name}` is not sim, sgx-dcap, sgx-ias or tdx-dcap"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let sim_keys = self
+            .sim_keys
+            .iter()
+            .map(|k| {
+                hex_bytes(k, "sim key")?
+                    .try_into()
+                    .map_err(|_| Error::ChainSpec(format!("attestation sim key `{k}` is not 32 bytes")))
+            })
+            .collect::<Result<Vec<[u8; 32]>, _>>()?;
+        let allowed_measurements = self
+            .allowed_measurements
+            .iter()
+            .map(|m| hex_bytes(m, "measurement").map(Measurement))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(registry::GenesisConfig {
+            attestation: registry::AttestationConfig {
+                platforms,
+                sim_keys,
+                max_attestation_age_ms: self.max_attestation_age_secs.saturating_mul(1000),
+                reattestation_period_ms: self.reattestation_period_secs.saturating_mul(1000),
+            },
+            allowed_measurements,
+            worker_policy: registry::TcbPolicy {
+                max_confidence_level: self.worker_max_confidence_level,
+                denied_advisories: self.worker_denied_advisories.clone(),
+            },
+            gatekeeper_policy: registry::TcbPolicy {
+                max_confidence_level: self.gatekeeper_max_confidence_level,
+                denied_advisories: self.gatekeeper_denied_advisories.clone(),
+            },
+        })
+    }
 }
 
 fn dev_public(name: &str) -> (sr25519::Public, ed25519::Public) {
@@ -157,6 +266,7 @@ pub fn dev() -> ChainSpec {
             sudo_key: Some(ss58(&alice_sr.0)),
             slot_duration_ms: 1000,
             randomness_seed: format!("0x{}", hex::encode(umbra_primitives::blake2_256(b"umbra dev").as_bytes())),
+            attestation: Some(AttestationSpec::from_config(&registry::GenesisConfig::development())),
         }),
     }
 }
@@ -179,6 +289,7 @@ pub fn local() -> ChainSpec {
             sudo_key: Some(ss58(&alice_sr.0)),
             slot_duration_ms: 2000,
             randomness_seed: format!("0x{}", hex::encode(umbra_primitives::blake2_256(b"umbra local").as_bytes())),
+            attestation: Some(AttestationSpec::from_config(&registry::GenesisConfig::development())),
         }),
     }
 }
@@ -220,6 +331,10 @@ impl RuntimeGenesis {
             sudo_key: self.sudo_key.as_deref().map(|k| parse_account(k, "sudo key").map(AccountId32)).transpose()?,
             slot_duration_ms: self.slot_duration_ms,
             randomness_seed: H256::from_slice(&seed),
+            registry: match &self.attestation {
+                Some(spec) => spec.to_config()?,
+                None => registry::GenesisConfig::default(),
+            },
         })
     }
 }
@@ -284,5 +399,61 @@ impl ChainSpec {
             digest: Digest::default(),
         };
         Ok((header, storage))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn runtime_genesis(spec: &ChainSpec) -> &RuntimeGenesis {
+        match &spec.genesis {
+            Genesis::Runtime(g) => g,
+            Genesis::Raw(_) => panic!("built-in specs are readable"),
+        }
+    }
+
+    #[test]
+    fn dev_accepts_the_simulated_tee_and_a_spec_without_the_section_does_not() {
+        let dev = runtime_genesis(&dev()).to_config().unwrap();
+        assert!(dev.registry.attestation.platforms.contains(&PlatformKind::Sim));
+        assert_eq!(dev.registry.attestation.sim_keys, vec![umbra_attestation::sim::dev_sim_service_pair().public().0]);
+        let mut production = dev_spec_json();
+        production["genesis"]["runtime"].as_object_mut().unwrap().remove("attestation");
+        let spec: ChainSpec = serde_json::from_value(production).unwrap();
+        let config = runtime_genesis(&spec).to_config().unwrap();
+        assert!(!config.registry.attestation.platforms.contains(&PlatformKind::Sim));
+        assert!(config.registry.attestation.sim_keys.is_empty());
+    }
+
+    fn dev_spec_json() -> Value {
+        serde_json::to_value(dev()).unwrap()
+    }
+
+    #[test]
+    fn attestation_section_round_trips_and_is_validated() {
+        let mut json = dev_spec_json();
+        let section = &mut json["genesis"]["runtime"]["attestation"];
+        section["allowedMeasurements"] = serde_json::json!([format!("0x{}", "ab".repeat(32))]);
+        let spec: ChainSpec = serde_json::from_value(json.clone()).unwrap();
+        let config = runtime_genesis(&spec).to_config().unwrap();
+        assert_eq!(config.registry.allowed_measurements, vec![Measurement(vec![0xab; 32])]);
+        assert_eq!(AttestationSpec::from_config(&config.registry).to_config().unwrap(), config.registry);
+        spec.genesis_storage().unwrap();
+
+        for (field, value, expected) in [
+            ("platforms", serde_json::json!(["sgx"]), "not sim, sgx-dcap"),
+            ("simKeys", serde_json::json!(["0x1234"]), "not 32 bytes"),
+            ("allowedMeasurements", serde_json::json!(["abc"]), "not 0x-hex"),
+            ("workerMaxConfidenceLevel", serde_json::json!(9), "registry configuration"),
+            ("maxAttestationAgeSecs", serde_json::json!(1), "registry configuration"),
+        ] {
+            let mut bad = json.clone();
+            bad["genesis"]["runtime"]["attestation"][field] = value;
+            let spec: ChainSpec = serde_json::from_value(bad).unwrap();
+            let err = spec.genesis_storage().unwrap_err().to_string();
+            assert!(err.contains(expected), "{field}: {err}");
+        }
     }
 }

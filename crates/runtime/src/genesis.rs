@@ -7,7 +7,7 @@ use umbra_primitives::{grandpa::AuthorityList, AccountId32, Balance, H256};
 
 use crate::{
     error::Error,
-    modules::{aura, balances, grandpa, randomness, sudo, transaction_payment},
+    modules::{aura, balances, grandpa, randomness, registry, sudo, transaction_payment},
     state::Ext,
 };
 
@@ -26,6 +26,8 @@ pub struct GenesisConfig {
     pub slot_duration_ms: u64,
     /// Seed of the first epoch's randomness.
     pub randomness_seed: H256,
+    /// Accepted TEE evidence, allowlist and TCB policies.
+    pub registry: registry::GenesisConfig,
 }
 
 /// The genesis storage of `config`.
@@ -68,5 +70,7 @@ pub fn build(config: &GenesisConfig) -> Result<BTreeMap<Vec<u8>, Vec<u8>>, Error
     ext.put(randomness::keys::next_randomness(), &umbra_primitives::blake2_256(&config.randomness_seed.0));
     ext.put(randomness::keys::epoch_index(), &0u64);
     ext.put(transaction_payment::keys::next_fee_multiplier(), &transaction_payment::MULTIPLIER_ONE);
+    registry::build_genesis(&mut ext, &config.registry)
+        .map_err(|e| Error::Genesis(format!("registry configuration: {e:?}")))?;
     Ok(ext.into_changes().into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect())
 }

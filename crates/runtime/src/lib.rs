@@ -6,7 +6,8 @@
 //! map of storage changes, from which the node computes the state root.
 //!
 //! * [`modules`]: System (0), Timestamp (1), Balances (2),
-//!   TransactionPayment (3), Sudo (4), Aura (5), Grandpa (6), Randomness (16),
+//!   TransactionPayment (3), Sudo (4), Aura (5), Grandpa (6), Registry (11),
+//!   Randomness (16),
 //!   with Substrate's storage layout and call/event/error indices.
 //! * [`executive`]: block initialization, extrinsic application (fee and
 //!   nonce charged even when the call fails), finalization, block execution
@@ -47,7 +48,7 @@ use scale_info::TypeInfo;
 use umbra_primitives::AccountId32;
 
 pub use error::{DispatchError, DispatchResult, Error, InvalidTransaction, TransactionValidityError};
-use modules::{balances, grandpa, sudo, system, timestamp, transaction_payment};
+use modules::{balances, grandpa, registry, sudo, system, timestamp, transaction_payment};
 use state::Ext;
 use weights::DispatchInfo;
 
@@ -98,6 +99,10 @@ pub enum RuntimeCall {
     /// Grandpa (6).
     #[codec(index = 6)]
     Grandpa(grandpa::Call),
+    /// Registry (11). Boxed: registrations carry evidence and collateral
+    /// inline and would make every call large.
+    #[codec(index = 11)]
+    Registry(alloc::boxed::Box<registry::Call>),
 }
 
 impl RuntimeCall {
@@ -109,6 +114,7 @@ impl RuntimeCall {
             RuntimeCall::Balances(c) => c.info(),
             RuntimeCall::Sudo(c) => c.info(),
             RuntimeCall::Grandpa(c) => c.info(),
+            RuntimeCall::Registry(c) => c.info(),
         }
     }
 }
@@ -131,6 +137,9 @@ pub enum RuntimeEvent {
     /// Grandpa (6).
     #[codec(index = 6)]
     Grandpa(grandpa::Event),
+    /// Registry (11).
+    #[codec(index = 11)]
+    Registry(registry::Event),
 }
 
 macro_rules! event_from {
@@ -142,7 +151,7 @@ macro_rules! event_from {
         })*
     };
 }
-event_from!(system => System, balances => Balances, transaction_payment => TransactionPayment, sudo => Sudo, grandpa => Grandpa);
+event_from!(system => System, balances => Balances, transaction_payment => TransactionPayment, sudo => Sudo, grandpa => Grandpa, registry => Registry);
 
 /// Dispatches `call` as `origin` (no transactional layer).
 pub(crate) fn dispatch(ext: &mut Ext<'_>, call: RuntimeCall, origin: Origin) -> DispatchResult {
@@ -152,6 +161,7 @@ pub(crate) fn dispatch(ext: &mut Ext<'_>, call: RuntimeCall, origin: Origin) -> 
         RuntimeCall::Balances(c) => c.dispatch(ext, origin),
         RuntimeCall::Sudo(c) => c.dispatch(ext, origin),
         RuntimeCall::Grandpa(c) => c.dispatch(ext, origin),
+        RuntimeCall::Registry(c) => (*c).dispatch(ext, origin),
     }
 }
 

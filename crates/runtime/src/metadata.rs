@@ -32,7 +32,7 @@ use umbra_primitives::{
 
 use crate::{
     event::{EventRecord, Phase},
-    modules::{aura, balances, grandpa, randomness, sudo, system, timestamp, transaction_payment},
+    modules::{aura, balances, grandpa, randomness, registry, sudo, system, timestamp, transaction_payment},
     state::{Ext, StateRead},
     weights::{limits, DispatchClass, PerDispatchClass, Weight},
     RuntimeCall,
@@ -392,6 +392,28 @@ pub fn metadata(backend: &dyn StateRead) -> RuntimeMetadataPrefixed {
             event: events::<grandpa::Event>(),
             constants: vec![constant("MaxAuthorities", &grandpa::MAX_AUTHORITIES, "Max Authorities in use")],
             error: errors::<grandpa::Error>(),
+        },
+        PalletMetadata {
+            name: registry::NAME,
+            index: registry::INDEX,
+            storage: storage(
+                registry::NAME,
+                vec![
+                    map::<sr25519::Public, registry::WorkerInfo>("Workers", StorageHasher::Blake2_128Concat, true, vec![0], "Registered workers by identity key."),
+                    map::<umbra_attestation::Measurement, u32>("AllowedMeasurements", StorageHasher::Blake2_128Concat, true, vec![0], "Allowed pRuntime measurements and the block each was added."),
+                    map::<registry::WorkerRole, registry::TcbPolicy>("TcbPolicies", StorageHasher::Twox64Concat, true, vec![0], "TCB policy per role."),
+                    plain::<registry::AttestationConfig>("AttestationConfig", true, vec![0], "Accepted platforms, simulated attestation keys, maximum age, re-attestation period."),
+                    map::<sr25519::Public, registry::EndpointRecord>("Endpoints", StorageHasher::Blake2_128Concat, true, vec![0], "Public endpoints of workers."),
+                ],
+            ),
+            calls: calls::<registry::Call>(),
+            event: events::<registry::Event>(),
+            constants: vec![
+                constant("InfoVersion", &registry::INFO_VERSION, "The registration info version this runtime accepts."),
+                constant("MaxEndpointLen", &(registry::MAX_ENDPOINT_LEN as u32), "Longest endpoint URL in bytes."),
+                constant("MaxEndpointAgeMs", &registry::MAX_ENDPOINT_AGE_MS, "Endpoint announcements older than this are refused."),
+            ],
+            error: errors::<registry::Error>(),
         },
         PalletMetadata {
             name: randomness::NAME,

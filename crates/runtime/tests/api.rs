@@ -43,6 +43,7 @@ fn version_and_metadata() {
             ("Sudo", 4),
             ("Aura", 5),
             ("Grandpa", 6),
+            ("Registry", 11),
             ("Randomness", 16)
         ]
         .map(|(n, i)| (n.to_string(), i))

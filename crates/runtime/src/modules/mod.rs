@@ -4,6 +4,7 @@ pub mod aura;
 pub mod balances;
 pub mod grandpa;
 pub mod randomness;
+pub mod registry;
 pub mod sudo;
 pub mod system;
 pub mod timestamp;

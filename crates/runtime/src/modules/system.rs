@@ -256,7 +256,8 @@ pub(crate) fn initialize(ext: &mut Ext<'_>, number: BlockNumber, parent_hash: H2
 
 /// Ends the block: prunes old block hashes, writes events and weights.
 pub(crate) fn finalize(ext: &mut Ext<'_>, digest: &Digest) {
-    if let Some(old) = ext.env.number.checked_sub(BLOCK_HASH_COUNT + 1) {
+    // As Substrate: the genesis hash (block 0) is kept forever.
+    if let Some(old) = ext.env.number.checked_sub(BLOCK_HASH_COUNT + 1).filter(|old| *old != 0) {
         ext.kill(keys::block_hash(old));
     }
     ext.put(keys::digest(), digest);
@@ -273,4 +274,28 @@ pub(crate) fn finalize(ext: &mut Ext<'_>, digest: &Digest) {
     ext.kill(keys::extrinsic_count());
     ext.kill(keys::all_extrinsics_len());
     ext.kill(keys::execution_phase());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::collections::BTreeMap;
+
+    #[test]
+    fn pruning_keeps_the_genesis_hash() {
+        let empty = BTreeMap::<Vec<u8>, Vec<u8>>::new();
+        let mut ext = Ext::new(&empty);
+        let genesis = H256::repeat_byte(1);
+        ext.put(keys::block_hash(0), &genesis);
+        ext.put(keys::block_hash(1), &H256::repeat_byte(2));
+        // Block BLOCK_HASH_COUNT + 1 would prune block 0; it is kept.
+        ext.env.number = BLOCK_HASH_COUNT + 1;
+        finalize(&mut ext, &Digest::default());
+        assert_eq!(block_hash(&ext, 0), Some(genesis));
+        // The next block prunes block 1 as usual.
+        ext.env.number = BLOCK_HASH_COUNT + 2;
+        finalize(&mut ext, &Digest::default());
+        assert_eq!(block_hash(&ext, 1), None);
+        assert_eq!(block_hash(&ext, 0), Some(genesis));
+    }
 }
