@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = verify(&evidence, collateral.as_ref(), NOW, &policy);
     }
     let _ = DcapCollateral::from_json(data);
-    let _ = DcapCollateral::from_phala_scale(data);
+    let _ = DcapCollateral::from_scale(data);
     if let Ok(report) = IasReport::from_json(data) {
         let _ = verify(&Evidence::Ias(report), None, NOW, &policy);
     }

@@ -140,18 +140,15 @@ pub(crate) async fn transfer(client: &Client, args: TransferArgs) -> Result<Stri
     }
 }
 
-fn describe_error(e: &umbra_runtime::DispatchError) -> String {
+/// A dispatch error by name, from the runtime's type information
+/// (`Balances.InsufficientBalance`, `Registry.MeasurementNotAllowed`).
+pub(crate) fn describe_error(e: &umbra_runtime::DispatchError) -> String {
     use umbra_runtime::DispatchError;
     match e {
-        DispatchError::Module(m) if m.index == balances::INDEX => {
-            let name = match m.error[0] {
-                2 => "InsufficientBalance",
-                3 => "ExistentialDeposit",
-                4 => "Expendability: the sender would drop below the existential deposit",
-                _ => "balances error",
-            };
-            format!("Balances.{name}")
-        }
+        DispatchError::Module(m) => match umbra_runtime::metadata::module_error_name(m.index, m.error[0]) {
+            Some((module, error)) => format!("{module}.{error}"),
+            None => format!("module {} error {}", m.index, m.error[0]),
+        },
         other => format!("{other:?}"),
     }
 }

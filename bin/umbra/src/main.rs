@@ -4,9 +4,11 @@
 //! crates. Every failure prints one line, `Error: <reason>`, on stderr and
 //! exits with status 1 (usage errors: status 2, from clap).
 
+mod attestation;
 mod chain;
 mod devnet;
 mod key;
+mod registry;
 
 use std::process::ExitCode;
 
@@ -45,6 +47,15 @@ enum Command {
         /// Block number or 0x hash.
         block: String,
     },
+    /// Verify TEE evidence offline (DCAP quotes, IAS reports, sim evidence).
+    #[command(subcommand)]
+    Attestation(attestation::AttestationCommand),
+    /// Registered workers.
+    #[command(subcommand)]
+    Worker(registry::WorkerCommand),
+    /// The pRuntime measurement allowlist.
+    #[command(subcommand)]
+    Measurement(registry::MeasurementCommand),
 }
 
 /// A failure to report to the user: one line, no secrets.
@@ -95,6 +106,11 @@ fn main() -> ExitCode {
             }
             Command::Block { block } => runtime()
                 .and_then(|rt| rt.block_on(with_client(&url, |c| async move { chain::block(&c, &block).await }))),
+            Command::Attestation(cmd) => attestation::run(cmd),
+            Command::Worker(cmd) => runtime()
+                .and_then(|rt| rt.block_on(with_client(&url, |c| async move { registry::worker(&c, cmd).await }))),
+            Command::Measurement(cmd) => runtime()
+                .and_then(|rt| rt.block_on(with_client(&url, |c| async move { registry::measurement(&c, cmd).await }))),
         };
     match result {
         Ok(output) => {

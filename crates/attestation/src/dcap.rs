@@ -117,21 +117,34 @@ impl DcapCollateral {
         })
     }
 
-    /// Reads the SCALE form Phala's `SgxV30QuoteCollateral` used in 2023:
-    /// the same nine fields, but both CRLs as hex text instead of DER.
-    pub fn from_phala_scale(mut bytes: &[u8]) -> Result<Self, Error> {
+    /// Reads the SCALE encoding of [`DcapCollateral`] (all input consumed).
+    /// Phala's 2023 `SgxV30QuoteCollateral` has the same nine fields with
+    /// both CRLs as hex text instead of DER; such CRLs are hex-decoded.
+    pub fn from_scale(mut bytes: &[u8]) -> Result<Self, Error> {
         if bytes.len() > 2 * MAX_COLLATERAL_LEN {
             return Err(Error::TooLarge { what: "collateral", len: bytes.len(), max: 2 * MAX_COLLATERAL_LEN });
         }
-        let malformed = |detail: String| Error::Malformed { what: "Phala collateral", detail };
+        let malformed = |detail: String| Error::Malformed { what: "SCALE collateral", detail };
         let mut collateral = Self::decode(&mut bytes).map_err(|e| malformed(e.to_string()))?;
         if !bytes.is_empty() {
             return Err(malformed("trailing bytes".into()));
         }
-        for (name, crl) in [("root_ca_crl", &mut collateral.root_ca_crl), ("pck_crl", &mut collateral.pck_crl)] {
-            *crl = hex::decode(&*crl).map_err(|e| malformed(format!("{name} is not hex: {e}")))?;
+        for crl in [&mut collateral.root_ca_crl, &mut collateral.pck_crl] {
+            // DER starts with 0x30; hex text with ASCII digits.
+            if !crl.is_empty() && crl.iter().all(u8::is_ascii_hexdigit) {
+                *crl = hex::decode(&*crl).map_err(|e| malformed(format!("CRL hex: {e}")))?;
+            }
         }
         Ok(collateral)
+    }
+
+    /// Reads collateral in any form this crate knows: JSON (starts with
+    /// `{`) or SCALE.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'{') => Self::from_json(bytes),
+            _ => Self::from_scale(bytes),
+        }
     }
 
     fn to_dcap_qvl(&self) -> Result<dcap_qvl::QuoteCollateralV3, Error> {

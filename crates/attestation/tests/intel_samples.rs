@@ -115,7 +115,10 @@ fn windows_are_enforced_at_both_ends() {
 
 #[test]
 fn phala_scale_collateral_decodes_and_has_its_own_window() {
-    let collateral = DcapCollateral::from_phala_scale(&testdata("sgx/phala/dcap_quote_collateral.scale")).unwrap();
+    let collateral = DcapCollateral::from_bytes(&testdata("sgx/phala/dcap_quote_collateral.scale")).unwrap();
+    // The same collateral re-encoded in our form (DER CRLs) reads back equal.
+    assert_eq!(DcapCollateral::from_bytes(&parity_scale_codec::Encode::encode(&collateral)).unwrap(), collateral);
+    assert_eq!(DcapCollateral::from_bytes(&testdata("sgx/dcap-qvl/sgx_quote_collateral.json")).unwrap(), sgx().1);
     let (evidence, _) = sgx();
     let verified = verify(&evidence, Some(&collateral), at("2023-12-01T00:00:00Z"), &policy()).unwrap();
     assert_eq!(verified.platform, PlatformKind::SgxDcap);

@@ -58,7 +58,8 @@ proptest! {
         let _ = Evidence::decode(&mut bytes.as_slice());
         let _ = DcapCollateral::decode(&mut bytes.as_slice());
         let _ = DcapCollateral::from_json(&bytes);
-        let _ = DcapCollateral::from_phala_scale(&bytes);
+        let _ = DcapCollateral::from_scale(&bytes);
+        let _ = DcapCollateral::from_bytes(&bytes);
         let _ = IasReport::from_json(&bytes);
         let _ = umbra_attestation::dcap::platform_of(&bytes);
         let _ = verify(&Evidence::Dcap(bytes.clone()), Some(&samples().collateral), NOW, &policy());

@@ -5,6 +5,8 @@
 //!   chain's genesis hash, runtime version and a mortal era anchored at the
 //!   finalized head, submission with status tracking until finality
 //!   ([`Client::submit_and_watch`]).
+//! * [`registry`]: typed reads of workers, the measurement allowlist and
+//!   attestation policies.
 //! * [`amount`]: parsing and formatting UMB amounts (12 decimals) exactly,
 //!   without floats.
 //!
@@ -12,6 +14,7 @@
 //! (hash lengths, SCALE decoding); a node cannot make the client panic.
 
 pub mod amount;
+pub mod registry;
 
 use std::time::Duration;
 

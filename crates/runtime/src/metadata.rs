@@ -488,3 +488,34 @@ pub fn metadata(backend: &dyn StateRead) -> RuntimeMetadataPrefixed {
 pub fn encoded(backend: &dyn StateRead) -> Vec<u8> {
     metadata(backend).encode()
 }
+
+/// The names of a module error, `(module, error)`, from the same type
+/// information the metadata is built from: `(11, 12)` is
+/// `("Registry", "MeasurementNotAllowed")`.
+pub fn module_error_name(module: u8, error: u8) -> Option<(&'static str, &'static str)> {
+    let (name, ty) = match module {
+        system::INDEX => (system::NAME, meta_type::<system::Error>()),
+        balances::INDEX => (balances::NAME, meta_type::<balances::Error>()),
+        sudo::INDEX => (sudo::NAME, meta_type::<sudo::Error>()),
+        grandpa::INDEX => (grandpa::NAME, meta_type::<grandpa::Error>()),
+        registry::INDEX => (registry::NAME, meta_type::<registry::Error>()),
+        _ => return None,
+    };
+    match ty.type_info().type_def {
+        scale_info::TypeDef::Variant(def) => def.variants.iter().find(|v| v.index == error).map(|v| (name, v.name)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_names_come_from_type_information() {
+        assert_eq!(module_error_name(11, 12), Some(("Registry", "MeasurementNotAllowed")));
+        assert_eq!(module_error_name(2, 2), Some(("Balances", "InsufficientBalance")));
+        assert_eq!(module_error_name(11, 200), None);
+        assert_eq!(module_error_name(99, 0), None);
+    }
+}
