@@ -196,4 +196,15 @@ fn sim_registration_and_six_rejections_on_a_devnet() {
     assert!(list.contains(&identity) && list.contains("sim") && list.contains("1 worker(s)"), "{list}");
     let show = umbra(&url, &["worker", "show", &identity]);
     assert!(show.contains("SIMULATED TEE") && show.contains(&hex::encode(MEASUREMENT)), "{show}");
+
+    // Removing the measurement through the CLI; removing it twice is refused by name.
+    assert!(umbra(&url, &["measurement", "remove", &hex_measurement]).contains("removed in block #"));
+    assert_eq!(umbra(&url, &["measurement", "list"]).trim(), "the measurement allowlist is empty");
+    let out = Command::new(binary("umbra"))
+        .args(["--url", &url, "measurement", "remove", &hex_measurement])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("Registry.MeasurementNotFound"), "{err}");
 }
