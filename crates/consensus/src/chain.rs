@@ -70,6 +70,7 @@ pub struct Chain {
     import_lock: Mutex<()>,
     events: broadcast::Sender<ChainEvent>,
     metadata: Mutex<Option<(u64, Arc<Vec<u8>>)>>,
+    anchor: umbra_primitives::sync::GenesisAnchor,
 }
 
 impl Chain {
@@ -82,7 +83,15 @@ impl Chain {
     ) -> Result<Self, Error> {
         let genesis = db.initialize(genesis_header, genesis_state)?;
         let (events, _) = broadcast::channel(1024);
-        Ok(Chain { db, genesis, import_lock: Mutex::new(()), events, metadata: Mutex::new(None) })
+        let anchor = genesis_anchor(genesis_header, genesis_state)?;
+        Ok(Chain { db, genesis, import_lock: Mutex::new(()), events, metadata: Mutex::new(None), anchor })
+    }
+
+    /// The chain's trust anchor for light clients: the genesis header and a
+    /// proof of the genesis GRANDPA set (kept in memory: the genesis state
+    /// itself is pruned like any other).
+    pub fn genesis_anchor(&self) -> &umbra_primitives::sync::GenesisAnchor {
+        &self.anchor
     }
 
     /// The database.
@@ -287,4 +296,21 @@ impl Chain {
             current = header.parent_hash;
         }
     }
+}
+
+/// Proves `Grandpa.Authorities` and `Grandpa.CurrentSetId` in the genesis state.
+fn genesis_anchor(
+    header: &Header,
+    state: &std::collections::BTreeMap<Vec<u8>, Vec<u8>>,
+) -> Result<umbra_primitives::sync::GenesisAnchor, Error> {
+    use umbra_runtime::modules::grandpa::keys;
+    let trie = umbra_trie::MemoryTrie::new(umbra_runtime::STATE_VERSION, state.iter())
+        .map_err(|e| Error::Grandpa(format!("genesis trie: {e}")))?;
+    let proof = trie
+        .read_proof([keys::authorities(), keys::current_set_id()])
+        .map_err(|e| Error::Grandpa(format!("genesis proof: {e}")))?;
+    Ok(umbra_primitives::sync::GenesisAnchor {
+        header: header.clone(),
+        proof: proof.nodes().map(<[u8]>::to_vec).collect(),
+    })
 }

@@ -28,6 +28,7 @@ mod error;
 pub mod extrinsic;
 pub mod grandpa;
 pub mod header;
+pub mod sync;
 
 pub use account::AccountId32;
 pub use error::Error;

@@ -8,9 +8,16 @@ use jsonrpsee::{
 use parity_scale_codec::{Decode, Encode};
 use serde_json::{json, Value};
 use umbra_consensus::grandpa;
-use umbra_primitives::{block::OpaqueExtrinsic, AccountId32, H256};
+use umbra_primitives::{
+    block::OpaqueExtrinsic,
+    sync::{StatePage, SyncBatch, MAX_STATE_PAGE, MAX_SYNC_BATCH_BLOCKS},
+    AccountId32, H256,
+};
 use umbra_runtime::{
-    modules::system,
+    modules::{
+        message_queue::{self, MessageOrigin},
+        system,
+    },
     weights::{DispatchClass, RuntimeDispatchInfo},
 };
 
@@ -372,4 +379,91 @@ pub(crate) fn register(module: &mut RpcModule<Context>) {
         blocks.reverse();
         Ok(Value::Array(blocks))
     });
+
+    // --- relayer support: SCALE payloads (hex) for pRuntime ---
+    let _ = module.register_method("umbra_getGenesisAnchor", |_, ctx, _| -> RpcResult<Bytes> {
+        Ok(Bytes(ctx.chain.genesis_anchor().encode()))
+    });
+    let _ = module.register_blocking_method("umbra_getSyncBatch", |params, ctx, _| -> RpcResult<Option<Bytes>> {
+        let mut seq = params.sequence();
+        let from: u32 = seq.next()?;
+        let max_blocks: u32 = seq.next()?;
+        let with_changes: bool = seq.optional_next()?.unwrap_or(true);
+        sync_batch(&ctx, from, max_blocks, with_changes)
+    });
+    let _ = module.register_blocking_method("umbra_getStatePairs", |params, ctx, _| -> RpcResult<Bytes> {
+        let mut seq = params.sequence();
+        let Hash(at): Hash = seq.next()?;
+        let start_after: Option<Bytes> = seq.optional_next()?;
+        let count: Option<u32> = seq.optional_next()?;
+        let count = count.unwrap_or(MAX_STATE_PAGE).clamp(1, MAX_STATE_PAGE) as usize;
+        let state = ctx.chain.state(&at).map_err(state_client)?;
+        let mut keys =
+            state.keys_paged(&[], count + 1, start_after.as_ref().map(|b| b.0.as_slice())).map_err(state_client)?;
+        let more = keys.len() > count;
+        keys.truncate(count);
+        let mut pairs = Vec::with_capacity(keys.len());
+        for key in keys {
+            let value = state.get(&key).map_err(state_client)?.unwrap_or_default();
+            pairs.push((key, value));
+        }
+        Ok(Bytes(StatePage { pairs, more }.encode()))
+    });
+    let _ = module.register_blocking_method("umbra_getMqNextSequence", |params, ctx, _| -> RpcResult<u64> {
+        let (origin, at): (Bytes, Option<Hash>) = seq2(&params)?;
+        let origin: MessageOrigin = umbra_primitives::decode_bounded(&origin.0, 1024)
+            .map_err(|e| invalid_params(format!("message origin: {e}")))?;
+        let hash = resolve(&ctx, at)?;
+        let state = ctx.chain.state(&hash).map_err(state_client)?;
+        let value = state.get(&message_queue::keys::next_sequence(&origin)).map_err(state_client)?;
+        Ok(value.and_then(|v| u64::decode(&mut &v[..]).ok()).unwrap_or(0))
+    });
+}
+
+/// Finalized headers `from..=J` where `J` is the first block at or after
+/// `from` with a justification (at most `max_blocks` of them), with the
+/// justification and, when asked, each block's storage changes.
+fn sync_batch(ctx: &Context, from: u32, max_blocks: u32, with_changes: bool) -> RpcResult<Option<Bytes>> {
+    let max_blocks = max_blocks.clamp(1, MAX_SYNC_BATCH_BLOCKS);
+    let finalized = ctx.chain.finalized().map_err(state_client)?;
+    if from == 0 || from > finalized.number {
+        return Ok(None);
+    }
+    let found = match ctx.chain.db().next_justified(from).map_err(state_client)? {
+        Some(found) => Some(found),
+        None => grandpa::latest_justification(&ctx.chain)
+            .map_err(state_client)?
+            .filter(|l| l.block.number >= from)
+            .map(|l| (l.block, l.justification)),
+    };
+    let Some((target, justification)) = found else { return Ok(None) };
+    if target.number - from >= max_blocks {
+        return Err(jsonrpsee::types::ErrorObject::owned(
+            crate::codes::STATE_INVALID_BLOCK_RANGE,
+            format!("the next justification is at block {}, beyond {max_blocks} blocks from {from}", target.number),
+            None::<()>,
+        ));
+    }
+    let mut headers = Vec::with_capacity((target.number - from + 1) as usize);
+    let mut changes = Vec::new();
+    for number in from..=target.number {
+        let hash = ctx
+            .chain
+            .db()
+            .hash_at(number)
+            .map_err(state_client)?
+            .ok_or_else(|| state_client(format!("no canonical block {number}")))?;
+        headers.push(ctx.chain.expect_header(&hash).map_err(state_client)?);
+        if with_changes {
+            let block = ctx
+                .chain
+                .db()
+                .changes(&hash)
+                .map_err(state_client)?
+                .ok_or_else(|| state_client(format!("storage changes of block {number} are no longer kept")))?;
+            changes.push(block.into_iter().collect());
+        }
+    }
+    let batch = SyncBatch { headers, justification, changes: with_changes.then_some(changes) };
+    Ok(Some(Bytes(batch.encode())))
 }

@@ -24,7 +24,7 @@ use umbra_primitives::{
 use crate::{
     error::{DispatchResult, Error, TransactionValidityError},
     extrinsic::{self, RuntimeExtrinsic, Signed},
-    modules::{aura, grandpa, randomness, system, timestamp, transaction_payment},
+    modules::{aura, grandpa, message_queue, randomness, system, timestamp, transaction_payment},
     state::{Changes, Ext, StateRead},
     weights::{limits::BLOCK_EXECUTION_WEIGHT, DispatchClass},
     Origin, RuntimeCall, STATE_VERSION,
@@ -48,6 +48,7 @@ pub fn initialize_block<'a>(
         return Err(Error::BadNumber { parent, found: number });
     }
     system::initialize(&mut ext, number, parent_hash, pre_digest);
+    message_queue::initialize(&mut ext);
     let (slot, author) = aura::initialize(&mut ext, pre_digest)?;
     randomness::initialize(&mut ext, pre_digest, slot, &author)?;
     ext.env.author = Some(AccountId32(author.0));

@@ -6,7 +6,7 @@
 //! map of storage changes, from which the node computes the state root.
 //!
 //! * [`modules`]: System (0), Timestamp (1), Balances (2),
-//!   TransactionPayment (3), Sudo (4), Aura (5), Grandpa (6), Registry (11),
+//!   TransactionPayment (3), Sudo (4), Aura (5), Grandpa (6), Registry (11), MessageQueue (12),
 //!   Randomness (16),
 //!   with Substrate's storage layout and call/event/error indices.
 //! * [`executive`]: block initialization, extrinsic application (fee and
@@ -48,7 +48,7 @@ use scale_info::TypeInfo;
 use umbra_primitives::AccountId32;
 
 pub use error::{DispatchError, DispatchResult, Error, InvalidTransaction, TransactionValidityError};
-use modules::{balances, grandpa, registry, sudo, system, timestamp, transaction_payment};
+use modules::{balances, grandpa, message_queue, registry, sudo, system, timestamp, transaction_payment};
 use state::Ext;
 use weights::DispatchInfo;
 
@@ -103,6 +103,9 @@ pub enum RuntimeCall {
     /// inline and would make every call large.
     #[codec(index = 11)]
     Registry(alloc::boxed::Box<registry::Call>),
+    /// MessageQueue (12).
+    #[codec(index = 12)]
+    MessageQueue(message_queue::Call),
 }
 
 impl RuntimeCall {
@@ -115,6 +118,7 @@ impl RuntimeCall {
             RuntimeCall::Sudo(c) => c.info(),
             RuntimeCall::Grandpa(c) => c.info(),
             RuntimeCall::Registry(c) => c.info(),
+            RuntimeCall::MessageQueue(c) => c.info(),
         }
     }
 }
@@ -140,6 +144,9 @@ pub enum RuntimeEvent {
     /// Registry (11).
     #[codec(index = 11)]
     Registry(registry::Event),
+    /// MessageQueue (12).
+    #[codec(index = 12)]
+    MessageQueue(message_queue::Event),
 }
 
 macro_rules! event_from {
@@ -151,7 +158,7 @@ macro_rules! event_from {
         })*
     };
 }
-event_from!(system => System, balances => Balances, transaction_payment => TransactionPayment, sudo => Sudo, grandpa => Grandpa, registry => Registry);
+event_from!(system => System, balances => Balances, transaction_payment => TransactionPayment, sudo => Sudo, grandpa => Grandpa, registry => Registry, message_queue => MessageQueue);
 
 /// Dispatches `call` as `origin` (no transactional layer).
 pub(crate) fn dispatch(ext: &mut Ext<'_>, call: RuntimeCall, origin: Origin) -> DispatchResult {
@@ -162,6 +169,7 @@ pub(crate) fn dispatch(ext: &mut Ext<'_>, call: RuntimeCall, origin: Origin) -> 
         RuntimeCall::Sudo(c) => c.dispatch(ext, origin),
         RuntimeCall::Grandpa(c) => c.dispatch(ext, origin),
         RuntimeCall::Registry(c) => (*c).dispatch(ext, origin),
+        RuntimeCall::MessageQueue(c) => c.dispatch(ext, origin),
     }
 }
 

@@ -32,7 +32,9 @@ use umbra_primitives::{
 
 use crate::{
     event::{EventRecord, Phase},
-    modules::{aura, balances, grandpa, randomness, registry, sudo, system, timestamp, transaction_payment},
+    modules::{
+        aura, balances, grandpa, message_queue, randomness, registry, sudo, system, timestamp, transaction_payment,
+    },
     state::{Ext, StateRead},
     weights::{limits, DispatchClass, PerDispatchClass, Weight},
     RuntimeCall,
@@ -404,6 +406,7 @@ pub fn metadata(backend: &dyn StateRead) -> RuntimeMetadataPrefixed {
                     map::<registry::WorkerRole, registry::TcbPolicy>("TcbPolicies", StorageHasher::Twox64Concat, true, vec![0], "TCB policy per role."),
                     plain::<registry::AttestationConfig>("AttestationConfig", true, vec![0], "Accepted platforms, simulated attestation keys, maximum age, re-attestation period."),
                     map::<sr25519::Public, registry::EndpointRecord>("Endpoints", StorageHasher::Blake2_128Concat, true, vec![0], "Public endpoints of workers."),
+                    map::<sr25519::Public, (u32, u32)>("LastHeartbeat", StorageHasher::Blake2_128Concat, true, vec![0], "Each worker's last heartbeat: block it landed in, block the worker had synced."),
                 ],
             ),
             calls: calls::<registry::Call>(),
@@ -414,6 +417,25 @@ pub fn metadata(backend: &dyn StateRead) -> RuntimeMetadataPrefixed {
                 constant("MaxEndpointAgeMs", &registry::MAX_ENDPOINT_AGE_MS, "Endpoint announcements older than this are refused."),
             ],
             error: errors::<registry::Error>(),
+        },
+        PalletMetadata {
+            name: message_queue::NAME,
+            index: message_queue::INDEX,
+            storage: storage(
+                message_queue::NAME,
+                vec![
+                    plain::<Vec<message_queue::Message>>("Outbound", false, vec![0], "This block's messages to workers (cleared when the next block starts)."),
+                    map::<message_queue::MessageOrigin, u64>("NextSequence", StorageHasher::Blake2_128Concat, false, 0u64.encode(), "The next sequence expected from each off-chain origin."),
+                ],
+            ),
+            calls: calls::<message_queue::Call>(),
+            event: events::<message_queue::Event>(),
+            constants: vec![
+                constant("MaxTopicLen", &(message_queue::MAX_TOPIC_LEN as u32), "Longest topic in bytes."),
+                constant("MaxPayloadLen", &(message_queue::MAX_PAYLOAD_LEN as u32), "Largest payload in bytes."),
+                constant("MaxOutbound", &(message_queue::MAX_OUTBOUND as u32), "Most messages to workers per block."),
+            ],
+            error: errors::<message_queue::Error>(),
         },
         PalletMetadata {
             name: randomness::NAME,
@@ -499,6 +521,7 @@ pub fn module_error_name(module: u8, error: u8) -> Option<(&'static str, &'stati
         sudo::INDEX => (sudo::NAME, meta_type::<sudo::Error>()),
         grandpa::INDEX => (grandpa::NAME, meta_type::<grandpa::Error>()),
         registry::INDEX => (registry::NAME, meta_type::<registry::Error>()),
+        message_queue::INDEX => (message_queue::NAME, meta_type::<message_queue::Error>()),
         _ => return None,
     };
     match ty.type_info().type_def {

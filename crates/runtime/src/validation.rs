@@ -18,8 +18,9 @@ use umbra_primitives::{block::OpaqueExtrinsic, AccountId32, H256};
 use crate::{
     error::{InvalidTransaction, TransactionValidityError},
     extrinsic,
-    modules::{balances::EXISTENTIAL_DEPOSIT, system, transaction_payment},
+    modules::{balances::EXISTENTIAL_DEPOSIT, message_queue, system, transaction_payment},
     state::{Ext, StateRead},
+    RuntimeCall,
 };
 
 /// Nonces further ahead of the account than this are rejected as `Future`
@@ -102,13 +103,21 @@ pub fn validate_transaction(
         return Err(InvalidTransaction::Payment.into());
     }
 
-    let requires = if nonce > account.nonce { vec![nonce_tag(&signed.who, nonce - 1)] } else { Vec::new() };
+    let mut requires = if nonce > account.nonce { vec![nonce_tag(&signed.who, nonce - 1)] } else { Vec::new() };
+    let mut provides = vec![nonce_tag(&signed.who, nonce)];
+    // Worker messages are also ordered by their origin's sequence, and the
+    // same message from two submitters is one transaction.
+    if let RuntimeCall::MessageQueue(message_queue::Call::sync_offchain_message { signed: message }) = &decoded.call {
+        let (mq_requires, mq_provides) = message_queue::validate(&ext, message)?;
+        requires.extend(mq_requires);
+        provides.extend(mq_provides);
+    }
     let current = u64::from(number);
     let longevity = signed.extra.era.death(current).saturating_sub(current);
     Ok(ValidTransaction {
         priority: u64::try_from(signed.extra.tip).unwrap_or(u64::MAX),
         requires,
-        provides: vec![nonce_tag(&signed.who, nonce)],
+        provides,
         longevity,
         propagate: true,
     })

@@ -44,6 +44,7 @@ fn version_and_metadata() {
             ("Aura", 5),
             ("Grandpa", 6),
             ("Registry", 11),
+            ("MessageQueue", 12),
             ("Randomness", 16)
         ]
         .map(|(n, i)| (n.to_string(), i))

@@ -3,6 +3,7 @@
 pub mod aura;
 pub mod balances;
 pub mod grandpa;
+pub mod message_queue;
 pub mod randomness;
 pub mod registry;
 pub mod sudo;

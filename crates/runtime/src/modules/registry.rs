@@ -33,7 +33,7 @@ use umbra_trie::storage_key::{map_key, value_key, StorageHasher};
 
 use crate::{
     error::{DispatchError, DispatchResult},
-    modules::{system, timestamp},
+    modules::{message_queue, system, timestamp},
     state::Ext,
     weights::{DispatchInfo, Weight, WEIGHT_REF_TIME_PER_MICROS},
     Origin,
@@ -270,6 +270,11 @@ pub mod keys {
     pub fn attestation_config() -> Vec<u8> {
         value_key(NAME, "AttestationConfig")
     }
+    /// `Registry.LastHeartbeat(identity)` → (block it landed in, block
+    /// the worker had synced).
+    pub fn last_heartbeat(identity: &sr25519::Public) -> Vec<u8> {
+        map_key(NAME, "LastHeartbeat", StorageHasher::Blake2_128Concat, &identity.0)
+    }
     /// `Registry.Endpoints(identity)`.
     pub fn endpoint(identity: &sr25519::Public) -> Vec<u8> {
         map_key(NAME, "Endpoints", StorageHasher::Blake2_128Concat, &identity.0)
@@ -389,6 +394,14 @@ pub enum Event {
         /// The configuration.
         config: AttestationConfig,
     },
+    /// A worker reported it is alive (MessageQueue heartbeat).
+    #[codec(index = 7)]
+    WorkerHeartbeat {
+        /// The worker.
+        identity: sr25519::Public,
+        /// The finalized block it had processed.
+        synced_block: BlockNumber,
+    },
 }
 
 /// Errors. Indices are stable.
@@ -478,6 +491,10 @@ pub enum Error {
     /// The attestation configuration is out of bounds.
     #[codec(index = 26)]
     InvalidAttestationConfig,
+    /// A heartbeat claims a block the chain has not reached, or is older
+    /// than the worker's previous one.
+    #[codec(index = 27)]
+    InvalidHeartbeat,
 }
 
 impl From<Error> for DispatchError {
@@ -733,7 +750,39 @@ fn register_worker(
         },
     };
     ext.deposit_event(event);
+    // Tell workers (their pRuntime moves to `Registered` when it sees itself).
+    let notice = message_queue::RegistryNotice::Registered { identity: record.identity, role: record.role };
+    message_queue::push(
+        ext,
+        message_queue::Message {
+            sender: message_queue::MessageOrigin::Module(NAME.as_bytes().to_vec()),
+            destination: message_queue::REGISTRY_TOPIC.to_vec(),
+            payload: notice.encode(),
+        },
+    )?;
     Ok(())
+}
+
+/// Records a worker's heartbeat (from [`message_queue`]): the worker must be
+/// registered, and `synced_block` must be below the current block and not
+/// older than its last heartbeat.
+pub fn record_heartbeat(ext: &mut Ext<'_>, identity: &sr25519::Public, synced_block: BlockNumber) -> DispatchResult {
+    if worker(ext, identity).is_none() {
+        return Err(Error::WorkerNotRegistered.into());
+    }
+    let key = keys::last_heartbeat(identity);
+    let previous = ext.get::<(BlockNumber, BlockNumber)>(&key).map(|(_, synced)| synced);
+    if synced_block >= ext.env.number || previous.is_some_and(|p| synced_block < p) {
+        return Err(Error::InvalidHeartbeat.into());
+    }
+    ext.put(key, &(ext.env.number, synced_block));
+    ext.deposit_event(Event::WorkerHeartbeat { identity: *identity, synced_block });
+    Ok(())
+}
+
+/// A worker's last heartbeat: (block it landed in, block it had synced).
+pub fn last_heartbeat(ext: &Ext<'_>, identity: &sr25519::Public) -> Option<(BlockNumber, BlockNumber)> {
+    ext.get(&keys::last_heartbeat(identity))
 }
 
 fn update_endpoint(ext: &mut Ext<'_>, payload: EndpointPayload, signature: &[u8; 64]) -> DispatchResult {

@@ -1,0 +1,49 @@
+//! What a relayer carries from a node to pRuntime, SCALE-encoded: the
+//! `umbra_getSyncBatch`, `umbra_getGenesisAnchor` and `umbra_getStatePairs`
+//! RPC results. Nothing here is trusted by its receiver: pRuntime checks
+//! headers with its light client and changes against state roots.
+
+use alloc::vec::Vec;
+
+use parity_scale_codec::{Decode, Encode};
+use scale_info::TypeInfo;
+
+use crate::header::Header;
+
+/// One block's storage changes, in key order: `None` deletes the key.
+pub type StorageChanges = Vec<(Vec<u8>, Option<Vec<u8>>)>;
+
+/// Most blocks one batch may carry.
+pub const MAX_SYNC_BATCH_BLOCKS: u32 = 4096;
+/// Most key-value pairs in one state page.
+pub const MAX_STATE_PAGE: u32 = 16_384;
+
+/// Consecutive finalized headers ending in a justified one.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
+pub struct SyncBatch {
+    /// The headers, oldest first.
+    pub headers: Vec<Header>,
+    /// The encoded GRANDPA justification of the last header.
+    pub justification: Vec<u8>,
+    /// Each header's storage changes, when asked for.
+    pub changes: Option<Vec<StorageChanges>>,
+}
+
+/// The trust anchor of a chain: its genesis header and a read proof, against
+/// the genesis state root, of the GRANDPA authority set and set id.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
+pub struct GenesisAnchor {
+    /// Block 0.
+    pub header: Header,
+    /// Trie nodes proving `Grandpa.Authorities` and `Grandpa.CurrentSetId`.
+    pub proof: Vec<Vec<u8>>,
+}
+
+/// A page of the state at a block, in key order.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
+pub struct StatePage {
+    /// Key-value pairs.
+    pub pairs: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Whether the state has more keys after the last one.
+    pub more: bool,
+}
