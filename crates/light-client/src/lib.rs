@@ -44,7 +44,7 @@ use umbra_primitives::{
 };
 
 /// Most headers in one batch.
-pub const MAX_BATCH_HEADERS: usize = 4096;
+pub const MAX_BATCH_HEADERS: usize = 16_384;
 /// Largest encoded justification accepted.
 pub const MAX_JUSTIFICATION_BYTES: usize = 4 << 20;
 /// Most authorities in a set.

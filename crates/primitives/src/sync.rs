@@ -13,18 +13,23 @@ use crate::header::Header;
 /// One block's storage changes, in key order: `None` deletes the key.
 pub type StorageChanges = Vec<(Vec<u8>, Option<Vec<u8>>)>;
 
-/// Most blocks one batch may carry.
+/// Most blocks one batch with storage changes may carry.
 pub const MAX_SYNC_BATCH_BLOCKS: u32 = 4096;
+/// Most headers one headers-only batch may carry (a finality jump longer
+/// than this cannot be relayed; nodes store a justification at least every
+/// 256 finalized blocks when finality advances normally).
+pub const MAX_HEADER_BATCH: u32 = 16_384;
 /// Most key-value pairs in one state page.
 pub const MAX_STATE_PAGE: u32 = 16_384;
 
-/// Consecutive finalized headers ending in a justified one.
+/// Consecutive finalized headers, up to the next justified one.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
 pub struct SyncBatch {
     /// The headers, oldest first.
     pub headers: Vec<Header>,
-    /// The encoded GRANDPA justification of the last header.
-    pub justification: Vec<u8>,
+    /// The encoded GRANDPA justification of the last header, when the
+    /// batch reaches the next justified block.
+    pub justification: Option<Vec<u8>>,
     /// Each header's storage changes, when asked for.
     pub changes: Option<Vec<StorageChanges>>,
 }

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use umbra_consensus::grandpa;
 use umbra_primitives::{
     block::OpaqueExtrinsic,
-    sync::{StatePage, SyncBatch, MAX_STATE_PAGE, MAX_SYNC_BATCH_BLOCKS},
+    sync::{StatePage, SyncBatch, MAX_HEADER_BATCH, MAX_STATE_PAGE, MAX_SYNC_BATCH_BLOCKS},
     AccountId32, H256,
 };
 use umbra_runtime::{
@@ -420,33 +420,31 @@ pub(crate) fn register(module: &mut RpcModule<Context>) {
     });
 }
 
-/// Finalized headers `from..=J` where `J` is the first block at or after
-/// `from` with a justification (at most `max_blocks` of them), with the
-/// justification and, when asked, each block's storage changes.
+/// Finalized headers from `from` up to the first block `J` at or after it
+/// with a justification, at most `max_blocks` of them (then without the
+/// justification), with each block's storage changes when asked.
 fn sync_batch(ctx: &Context, from: u32, max_blocks: u32, with_changes: bool) -> RpcResult<Option<Bytes>> {
-    let max_blocks = max_blocks.clamp(1, MAX_SYNC_BATCH_BLOCKS);
+    let cap = if with_changes { MAX_SYNC_BATCH_BLOCKS } else { MAX_HEADER_BATCH };
+    let max_blocks = max_blocks.clamp(1, cap);
     let finalized = ctx.chain.finalized().map_err(state_client)?;
     if from == 0 || from > finalized.number {
         return Ok(None);
     }
-    let found = match ctx.chain.db().next_justified(from).map_err(state_client)? {
+    let justified = match ctx.chain.db().next_justified(from).map_err(state_client)? {
         Some(found) => Some(found),
         None => grandpa::latest_justification(&ctx.chain)
             .map_err(state_client)?
             .filter(|l| l.block.number >= from)
             .map(|l| (l.block, l.justification)),
     };
-    let Some((target, justification)) = found else { return Ok(None) };
-    if target.number - from >= max_blocks {
-        return Err(jsonrpsee::types::ErrorObject::owned(
-            crate::codes::STATE_INVALID_BLOCK_RANGE,
-            format!("the next justification is at block {}, beyond {max_blocks} blocks from {from}", target.number),
-            None::<()>,
-        ));
-    }
-    let mut headers = Vec::with_capacity((target.number - from + 1) as usize);
+    let limit = from.saturating_add(max_blocks - 1).min(finalized.number);
+    let (end, justification) = match justified {
+        Some((target, j)) if target.number <= limit => (target.number, Some(j)),
+        _ => (limit, None),
+    };
+    let mut headers = Vec::with_capacity((end - from + 1) as usize);
     let mut changes = Vec::new();
-    for number in from..=target.number {
+    for number in from..=end {
         let hash = ctx
             .chain
             .db()

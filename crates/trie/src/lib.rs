@@ -39,7 +39,7 @@ use sp_trie::{LayoutV0, LayoutV1, TrieConfiguration};
 
 pub use error::Error;
 pub use memory::MemoryTrie;
-pub use proof::{ProofLimits, StorageProof};
+pub use proof::{ProofLimits, ProofReader, StorageProof};
 
 /// Result type of this crate.
 pub type Result<T> = core::result::Result<T, Error>;

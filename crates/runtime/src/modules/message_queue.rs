@@ -346,10 +346,7 @@ pub type PoolTags = (Vec<Vec<u8>>, Vec<Vec<u8>>);
 /// Pool tags of a `sync_offchain_message`: provides `(origin, sequence)`,
 /// requires `(origin, sequence - 1)` when it is ahead of the chain.
 /// Refuses stale, too-far-ahead, unsigned-by-origin and oversized messages.
-pub fn validate(
-    ext: &Ext<'_>,
-    signed: &SignedMessage,
-) -> Result<PoolTags, TransactionValidityError> {
+pub fn validate(ext: &Ext<'_>, signed: &SignedMessage) -> Result<PoolTags, TransactionValidityError> {
     check_message(ext, signed).map_err(|_| InvalidTransaction::BadProof)?;
     let origin = &signed.message.sender;
     let next = next_sequence(ext, origin);

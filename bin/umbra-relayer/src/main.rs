@@ -1,0 +1,64 @@
+//! `umbra-relayer`: follows an umbra node's finalized chain and feeds one
+//! pRuntime; registers the worker and submits its signed messages.
+
+use std::sync::Arc;
+
+use clap::Parser;
+use umbra_crypto::{suri::SecretUri, Pair, Scheme};
+use umbra_relayer::{PruntimeApi, Relayer};
+
+/// The relayer between an umbra node and a pRuntime.
+#[derive(Parser, Debug)]
+#[command(name = "umbra-relayer", version)]
+struct Args {
+    /// The node's WebSocket RPC.
+    #[arg(long, default_value = "ws://127.0.0.1:9944")]
+    node: String,
+    /// pRuntime's private API (`host:port`).
+    #[arg(long, default_value = "127.0.0.1:8100")]
+    pruntime: String,
+    /// The account paying for registrations and messages (secret URI; `-`
+    /// reads it from stdin).
+    #[arg(long, default_value = "//Ferdie")]
+    signer: String,
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let args = Args::parse();
+    if let Err(e) = run(args).await {
+        eprintln!("Error: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let secret = if args.signer == "-" {
+        let mut line = zeroize::Zeroizing::new(String::new());
+        std::io::stdin().read_line(&mut line).map_err(|e| e.to_string())?;
+        zeroize::Zeroizing::new(line.trim().to_string())
+    } else {
+        zeroize::Zeroizing::new(args.signer.clone())
+    };
+    let uri = SecretUri::parse(&secret).map_err(|e| format!("--signer: {e}"))?;
+    let signer = Pair::from_suri(Scheme::Sr25519, &uri).map_err(|e| format!("--signer: {e}"))?;
+    // The node may start after us: retry the connection.
+    let node = loop {
+        match umbra_client::Client::connect(&args.node).await {
+            Ok(c) => break c,
+            Err(e) => {
+                tracing::warn!(error = %e, "node not reachable yet");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }
+    };
+    println!("relaying {} -> {}", args.node, args.pruntime);
+    Relayer::new(Arc::new(node), PruntimeApi::new(args.pruntime), signer).reconnect_to(args.node.clone()).run().await;
+    Ok(())
+}

@@ -1,0 +1,411 @@
+//! The relayer: carries finalized chain data from a node to a pRuntime and
+//! the worker's signed messages back. It is untrusted by both sides: the
+//! node checks every transaction, pRuntime checks every header, state and
+//! block. It only has to be live.
+//!
+//! One [`Relayer::step`] does the next useful thing:
+//!
+//! 1. `init` pRuntime with the node's genesis anchor;
+//! 2. without state: header batches (no changes) up to the finalized head,
+//!    then the state at the last verified block (`load_state`, fast sync);
+//! 3. with state: batches of headers + storage changes, the next batch
+//!    prefetched while the current one is applied (pipelining);
+//! 4. once caught up: registration (evidence from pRuntime) when the worker
+//!    is not registered, and every egress message the chain has not
+//!    accepted yet (`MessageQueue.sync_offchain_message`).
+//!
+//! Errors (node or pRuntime restarts, refused input) are logged and the
+//! loop retries with a back-off; nothing is lost because both sides keep
+//! their own progress.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use http_body_util::{BodyExt, Full};
+use hyper::{body::Bytes, Method, Request};
+use hyper_util::rt::TokioIo;
+use parity_scale_codec::{Decode, Encode};
+use serde_json::{json, Value};
+use umbra_client::Client;
+use umbra_crypto::Pair;
+use umbra_primitives::{
+    sync::{GenesisAnchor, StatePage, SyncBatch, MAX_HEADER_BATCH},
+    BlockNumber, H256,
+};
+use umbra_pruntime::service::HeadersRequest;
+use umbra_runtime::{
+    modules::{
+        message_queue::{self, MessageOrigin, SignedMessage},
+        registry,
+    },
+    RuntimeCall,
+};
+
+/// Blocks per sync batch.
+pub const BATCH_BLOCKS: u32 = 1024;
+
+/// What went wrong in a step.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The node.
+    #[error("node: {0}")]
+    Node(#[from] umbra_client::Error),
+    /// pRuntime's HTTP API.
+    #[error("pRuntime {path}: {message}")]
+    Pruntime {
+        /// The endpoint.
+        path: String,
+        /// Its error.
+        message: String,
+    },
+    /// A malformed response.
+    #[error("malformed response: {0}")]
+    Malformed(String),
+}
+
+type Result<T> = std::result::Result<T, Error>;
+
+/// A small HTTP/1 client for pRuntime's private API.
+pub struct PruntimeApi {
+    addr: String,
+}
+
+impl PruntimeApi {
+    /// pRuntime at `addr` (`host:port`).
+    pub fn new(addr: impl Into<String>) -> Self {
+        Self { addr: addr.into() }
+    }
+
+    /// Calls `method path` with `body`; returns the JSON result.
+    pub async fn call(&self, method: Method, path: &str, body: Vec<u8>) -> Result<Value> {
+        let err = |message: String| Error::Pruntime { path: path.to_string(), message };
+        let stream = tokio::net::TcpStream::connect(&self.addr).await.map_err(|e| err(e.to_string()))?;
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| err(e.to_string()))?;
+        tokio::spawn(connection);
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", &self.addr)
+            .header("content-type", "application/octet-stream")
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| err(e.to_string()))?;
+        let response = sender.send_request(request).await.map_err(|e| err(e.to_string()))?;
+        let status = response.status();
+        let bytes = response.into_body().collect().await.map_err(|e| err(e.to_string()))?.to_bytes();
+        let value: Value = serde_json::from_slice(&bytes).map_err(|e| err(format!("not JSON: {e}")))?;
+        if !status.is_success() {
+            return Err(err(value["error"].as_str().unwrap_or("unknown error").to_string()));
+        }
+        Ok(value)
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> Result<Value> {
+        self.call(Method::GET, path, Vec::new()).await
+    }
+
+    /// `POST path` with a SCALE body.
+    pub async fn post(&self, path: &str, body: &impl Encode) -> Result<Value> {
+        self.call(Method::POST, path, body.encode()).await
+    }
+}
+
+fn hex_bytes(v: &Value) -> Result<Vec<u8>> {
+    let s = v.as_str().ok_or_else(|| Error::Malformed(format!("expected hex, got {v}")))?;
+    hex::decode(s.trim_start_matches("0x")).map_err(|e| Error::Malformed(e.to_string()))
+}
+
+fn decode<T: Decode>(bytes: &[u8]) -> Result<T> {
+    umbra_primitives::decode_bounded(bytes, usize::MAX).map_err(|e| Error::Malformed(e.to_string()))
+}
+
+/// Relayer progress, for logs and the devnet status line.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// The chain's finalized head.
+    pub finalized: BlockNumber,
+    /// pRuntime's synced block.
+    pub synced: Option<BlockNumber>,
+    /// Whether the worker is registered.
+    pub registered: bool,
+    /// Egress messages submitted so far.
+    pub messages_submitted: u64,
+}
+
+/// The relayer.
+pub struct Relayer {
+    node: Arc<Client>,
+    node_url: Option<String>,
+    pruntime: PruntimeApi,
+    signer: Pair,
+    registration_sent_at: Option<BlockNumber>,
+    submitted_up_to: Option<u64>,
+    submitted_at: BlockNumber,
+    /// What it has done.
+    pub progress: Progress,
+}
+
+impl Relayer {
+    /// A relayer between `node` and pRuntime's private API at `pruntime`,
+    /// paying fees with `signer`.
+    pub fn new(node: Arc<Client>, pruntime: PruntimeApi, signer: Pair) -> Self {
+        Self {
+            node,
+            node_url: None,
+            pruntime,
+            signer,
+            registration_sent_at: None,
+            submitted_up_to: None,
+            submitted_at: 0,
+            progress: Progress::default(),
+        }
+    }
+
+    /// Reconnects to `url` after node errors (node restarts).
+    pub fn reconnect_to(mut self, url: impl Into<String>) -> Self {
+        self.node_url = Some(url.into());
+        self
+    }
+
+    async fn finalized(&self) -> Result<(H256, BlockNumber)> {
+        let hash = self.node.finalized_hash().await?;
+        let header =
+            self.node.header(hash).await?.ok_or_else(|| Error::Malformed("finalized header missing".into()))?;
+        Ok((hash, header.number))
+    }
+
+    async fn sync_batch(node: &Client, from: BlockNumber, max: u32, with_changes: bool) -> Result<Option<SyncBatch>> {
+        let v = node.call("umbra_getSyncBatch", vec![json!(from), json!(max), json!(with_changes)]).await?;
+        if v.is_null() {
+            return Ok(None);
+        }
+        decode(&hex_bytes(&v)?).map(Some)
+    }
+
+    /// Does the next useful thing; `Ok(true)` when it did something.
+    pub async fn step(&mut self) -> Result<bool> {
+        let status = self.pruntime.get("/status").await?;
+        if status["initialized"] != json!(true) {
+            let anchor: GenesisAnchor = decode(&hex_bytes(&self.node.call("umbra_getGenesisAnchor", vec![]).await?)?)?;
+            self.pruntime.post("/init", &anchor).await?;
+            tracing::info!("pRuntime initialized with the chain's genesis anchor");
+            return Ok(true);
+        }
+        let (_, finalized) = self.finalized().await?;
+        self.progress.finalized = finalized;
+        let headers_finalized = status["headers_finalized"].as_u64().unwrap_or(0) as BlockNumber;
+        let synced = status["synced_block"].as_u64().map(|n| n as BlockNumber);
+        self.progress.synced = synced;
+        self.progress.registered = status["registered"] == json!(true);
+
+        // 1. Headers: verified finality up to the node's finalized head.
+        if headers_finalized < finalized {
+            if let Some(batch) = Self::sync_batch(&self.node, headers_finalized + 1, MAX_HEADER_BATCH, false).await? {
+                if let Some(justification) = batch.justification {
+                    let request = HeadersRequest { headers: batch.headers, justification, chain_head: finalized };
+                    self.pruntime.post("/sync_headers", &request).await?;
+                    return Ok(true);
+                }
+            }
+        }
+        // 2. State: loaded once at the last verified block (fast sync)...
+        let Some(synced) = synced else {
+            self.load_state(headers_finalized).await?;
+            return Ok(true);
+        };
+        // 3. ...then every block's changes.
+        if synced < headers_finalized {
+            self.dispatch(synced, headers_finalized, finalized).await?;
+            return Ok(true);
+        }
+        if status["caught_up"] != json!(true) {
+            return Ok(false);
+        }
+        let mut did = false;
+        if !self.progress.registered {
+            did |= self.register(finalized).await?;
+        }
+        did |= self.submit_egress(finalized).await?;
+        Ok(did)
+    }
+
+    async fn load_state(&self, at: BlockNumber) -> Result<()> {
+        let hash = self.node.block_hash(at).await?.ok_or_else(|| Error::Malformed(format!("no block {at}")))?;
+        let mut pairs = Vec::new();
+        let mut start_after: Option<Vec<u8>> = None;
+        loop {
+            let mut params = vec![json!(format!("0x{}", hex::encode(hash.0)))];
+            params.push(start_after.as_ref().map_or(Value::Null, |k| json!(format!("0x{}", hex::encode(k)))));
+            let page: StatePage = decode(&hex_bytes(&self.node.call("umbra_getStatePairs", params).await?)?)?;
+            start_after = page.pairs.last().map(|(k, _)| k.clone());
+            pairs.extend(page.pairs);
+            if !page.more || start_after.is_none() {
+                break;
+            }
+        }
+        let count = pairs.len();
+        self.pruntime.post("/load_state", &(at, pairs)).await?;
+        tracing::info!(block = at, keys = count, "fast sync: state loaded into pRuntime");
+        Ok(())
+    }
+
+    /// Dispatches blocks `synced + 1 ..= to`, prefetching the next batch
+    /// while the current one is applied.
+    async fn dispatch(&mut self, synced: BlockNumber, to: BlockNumber, finalized: BlockNumber) -> Result<()> {
+        let started = Instant::now_or_test();
+        let fetch = |node: Arc<Client>, from: BlockNumber| {
+            let max = (to - from + 1).min(BATCH_BLOCKS);
+            tokio::spawn(async move { Self::sync_batch(&node, from, max, true).await })
+        };
+        let mut next = Some(fetch(self.node.clone(), synced + 1));
+        let mut applied_total = 0u64;
+        let mut at = synced;
+        while let Some(handle) = next.take() {
+            let Some(batch) = handle.await.map_err(|e| Error::Malformed(e.to_string()))?? else { break };
+            let Some(last) = batch.headers.last().map(|h| h.number.min(to)) else { break };
+            if last < to {
+                next = Some(fetch(self.node.clone(), last + 1));
+            }
+            let blocks: Vec<(BlockNumber, umbra_primitives::sync::StorageChanges)> = batch
+                .headers
+                .iter()
+                .map(|h| h.number)
+                .zip(batch.changes.unwrap_or_default())
+                .filter(|(n, _)| *n <= to)
+                .collect();
+            let result = self.pruntime.post("/dispatch_blocks", &blocks).await?;
+            applied_total += result["applied"].as_u64().unwrap_or(0);
+            at = last;
+            self.progress.synced = Some(at);
+        }
+        let elapsed = started.elapsed().as_millis().max(1) as u64;
+        if applied_total >= 100 {
+            tracing::info!(
+                synced = at,
+                finalized,
+                lag = finalized.saturating_sub(at),
+                blocks = applied_total,
+                blocks_per_s = applied_total * 1000 / elapsed,
+                "catch-up"
+            );
+        } else {
+            tracing::debug!(synced = at, finalized, blocks = applied_total, "sync");
+        }
+        Ok(())
+    }
+
+    async fn register(&mut self, finalized: BlockNumber) -> Result<bool> {
+        if self.registration_sent_at.is_some_and(|at| finalized < at + 20) {
+            return Ok(false);
+        }
+        let registration = self.pruntime.get("/registration").await?;
+        let info: registry::WorkerRegistrationInfo = decode(&hex_bytes(&registration["info"])?)?;
+        let evidence: umbra_attestation::Evidence = decode(&hex_bytes(&registration["evidence"])?)?;
+        let call =
+            RuntimeCall::Registry(Box::new(registry::Call::register_worker { info, evidence, collateral: None }));
+        self.submit(call).await?;
+        self.registration_sent_at = Some(finalized);
+        tracing::info!("registration submitted");
+        Ok(true)
+    }
+
+    async fn submit(&self, call: RuntimeCall) -> Result<H256> {
+        let account = umbra_primitives::AccountId32(self.signer.public());
+        let nonce = self.node.next_nonce(&account).await?;
+        let xt = self.node.sign(call, &self.signer, nonce, 0).await?;
+        Ok(self.node.submit(&xt).await?)
+    }
+
+    async fn submit_egress(&mut self, finalized: BlockNumber) -> Result<bool> {
+        let egress = self.pruntime.get("/egress").await?;
+        let messages = egress["messages"].as_array().cloned().unwrap_or_default();
+        let mut did = false;
+        // Resubmit what the chain has not taken after a while (lost in a
+        // node restart, say).
+        if finalized > self.submitted_at + 10 {
+            self.submitted_up_to = None;
+        }
+        for m in messages {
+            let signed: SignedMessage = decode(&hex_bytes(&m)?)?;
+            let origin = signed.message.sender.clone();
+            let chain_next = self.next_sequence(&origin).await?;
+            if signed.sequence < chain_next || self.submitted_up_to.is_some_and(|s| signed.sequence <= s) {
+                continue;
+            }
+            let sequence = signed.sequence;
+            let call = RuntimeCall::MessageQueue(message_queue::Call::sync_offchain_message { signed });
+            match self.submit(call).await {
+                Ok(_) => {
+                    self.submitted_up_to = Some(sequence);
+                    self.submitted_at = finalized;
+                    self.progress.messages_submitted += 1;
+                    did = true;
+                }
+                Err(e) => {
+                    tracing::warn!(sequence, error = %e, "egress message refused by the node");
+                    break;
+                }
+            }
+        }
+        Ok(did)
+    }
+
+    async fn next_sequence(&self, origin: &MessageOrigin) -> Result<u64> {
+        let v = self
+            .node
+            .call("umbra_getMqNextSequence", vec![json!(format!("0x{}", hex::encode(origin.encode())))])
+            .await?;
+        v.as_u64().ok_or_else(|| Error::Malformed(format!("sequence {v}")))
+    }
+
+    /// Runs forever: steps, and waits for new finalized blocks when idle.
+    pub async fn run(mut self) {
+        let mut backoff = Duration::from_millis(200);
+        let mut last_report = Instant::now_or_test();
+        loop {
+            match self.step().await {
+                Ok(true) => backoff = Duration::from_millis(200),
+                Ok(false) => tokio::time::sleep(Duration::from_millis(250)).await,
+                Err(e) => {
+                    tracing::warn!(error = %e, "relayer step failed; retrying");
+                    if let (Error::Node(_), Some(url)) = (&e, &self.node_url) {
+                        match Client::connect(url).await {
+                            Ok(client) => self.node = Arc::new(client),
+                            Err(e) => tracing::warn!(error = %e, "node not reachable"),
+                        }
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+            if last_report.elapsed() > Duration::from_secs(10) {
+                last_report = Instant::now_or_test();
+                let p = &self.progress;
+                tracing::info!(
+                    finalized = p.finalized,
+                    synced = ?p.synced,
+                    lag = p.synced.map(|s| p.finalized.saturating_sub(s)),
+                    registered = p.registered,
+                    messages = p.messages_submitted,
+                    "relayer progress"
+                );
+            }
+        }
+    }
+}
+
+/// The relayer's clock (logging rates only).
+trait NowOrTest {
+    fn now_or_test() -> Self;
+}
+
+impl NowOrTest for Instant {
+    fn now_or_test() -> Self {
+        // Only progress reports read the clock.
+        #[allow(clippy::disallowed_methods)]
+        Instant::now()
+    }
+}
