@@ -95,6 +95,8 @@ impl Default for Config {
 /// Everything the core persists in a checkpoint besides the replica.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct SyncState {
+    /// The genesis header (the trust anchor).
+    pub genesis: Header,
     /// The light client.
     pub light_client: LightClient,
     /// Verified headers whose blocks are not dispatched yet.
@@ -237,6 +239,7 @@ impl Core {
         let set_id: u64 = decode_state(&reader, &grandpa_module::keys::current_set_id(), "set id")?.unwrap_or(0);
         let light_client = LightClient::new(anchor.header.clone(), AuthoritySet { set_id, authorities })?;
         self.sync = Some(SyncState {
+            genesis: anchor.header.clone(),
             light_client,
             pending: VecDeque::new(),
             state_at: None,
@@ -283,7 +286,9 @@ impl Core {
         if let Some(at) = &sync.state_at {
             return Err(Error::StateAlreadyLoaded { at: at.number });
         }
-        let header = if sync.light_client.finalized().number == number {
+        let header = if number == 0 {
+            sync.genesis.clone()
+        } else if sync.light_client.finalized().number == number {
             sync.light_client.finalized().clone()
         } else {
             sync.pending.iter().find(|h| h.number == number).cloned().ok_or(Error::NotFinalized { number })?
