@@ -196,3 +196,65 @@ pub fn http_rpc(port: u16, method: &str, params: Value) -> Value {
     assert_eq!(status, 200, "HTTP {status} for {method}: {body}");
     serde_json::from_str(&body).unwrap()
 }
+
+/// Any other long-running binary of ours (pRuntime, relayer), killed on drop.
+pub struct Process {
+    child: Child,
+    /// Its combined log.
+    pub log: PathBuf,
+}
+
+impl Process {
+    /// Starts `name args…`, logging stdout and stderr to `log`.
+    pub fn start(name: &str, args: &[String], log: PathBuf) -> Process {
+        let file = std::fs::File::create(&log).unwrap();
+        let child = Command::new(binary(name))
+            .args(args)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .unwrap();
+        Process { child, log }
+    }
+
+    /// SIGKILL.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// The log so far, without colours.
+    pub fn log_text(&self) -> String {
+        strip_ansi(&std::fs::read_to_string(&self.log).unwrap_or_default())
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `GET path` on `127.0.0.1:port`: (status, headers lower-cased, body),
+/// `None` when nothing listens.
+pub fn http_get(port: u16, path: &str) -> Option<(u16, Vec<(String, String)>, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    let head = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    stream.write_all(head.as_bytes()).ok()?;
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let text = String::from_utf8_lossy(&response).to_string();
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let mut lines = head.lines();
+    let status = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Some((status, headers, body.to_string()))
+}
