@@ -239,9 +239,11 @@ impl Drop for Process {
     }
 }
 
-/// `GET path` on `127.0.0.1:port`: (status, headers lower-cased, body),
-/// `None` when nothing listens.
-pub fn http_get(port: u16, path: &str) -> Option<(u16, Vec<(String, String)>, String)> {
+/// An HTTP response: status, headers (names lower-cased), body.
+pub type HttpResponse = (u16, Vec<(String, String)>, String);
+
+/// `GET path` on `127.0.0.1:port`; `None` when nothing listens.
+pub fn http_get(port: u16, path: &str) -> Option<HttpResponse> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
     let head = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
