@@ -1,7 +1,8 @@
-//! `umbra devnet`: starts a local network (today: one `umbra-node --dev`) in
-//! a data directory, shows progress until blocks are finalized, then a live
-//! status line and the endpoints; SIGINT or SIGTERM stops every process it
-//! started. Works without a terminal (status lines are then printed every
+//! `umbra devnet`: starts a local network in a data directory — one
+//! `umbra-node --dev`, one `umbra-pruntime` in a SIMULATED TEE and its
+//! `umbra-relayer` — allows the pRuntime's measurement (Sudo), waits until
+//! the worker is synced and registered, then shows a live status line and
+//! the endpoints; SIGINT or SIGTERM stops every process it started. Works without a terminal (status lines are then printed every
 //! ten seconds instead of redrawn).
 
 use std::{
@@ -34,6 +35,12 @@ pub(crate) struct DevnetArgs {
     /// The `umbra-node` binary (default: next to this `umbra`).
     #[arg(long)]
     node_bin: Option<PathBuf>,
+    /// pRuntime's private API port (its public API is the next port).
+    #[arg(long, default_value_t = 8100)]
+    pruntime_port: u16,
+    /// Start only the node (no pRuntime, no relayer).
+    #[arg(long)]
+    no_worker: bool,
 }
 
 fn default_base_path() -> Result<PathBuf, CliError> {
@@ -44,20 +51,58 @@ fn default_base_path() -> Result<PathBuf, CliError> {
     Ok(PathBuf::from(home).join(".local").join("share").join("umbra").join("devnet"))
 }
 
-fn node_binary(explicit: Option<PathBuf>) -> Result<PathBuf, CliError> {
+fn sibling_binary(explicit: Option<PathBuf>, name: &str, package: &str) -> Result<PathBuf, CliError> {
     let path = match explicit {
         Some(p) => p,
         None => std::env::current_exe()
             .map_err(|e| CliError::new(format!("cannot locate this executable: {e}")))?
-            .with_file_name("umbra-node"),
+            .with_file_name(name),
     };
     if !path.is_file() {
         return Err(CliError::new(format!(
-            "{} not found; build it with `cargo build --release -p umbra-node-bin` or run ./scripts/devnet",
+            "{} not found; build it with `cargo build --release -p {package}` or run ./scripts/devnet",
             path.display()
         )));
     }
     Ok(path)
+}
+
+/// A child process with its log file.
+struct Managed {
+    name: &'static str,
+    child: Child,
+    log: PathBuf,
+}
+
+fn spawn(name: &'static str, bin: &Path, args: &[String], log: PathBuf) -> Result<Managed, CliError> {
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .map_err(|e| CliError::new(format!("{}: {e}", log.display())))?;
+    let err = file.try_clone().map_err(|e| CliError::new(e.to_string()))?;
+    let child = Command::new(bin)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(file)
+        .stderr(err)
+        .spawn()
+        .map_err(|e| CliError::new(format!("cannot start {}: {e}", bin.display())))?;
+    println!("  {name} started (pid {}), logs in {}", child.id(), log.display());
+    Ok(Managed { name, child, log })
+}
+
+/// `GET path` on loopback `port`, parsed as JSON (blocking, short timeouts).
+fn http_json(port: u16, path: &str) -> Option<serde_json::Value> {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.1 200").then(|| serde_json::from_str(body).ok()).flatten()
 }
 
 fn signal(child: &Child, sig: rustix::process::Signal) {
@@ -135,11 +180,20 @@ async fn status_line(client: &Client) -> Option<String> {
 }
 
 pub(crate) async fn run(args: DevnetArgs) -> Result<String, CliError> {
-    let base = match args.base_path {
+    let ports = args_ports(&args);
+    let base = match args.base_path.clone() {
         Some(p) => p,
         None => default_base_path()?,
     };
-    let node_bin = node_binary(args.node_bin)?;
+    let node_bin = sibling_binary(args.node_bin.clone(), "umbra-node", "umbra-node-bin")?;
+    let worker_bins = if args.no_worker {
+        None
+    } else {
+        Some((
+            sibling_binary(None, "umbra-pruntime", "umbra-pruntime-bin")?,
+            sibling_binary(None, "umbra-relayer", "umbra-relayer-bin")?,
+        ))
+    };
     if args.fresh && base.exists() {
         fs::remove_dir_all(&base).map_err(|e| CliError::new(format!("cannot wipe {}: {e}", base.display())))?;
         println!("wiped {}", base.display());
@@ -153,7 +207,11 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<String, CliError> {
         .map_err(|e| CliError::new(format!("{}: {e}", log_path.display())))?;
     let log_err = log.try_clone().map_err(|e| CliError::new(e.to_string()))?;
 
-    println!("umbra devnet: starting 1 node (chain dev, data in {})", base.display());
+    println!(
+        "umbra devnet: starting 1 node{} (chain dev, data in {})",
+        if args.no_worker { "" } else { ", 1 pRuntime (SIMULATED TEE) and its relayer" },
+        base.display()
+    );
     let mut cmd = Command::new(&node_bin);
     cmd.args(["--dev", "--name", "devnet-node", "--rpc-port", &args.rpc_port.to_string()])
         .arg("--base-path")
@@ -187,14 +245,6 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<String, CliError> {
         )
         .await?;
         println!("  blocks are produced and finalized (#{first} finalized)");
-        println!("\nendpoints:");
-        println!("  JSON-RPC (HTTP and WebSocket): http://127.0.0.1:{0}  ws://127.0.0.1:{0}", args.rpc_port);
-        if let Some(p) = args.prometheus_port {
-            println!("  Prometheus metrics:            http://127.0.0.1:{p}/metrics");
-        }
-        println!("  node log:                      {}", log_path.display());
-        println!("press Ctrl-C to stop\n");
-        let _ = std::io::stdout().flush();
         Ok::<Client, CliError>(client)
     }
     .await;
@@ -205,6 +255,36 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<String, CliError> {
             return Err(e);
         }
     };
+    let mut workers: Vec<Managed> = Vec::new();
+    if let Some((pruntime_bin, relayer_bin)) = &worker_bins {
+        if let Err(e) = start_worker(&ports, &base, &url, pruntime_bin, relayer_bin, &client, &mut workers).await {
+            for w in &mut workers {
+                stop(&mut w.child, Duration::from_secs(5));
+            }
+            stop(&mut child, Duration::from_secs(10));
+            return Err(e);
+        }
+    }
+    let result = async {
+        println!("\nendpoints:");
+        println!("  JSON-RPC (HTTP and WebSocket): http://127.0.0.1:{0}  ws://127.0.0.1:{0}", args.rpc_port);
+        if let Some(p) = args.prometheus_port {
+            println!("  Prometheus metrics:            http://127.0.0.1:{p}/metrics");
+        }
+        println!("  node log:                      {}", log_path.display());
+        if !workers.is_empty() {
+            println!("  pRuntime private API (relayer): http://127.0.0.1:{}/status", args.pruntime_port);
+            println!("  pRuntime public API:            http://127.0.0.1:{}/info", args.pruntime_port + 1);
+        }
+        println!("press Ctrl-C to stop\n");
+        let _ = std::io::stdout().flush();
+        Ok::<(), CliError>(())
+    }
+    .await;
+    if let Err(e) = result {
+        stop(&mut child, Duration::from_secs(10));
+        return Err(e);
+    }
 
     let tty = std::io::stdout().is_terminal();
     let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
@@ -224,8 +304,14 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<String, CliError> {
                 tail(&log_path, 15)
             )));
         }
+        if let Some(w) = workers.iter_mut().find_map(|w| matches!(w.child.try_wait(), Ok(Some(_))).then_some(w)) {
+            break Err(CliError::new(format!("{} exited; last log lines:\n{}", w.name, tail(&w.log, 15))));
+        }
         ticks += 1;
-        if let Some(line) = status_line(&client).await {
+        if let Some(mut line) = status_line(&client).await {
+            if !workers.is_empty() {
+                line.push_str(&worker_status(args.pruntime_port));
+            }
             if tty {
                 print!("\r\x1b[K{line}");
                 let _ = std::io::stdout().flush();
@@ -239,7 +325,96 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<String, CliError> {
     }
     println!("stopping the devnet...");
     drop(client);
+    for w in workers.iter_mut().rev() {
+        stop(&mut w.child, Duration::from_secs(10));
+    }
     stop(&mut child, Duration::from_secs(20));
     outcome?;
     Ok("devnet stopped".into())
+}
+
+struct Ports {
+    pruntime: u16,
+}
+
+fn args_ports(args: &DevnetArgs) -> Ports {
+    Ports { pruntime: args.pruntime_port }
+}
+
+/// ` | worker #N synced, registered` for the status line.
+fn worker_status(port: u16) -> String {
+    match http_json(port, "/status") {
+        Some(s) => format!(
+            " | worker synced #{} {}",
+            s["synced_block"].as_u64().map_or("-".to_string(), |n| n.to_string()),
+            if s["registered"] == serde_json::Value::Bool(true) { "registered" } else { "unregistered" }
+        ),
+        None => " | worker unreachable".into(),
+    }
+}
+
+/// Starts pRuntime and its relayer, allows the measurement and waits for
+/// the registration.
+async fn start_worker(
+    ports: &Ports,
+    base: &Path,
+    node_url: &str,
+    pruntime_bin: &Path,
+    relayer_bin: &Path,
+    client: &Client,
+    workers: &mut Vec<Managed>,
+) -> Result<(), CliError> {
+    let data = base.join("pruntime");
+    let pruntime_args: Vec<String> = vec![
+        "--data-dir".into(),
+        data.display().to_string(),
+        "--private-addr".into(),
+        format!("127.0.0.1:{}", ports.pruntime),
+        "--public-addr".into(),
+        format!("127.0.0.1:{}", ports.pruntime + 1),
+        "--tee".into(),
+        "sim".into(),
+    ];
+    workers.push(spawn("pRuntime", pruntime_bin, &pruntime_args, base.join("pruntime.log"))?);
+    let relayer_args: Vec<String> = vec![
+        "--node".into(),
+        node_url.into(),
+        "--pruntime".into(),
+        format!("127.0.0.1:{}", ports.pruntime),
+        "--signer".into(),
+        "//Ferdie".into(),
+    ];
+    workers.push(spawn("relayer", relayer_bin, &relayer_args, base.join("relayer.log"))?);
+    let info = wait_for_worker("pRuntime to answer", workers, || http_json(ports.pruntime + 1, "/info")).await?;
+    let measurement = info["measurement"].as_str().unwrap_or_default().to_string();
+    println!("  pRuntime identity {} (SIMULATED TEE)", info["identity"].as_str().unwrap_or("?"));
+    let allowed = client.allowed_measurements().await.map_err(CliError::from)?;
+    if !allowed.iter().any(|(m, _)| format!("0x{}", hex::encode(m.as_bytes())) == measurement) {
+        let args = crate::registry::SudoArgs { measurement: measurement.clone(), sudo: "//Alice".into() };
+        crate::registry::measurement(client, crate::registry::MeasurementCommand::Add(args)).await?;
+        println!("  measurement {measurement} allowed (Sudo //Alice)");
+    }
+    let status = wait_for_worker("the worker to sync and register", workers, || {
+        http_json(ports.pruntime, "/status").filter(|s| s["registered"] == serde_json::Value::Bool(true))
+    })
+    .await?;
+    println!("  worker synced to #{} and registered on chain", status["synced_block"]);
+    Ok(())
+}
+
+async fn wait_for_worker<T>(
+    what: &str,
+    workers: &mut [Managed],
+    mut f: impl FnMut() -> Option<T>,
+) -> Result<T, CliError> {
+    for _ in 0..600 {
+        if let Some(w) = workers.iter_mut().find_map(|w| matches!(w.child.try_wait(), Ok(Some(_))).then_some(w)) {
+            return Err(CliError::new(format!("{} exited while waiting for {what}:\n{}", w.name, tail(&w.log, 15))));
+        }
+        if let Some(v) = f() {
+            return Ok(v);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Err(CliError::new(format!("timed out waiting for {what}")))
 }

@@ -44,10 +44,10 @@ pub(crate) enum MeasurementCommand {
 #[derive(Args)]
 pub(crate) struct SudoArgs {
     /// The measurement, 0x hex (SGX: mrenclave ‖ isv_prod_id ‖ isv_svn ‖ mrsigner).
-    measurement: String,
+    pub(crate) measurement: String,
     /// Secret URI of the sudo key (`-` reads it from stdin).
     #[arg(long, default_value = "//Alice")]
-    sudo: String,
+    pub(crate) sudo: String,
 }
 
 fn parse_identity(text: &str) -> Result<sr25519::Public, CliError> {

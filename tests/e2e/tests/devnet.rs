@@ -1,6 +1,8 @@
-//! `umbra devnet` from the README reaches a finalized block; `umbra transfer`
-//! moves funds between dev accounts with balances, fee and nonce correct;
-//! SIGINT stops everything the devnet started.
+//! `umbra devnet` from the README reaches a finalized block, starts a
+//! pRuntime (SIMULATED TEE) and its relayer and gets the worker registered,
+//! shows the worker in its status line; `umbra transfer` moves funds
+//! between dev accounts with balances, fee and nonce correct; SIGINT stops
+//! everything the devnet started.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)] // test code
 
 use std::{
@@ -23,15 +25,26 @@ fn account(port: u16, ss58: &str) -> (u128, u32) {
     (info.data.free, info.nonce)
 }
 
-const ALICE: &str = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
 const BOB: &str = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty";
+const DAVE: &str = "5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy";
+
+/// A port whose successor is free too (pRuntime's private and public APIs).
+fn free_port_pair() -> u16 {
+    loop {
+        let p = free_port();
+        if p < u16::MAX && std::net::TcpListener::bind(("127.0.0.1", p + 1)).is_ok() {
+            return p;
+        }
+    }
+}
 
 #[test]
 fn devnet_then_transfer() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
+    let pruntime_port = free_port_pair();
     let mut devnet = Command::new(binary("umbra"))
-        .args(["devnet", "--rpc-port", &port.to_string(), "--fresh"])
+        .args(["devnet", "--rpc-port", &port.to_string(), "--fresh", "--pruntime-port", &pruntime_port.to_string()])
         .arg("--base-path")
         .arg(dir.path().join("devnet"))
         .stdin(Stdio::null())
@@ -58,14 +71,30 @@ fn devnet_then_transfer() {
             }
             panic!("devnet exited early ({status}): {seen:?} {err}");
         }
-        seen.iter().any(|l| l.contains("blocks are produced and finalized")).then_some(())
+        seen.iter().any(|l| l.contains("press Ctrl-C to stop")).then_some(())
     });
+    assert!(seen.iter().any(|l| l.contains("blocks are produced and finalized")), "{seen:?}");
+    assert!(seen.iter().any(|l| l.contains("worker synced to #") && l.contains("registered on chain")), "{seen:?}");
+    // The status line (printed every 10 s without a terminal) shows the worker.
+    wait_for("a status line with the worker", Duration::from_secs(60), || {
+        while let Ok(line) = rx.try_recv() {
+            seen.push(line);
+        }
+        seen.iter().any(|l| l.contains("| worker synced #") && l.contains("registered")).then_some(())
+    });
+    let out = Command::new(binary("umbra"))
+        .args(["--url", &format!("ws://127.0.0.1:{port}"), "worker", "list"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 worker(s)"));
     assert!(seen.iter().any(|l| l.contains(&format!("ws://127.0.0.1:{port}"))), "endpoints printed: {seen:?}");
 
-    let (alice_before, alice_nonce) = account(port, ALICE);
-    let (bob_before, _) = account(port, BOB);
+    // Bob pays Dave: neither authors blocks nor relays, so nothing else
+    // touches their balances meanwhile.
+    let (bob_before, bob_nonce) = account(port, BOB);
+    let (dave_before, _) = account(port, DAVE);
     let out = Command::new(binary("umbra"))
-        .args(["--url", &format!("ws://127.0.0.1:{port}"), "transfer", "--from", "//Alice", "--to", BOB, "1.25"])
+        .args(["--url", &format!("ws://127.0.0.1:{port}"), "transfer", "--from", "//Bob", "--to", DAVE, "1.25"])
         .output()
         .unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();
@@ -76,8 +105,7 @@ fn devnet_then_transfer() {
     assert!(fee > 0);
     let block = stdout.split("finalized in block #").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
 
-    // Balances at the transfer's block: Bob +1.25 UMB, Alice -1.25 UMB - fee
-    // + the author's 20% (Alice authors on the dev chain), nonce +1.
+    // Balances at the transfer's block: Dave +1.25 UMB, Bob -1.25 UMB - fee, nonce +1.
     let hash =
         http_rpc(port, "chain_getBlockHash", serde_json::json!([block.parse::<u32>().unwrap()]))["result"].clone();
     let at = |who: &str| {
@@ -89,10 +117,9 @@ fn devnet_then_transfer() {
         (info.data.free, info.nonce)
     };
     let amount = 1_250_000_000_000u128;
-    let author_share = fee - fee / 100 * 80 - (fee % 100) * 80 / 100;
-    assert_eq!(at(BOB).0, bob_before + amount);
-    assert_eq!(at(ALICE).0, alice_before - amount - fee + author_share);
-    assert_eq!(at(ALICE).1, alice_nonce + 1);
+    assert_eq!(at(DAVE).0, dave_before + amount);
+    assert_eq!(at(BOB).0, bob_before - amount - fee);
+    assert_eq!(at(BOB).1, bob_nonce + 1);
 
     // Bad input to the CLI: one line, non-zero exit, nothing sent.
     let out = Command::new(binary("umbra"))
