@@ -21,6 +21,10 @@ struct Args {
     /// reads it from stdin).
     #[arg(long, default_value = "//Ferdie")]
     signer: String,
+    /// Replay every block from genesis instead of loading a recent state
+    /// (needs `--pruning archive` and a large `--state-changes-window` on the node).
+    #[arg(long)]
+    from_genesis: bool,
 }
 
 #[tokio::main]
@@ -59,6 +63,10 @@ async fn run(args: Args) -> Result<(), String> {
         }
     };
     println!("relaying {} -> {}", args.node, args.pruntime);
-    Relayer::new(Arc::new(node), PruntimeApi::new(args.pruntime), signer).reconnect_to(args.node.clone()).run().await;
+    Relayer::new(Arc::new(node), PruntimeApi::new(args.pruntime), signer)
+        .reconnect_to(args.node.clone())
+        .from_genesis(args.from_genesis)
+        .run()
+        .await;
     Ok(())
 }

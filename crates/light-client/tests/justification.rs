@@ -203,3 +203,22 @@ fn batches_import_and_every_lie_is_refused_without_change() {
     client.import(std::slice::from_ref(&after), &next.justify(&after)).expect("new set finalizes");
     assert_eq!(client.finalized().number, 12);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+    /// Arbitrary justification bytes and mutated real batches: never a
+    /// panic, never accepted.
+    #[test]
+    fn arbitrary_input_never_panics_or_passes(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048), flip in 0usize..4096) {
+        let voters = Voters::new(4, 1, 0);
+        let g = testing::genesis();
+        let mut client = LightClient::new(g.clone(), voters.set()).unwrap();
+        let batch = testing::chain(&g, 3, 1);
+        proptest::prop_assert!(client.import(&batch, &bytes).is_err());
+        let mut j = voters.justify(&batch[2]);
+        let i = flip % j.len();
+        j[i] ^= 0x80;
+        proptest::prop_assert!(client.import(&batch, &j).is_err());
+        proptest::prop_assert_eq!(client.finalized().number, 0);
+    }
+}

@@ -139,6 +139,7 @@ pub struct Progress {
 pub struct Relayer {
     node: Arc<Client>,
     node_url: Option<String>,
+    from_genesis: bool,
     pruntime: PruntimeApi,
     signer: Pair,
     registration_sent_at: Option<BlockNumber>,
@@ -155,6 +156,7 @@ impl Relayer {
         Self {
             node,
             node_url: None,
+            from_genesis: false,
             pruntime,
             signer,
             registration_sent_at: None,
@@ -162,6 +164,14 @@ impl Relayer {
             submitted_at: 0,
             progress: Progress::default(),
         }
+    }
+
+    /// Replays every block from genesis instead of loading a recent state
+    /// (gatekeepers; needs an archive node that keeps every block's
+    /// changes).
+    pub fn from_genesis(mut self, yes: bool) -> Self {
+        self.from_genesis = yes;
+        self
     }
 
     /// Reconnects to `url` after node errors (node restarts).
@@ -201,6 +211,10 @@ impl Relayer {
         self.progress.synced = synced;
         self.progress.registered = status["registered"] == json!(true);
 
+        if synced.is_none() && self.from_genesis {
+            self.load_state(0).await?;
+            return Ok(true);
+        }
         // 1. Headers: verified finality up to the node's finalized head.
         if headers_finalized < finalized {
             if let Some(batch) = Self::sync_batch(&self.node, headers_finalized + 1, MAX_HEADER_BATCH, false).await? {

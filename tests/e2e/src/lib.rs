@@ -260,3 +260,21 @@ pub fn http_get(port: u16, path: &str) -> Option<HttpResponse> {
         .collect();
     Some((status, headers, body.to_string()))
 }
+
+/// `POST path` with a raw body on `127.0.0.1:port`.
+pub fn http_post_to(port: u16, path: &str, body: &[u8]) -> Option<HttpResponse> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).ok()?;
+    stream.write_all(body).ok()?;
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let text = String::from_utf8_lossy(&response).to_string();
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let status = head.lines().next()?.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, Vec::new(), body.to_string()))
+}

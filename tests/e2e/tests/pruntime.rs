@@ -8,7 +8,7 @@
 use std::{path::Path, process::Command, time::Duration};
 
 use serde_json::Value;
-use umbra_e2e::{binary, free_port, http_get, wait_for, NodeProcess, Process};
+use umbra_e2e::{binary, free_port, http_get, http_post_to, wait_for, NodeProcess, Process};
 
 const TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -125,6 +125,19 @@ fn pruntime_syncs_registers_survives_kills_and_refuses_when_stale() {
     assert!(info["synced_block"].as_u64().unwrap() > 0);
     let genesis = node.rpc("chain_getBlockHash", serde_json::json!([0]))["result"].clone();
     assert_eq!(info["genesis_hash"], genesis);
+
+    // Garbage on the private API: a precise 400, nothing changes.
+    let before = w.status().unwrap();
+    for path in ["/init", "/sync_headers", "/load_state", "/dispatch_blocks"] {
+        let (code, _, body) = http_post_to(w.private, path, b"\xff\x00garbage").unwrap();
+        assert!(code == 400 || code == 200 && path == "/init", "{path}: {code} {body}");
+        assert!(code == 200 || body.contains("does not decode"), "{path}: {body}");
+    }
+    let after = w.status().unwrap();
+    assert_eq!(before["genesis_hash"], after["genesis_hash"]);
+    assert!(after["synced_block"].as_u64() >= before["synced_block"].as_u64());
+    let (code, _, _) = http_get(w.public, "/no/such/route").unwrap();
+    assert_eq!(code, 404);
 
     // Allow its measurement; the relayer registers it.
     umbra(&node.ws_url(), &["measurement", "add", &measurement]);
