@@ -343,6 +343,11 @@ impl Client {
             .ok_or_else(|| Error::Response("payment_queryInfo without partialFee".into()))
     }
 
+    /// `chain_subscribeFinalizedHeads`: a stream of finalized headers (JSON).
+    pub async fn subscribe_finalized_heads(&self) -> Result<Subscription<Value>> {
+        Ok(self.ws.subscribe("chain_subscribeFinalizedHeads", rpc_params![], "chain_unsubscribeFinalizedHeads").await?)
+    }
+
     /// Submits `xt` and returns its status stream.
     pub async fn submit_and_watch(&self, xt: &OpaqueExtrinsic) -> Result<Subscription<Value>> {
         Ok(self

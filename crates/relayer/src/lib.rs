@@ -375,19 +375,35 @@ impl Relayer {
         v.as_u64().ok_or_else(|| Error::Malformed(format!("sequence {v}")))
     }
 
-    /// Runs forever: steps, and waits for new finalized blocks when idle.
+    /// Runs forever: steps while there is work, and when idle waits for the
+    /// node's next finalized head (subscription; a 2 s poll as fallback).
     pub async fn run(mut self) {
         let mut backoff = Duration::from_millis(200);
         let mut last_report = Instant::now_or_test();
+        let mut heads = self.node.subscribe_finalized_heads().await.ok();
         loop {
             match self.step().await {
                 Ok(true) => backoff = Duration::from_millis(200),
-                Ok(false) => tokio::time::sleep(Duration::from_millis(250)).await,
+                Ok(false) => {
+                    let next = async {
+                        match heads.as_mut() {
+                            Some(sub) => sub.next().await.is_some_and(|r| r.is_ok()),
+                            None => std::future::pending().await,
+                        }
+                    };
+                    tokio::select! {
+                        alive = next => if !alive { heads = self.node.subscribe_finalized_heads().await.ok() },
+                        _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                    }
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "relayer step failed; retrying");
                     if let (Error::Node(_), Some(url)) = (&e, &self.node_url) {
                         match Client::connect(url).await {
-                            Ok(client) => self.node = Arc::new(client),
+                            Ok(client) => {
+                                self.node = Arc::new(client);
+                                heads = self.node.subscribe_finalized_heads().await.ok();
+                            }
                             Err(e) => tracing::warn!(error = %e, "node not reachable"),
                         }
                     }
