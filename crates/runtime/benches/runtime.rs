@@ -84,5 +84,79 @@ fn register_worker_dcap(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, register_worker_dcap);
+/// A worker's heartbeat through `MessageQueue.sync_offchain_message`,
+/// applied in a block: transaction signature, registry lookup, the
+/// message's sr25519 signature, sequence, the Registry handler.
+fn sync_offchain_message(c: &mut Criterion) {
+    use umbra_attestation::{
+        sim::{dev_sim_service_pair, SimEvidence, SimQuote},
+        Measurement, TcbStatus,
+    };
+    use umbra_runtime::modules::message_queue::{self, Heartbeat, Message, MessageOrigin, SignedMessage};
+    const SLOT_MS: u64 = 1000;
+    let mut chain = TestChain::dev(SLOT_MS);
+    chain.produce(vec![]);
+    let add = RuntimeCall::Registry(Box::new(Call::add_measurement { measurement: Measurement(vec![9; 32]) }));
+    let xt = chain.sign("Alice", RuntimeCall::Sudo(sudo::Call::sudo { call: Box::new(add) }), 0, 0, Era::Immortal);
+    chain.produce(vec![xt]);
+    let worker = sr25519::Pair::from_seed(&[4; 32]);
+    let now = (chain.slot + 1) * SLOT_MS;
+    let info = WorkerRegistrationInfo {
+        version: registry::INFO_VERSION,
+        identity: worker.public(),
+        ecdh_public: [3; 32],
+        genesis_hash: chain.genesis_hash,
+        operator: None,
+        role: WorkerRole::Worker,
+        features: WorkerFeatures::default(),
+        platform: PlatformKind::Sim,
+        attested_at_ms: now,
+    };
+    let mut report_data = [0u8; 64];
+    report_data[..32].copy_from_slice(&info.binding());
+    let quote = SimQuote {
+        measurement: [9; 32],
+        report_data,
+        issued_at_ms: now,
+        tcb_status: TcbStatus::UpToDate,
+        advisories: vec![],
+    };
+    let evidence = Evidence::Sim(SimEvidence::sign(quote, &dev_sim_service_pair()));
+    let call = RuntimeCall::Registry(Box::new(Call::register_worker { info, evidence, collateral: None }));
+    let xt = chain.sign("Bob", call, 0, 0, Era::Immortal);
+    chain.produce(vec![xt]);
+
+    let message = Message {
+        sender: MessageOrigin::Worker(worker.public()),
+        destination: message_queue::HEARTBEAT_TOPIC.to_vec(),
+        payload: parity_scale_codec::Encode::encode(&Heartbeat { synced_block: chain.head.number }),
+    };
+    let signature = worker.sign_deterministic(&message_queue::signing_payload(&chain.genesis_hash, &message, 0)).0;
+    let call = RuntimeCall::MessageQueue(message_queue::Call::sync_offchain_message {
+        signed: SignedMessage { message, sequence: 0, signature },
+    });
+    let weight = call.info().weight;
+    let xt = chain.sign("Ferdie", call, 0, 0, Era::Immortal);
+    let number = chain.head.number + 1;
+    let slot = chain.slot + 1;
+    let digest = chain.pre_digest(number, slot);
+    let parent = chain.head_hash();
+    let state = chain.state.clone();
+    eprintln!("sync_offchain_message weight: {} µs of reference time", weight.ref_time / 1_000_000);
+    let mut g = c.benchmark_group("message_queue");
+    g.bench_function("heartbeat_applied_in_block", |b| {
+        b.iter_batched(
+            || BlockBuilder::new(&state, parent, number, digest.clone(), slot * SLOT_MS).unwrap(),
+            |mut builder| {
+                let result = builder.push(xt.clone()).unwrap();
+                assert!(result.is_ok(), "{result:?}");
+                builder
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, register_worker_dcap, sync_offchain_message);
 criterion_main!(benches);
