@@ -25,6 +25,10 @@ struct Args {
     /// (needs `--pruning archive` and a large `--state-changes-window` on the node).
     #[arg(long)]
     from_genesis: bool,
+    /// DCAP collateral for registrations of SGX/TDX workers: a PCCS JSON
+    /// file (as `umbra attestation verify --collateral` reads).
+    #[arg(long)]
+    collateral: Option<std::path::PathBuf>,
 }
 
 #[tokio::main]
@@ -52,6 +56,13 @@ async fn run(args: Args) -> Result<(), String> {
     };
     let uri = SecretUri::parse(&secret).map_err(|e| format!("--signer: {e}"))?;
     let signer = Pair::from_suri(Scheme::Sr25519, &uri).map_err(|e| format!("--signer: {e}"))?;
+    let collateral = match &args.collateral {
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            Some(umbra_attestation::DcapCollateral::from_json(&bytes).map_err(|e| format!("{}: {e}", path.display()))?)
+        }
+        None => None,
+    };
     // The node may start after us: retry the connection.
     let node = loop {
         match umbra_client::Client::connect(&args.node).await {
@@ -66,6 +77,7 @@ async fn run(args: Args) -> Result<(), String> {
     Relayer::new(Arc::new(node), PruntimeApi::new(args.pruntime), signer)
         .reconnect_to(args.node.clone())
         .from_genesis(args.from_genesis)
+        .with_collateral(collateral)
         .run()
         .await;
     Ok(())

@@ -140,6 +140,7 @@ pub struct Relayer {
     node: Arc<Client>,
     node_url: Option<String>,
     from_genesis: bool,
+    collateral: Option<umbra_attestation::DcapCollateral>,
     pruntime: PruntimeApi,
     signer: Pair,
     registration_sent_at: Option<BlockNumber>,
@@ -157,6 +158,7 @@ impl Relayer {
             node,
             node_url: None,
             from_genesis: false,
+            collateral: None,
             pruntime,
             signer,
             registration_sent_at: None,
@@ -171,6 +173,12 @@ impl Relayer {
     /// changes).
     pub fn from_genesis(mut self, yes: bool) -> Self {
         self.from_genesis = yes;
+        self
+    }
+
+    /// DCAP collateral (PCCS data) to send with DCAP registrations.
+    pub fn with_collateral(mut self, collateral: Option<umbra_attestation::DcapCollateral>) -> Self {
+        self.collateral = collateral;
         self
     }
 
