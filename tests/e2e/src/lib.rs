@@ -75,11 +75,17 @@ impl NodeProcess {
     /// Starts `umbra-node --dev --base-path <base> --rpc-port 0 <extra>` and
     /// waits until its RPC server is bound.
     pub fn start(base: &Path, extra: &[&str]) -> NodeProcess {
+        Self::start_on(base, 0, extra)
+    }
+
+    /// As [`NodeProcess::start`] with a fixed RPC port (0: any free one),
+    /// so a restarted node is found at the same address.
+    pub fn start_on(base: &Path, rpc_port: u16, extra: &[&str]) -> NodeProcess {
         std::fs::create_dir_all(base).unwrap();
         let log =
             base.join(format!("node-{}.log", Instant::now().elapsed().as_nanos() ^ u128::from(std::process::id())));
         let mut child = Command::new(binary("umbra-node"))
-            .args(["--dev", "--rpc-port", "0", "--log", "info"])
+            .args(["--dev", "--rpc-port", &rpc_port.to_string(), "--log", "info"])
             .arg("--base-path")
             .arg(base)
             .args(extra)

@@ -2,7 +2,8 @@
 //! finalized head, registration on chain, `info`, heartbeats accepted on
 //! chain, SIGKILL of pRuntime and relayer at seeded random points (same
 //! identity, resumes from its newest checkpoint, catches up), a rolled-back
-//! checkpoint that stays silent until re-synced, and staleness.
+//! checkpoint that stays silent until re-synced, a SIGKILLed and restarted
+//! node (the relayer reconnects), and staleness.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)] // test code
 
 use std::{path::Path, process::Command, time::Duration};
@@ -108,7 +109,8 @@ fn checkpoints(dir: &Path) -> Vec<std::path::PathBuf> {
 #[test]
 fn pruntime_syncs_registers_survives_kills_and_refuses_when_stale() {
     let dir = tempfile::tempdir().unwrap();
-    let node = NodeProcess::start(&dir.path().join("node"), &[]);
+    let node_port = free_port();
+    let node = NodeProcess::start_on(&dir.path().join("node"), node_port, &[]);
     let w = Worker { private: free_port(), public: free_port(), dir: dir.path().to_path_buf() };
     let pruntime = w.start_pruntime(0);
     let relayer = w.start_relayer(&node, 0);
@@ -177,6 +179,16 @@ fn pruntime_syncs_registers_survives_kills_and_refuses_when_stale() {
     }
     let status = w.status().unwrap();
     assert_eq!(status["registered"], Value::Bool(true));
+
+    // The node restarts (SIGKILL): the relayer reconnects and pRuntime
+    // follows the chain again.
+    node.kill9();
+    let node = NodeProcess::start_on(&dir.path().join("node"), node_port, &[]);
+    let before = w.status().unwrap()["synced_block"].as_u64().unwrap();
+    wait_for("sync after the node restarted", TIMEOUT, || {
+        (w.status()?["synced_block"].as_u64()? > before + 2).then_some(())
+    });
+    w.wait_synced(&node);
 
     // Staleness: without a relayer, queries are refused after 4 s; they
     // come back when input resumes.
