@@ -101,6 +101,7 @@ pub mod ed25519;
 pub mod envelope;
 mod error;
 pub mod hashing;
+pub mod hierarchy;
 pub mod kdf;
 pub mod labels;
 pub mod sr25519;

@@ -10,6 +10,9 @@ use umbra_crypto::{aead, ed25519, envelope, sr25519, suri, x25519, Pair};
 
 assert_not_impl_any!(Pair: Debug, Display);
 assert_not_impl_any!(sr25519::Pair: Debug, Display);
+assert_not_impl_any!(umbra_crypto::hierarchy::MasterSecret: Debug, Display);
+assert_not_impl_any!(umbra_crypto::hierarchy::ClusterKey: Debug, Display);
+assert_not_impl_any!(umbra_crypto::hierarchy::ContractKey: Debug, Display);
 assert_not_impl_any!(ed25519::Pair: Debug, Display);
 assert_not_impl_any!(x25519::Secret: Debug, Display);
 assert_not_impl_any!(x25519::SharedSecret: Debug, Display);
