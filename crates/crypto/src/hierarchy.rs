@@ -87,11 +87,8 @@ impl MasterSecret {
     /// byte-identical messages), and no two (purpose, counter) pairs share
     /// a stream.
     pub fn rng(&self, domain: Domain, purpose: &[u8], counter: u64) -> ChaCha20Rng {
-        let seed = kdf::derive_with_infos(
-            Label::Random.in_domain(domain),
-            self.expose(),
-            &[purpose, &counter.to_le_bytes()],
-        );
+        let seed =
+            kdf::derive_with_infos(Label::Random.in_domain(domain), self.expose(), &[purpose, &counter.to_le_bytes()]);
         ChaCha20Rng::from_seed(*seed)
     }
 }

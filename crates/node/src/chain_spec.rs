@@ -119,6 +119,10 @@ pub struct RuntimeGenesis {
     /// default (Intel DCAP only, no simulated TEE, empty allowlist).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attestation: Option<AttestationSpec>,
+    /// The first gatekeeper's pRuntime identity (`0x` + 64 hex digits), if
+    /// known at genesis; otherwise root appoints it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_gatekeeper: Option<String>,
 }
 
 /// The chain spec's TEE attestation section.
@@ -267,6 +271,7 @@ pub fn dev() -> ChainSpec {
             slot_duration_ms: 1000,
             randomness_seed: format!("0x{}", hex::encode(umbra_primitives::blake2_256(b"umbra dev").as_bytes())),
             attestation: Some(AttestationSpec::from_config(&registry::GenesisConfig::development())),
+            first_gatekeeper: None,
         }),
     }
 }
@@ -290,6 +295,7 @@ pub fn local() -> ChainSpec {
             slot_duration_ms: 2000,
             randomness_seed: format!("0x{}", hex::encode(umbra_primitives::blake2_256(b"umbra local").as_bytes())),
             attestation: Some(AttestationSpec::from_config(&registry::GenesisConfig::development())),
+            first_gatekeeper: None,
         }),
     }
 }
@@ -334,6 +340,21 @@ impl RuntimeGenesis {
             registry: match &self.attestation {
                 Some(spec) => spec.to_config()?,
                 None => registry::GenesisConfig::default(),
+            },
+            gatekeeper: umbra_runtime::modules::gatekeeper::GenesisConfig {
+                first_gatekeeper: self
+                    .first_gatekeeper
+                    .as_deref()
+                    .map(|k| {
+                        let bytes = hex::decode(k.trim_start_matches("0x"))
+                            .ok()
+                            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                            .ok_or_else(|| {
+                                Error::ChainSpec(format!("first gatekeeper `{k}`: expected 0x + 64 hex digits"))
+                            })?;
+                        Ok::<_, Error>(umbra_crypto::sr25519::Public(bytes))
+                    })
+                    .transpose()?,
             },
         })
     }

@@ -28,6 +28,8 @@ pub struct GenesisConfig {
     pub randomness_seed: H256,
     /// Accepted TEE evidence, allowlist and TCB policies.
     pub registry: registry::GenesisConfig,
+    /// The first gatekeeper, if named.
+    pub gatekeeper: crate::modules::gatekeeper::GenesisConfig,
 }
 
 /// The genesis storage of `config`.
@@ -72,5 +74,6 @@ pub fn build(config: &GenesisConfig) -> Result<BTreeMap<Vec<u8>, Vec<u8>>, Error
     ext.put(transaction_payment::keys::next_fee_multiplier(), &transaction_payment::MULTIPLIER_ONE);
     registry::build_genesis(&mut ext, &config.registry)
         .map_err(|e| Error::Genesis(format!("registry configuration: {e:?}")))?;
+    crate::modules::gatekeeper::build_genesis(&mut ext, &config.gatekeeper);
     Ok(ext.into_changes().into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect())
 }

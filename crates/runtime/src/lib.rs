@@ -6,7 +6,7 @@
 //! map of storage changes, from which the node computes the state root.
 //!
 //! * [`modules`]: System (0), Timestamp (1), Balances (2),
-//!   TransactionPayment (3), Sudo (4), Aura (5), Grandpa (6), Registry (11), MessageQueue (12),
+//!   TransactionPayment (3), Sudo (4), Aura (5), Grandpa (6), Registry (11), MessageQueue (12), Gatekeeper (14), Contracts (15),
 //!   Randomness (16),
 //!   with Substrate's storage layout and call/event/error indices.
 //! * [`executive`]: block initialization, extrinsic application (fee and
@@ -48,7 +48,9 @@ use scale_info::TypeInfo;
 use umbra_primitives::AccountId32;
 
 pub use error::{DispatchError, DispatchResult, Error, InvalidTransaction, TransactionValidityError};
-use modules::{balances, grandpa, message_queue, registry, sudo, system, timestamp, transaction_payment};
+use modules::{
+    balances, contracts, gatekeeper, grandpa, message_queue, registry, sudo, system, timestamp, transaction_payment,
+};
 use state::Ext;
 use weights::DispatchInfo;
 
@@ -106,6 +108,12 @@ pub enum RuntimeCall {
     /// MessageQueue (12).
     #[codec(index = 12)]
     MessageQueue(message_queue::Call),
+    /// Gatekeeper (14).
+    #[codec(index = 14)]
+    Gatekeeper(gatekeeper::Call),
+    /// Contracts (15).
+    #[codec(index = 15)]
+    Contracts(contracts::Call),
 }
 
 impl RuntimeCall {
@@ -119,6 +127,8 @@ impl RuntimeCall {
             RuntimeCall::Grandpa(c) => c.info(),
             RuntimeCall::Registry(c) => c.info(),
             RuntimeCall::MessageQueue(c) => c.info(),
+            RuntimeCall::Gatekeeper(c) => c.info(),
+            RuntimeCall::Contracts(c) => c.info(),
         }
     }
 }
@@ -147,6 +157,12 @@ pub enum RuntimeEvent {
     /// MessageQueue (12).
     #[codec(index = 12)]
     MessageQueue(message_queue::Event),
+    /// Gatekeeper (14).
+    #[codec(index = 14)]
+    Gatekeeper(gatekeeper::Event),
+    /// Contracts (15).
+    #[codec(index = 15)]
+    Contracts(contracts::Event),
 }
 
 macro_rules! event_from {
@@ -158,7 +174,7 @@ macro_rules! event_from {
         })*
     };
 }
-event_from!(system => System, balances => Balances, transaction_payment => TransactionPayment, sudo => Sudo, grandpa => Grandpa, registry => Registry, message_queue => MessageQueue);
+event_from!(system => System, balances => Balances, transaction_payment => TransactionPayment, sudo => Sudo, grandpa => Grandpa, registry => Registry, message_queue => MessageQueue, gatekeeper => Gatekeeper, contracts => Contracts);
 
 /// Dispatches `call` as `origin` (no transactional layer).
 pub(crate) fn dispatch(ext: &mut Ext<'_>, call: RuntimeCall, origin: Origin) -> DispatchResult {
@@ -170,6 +186,8 @@ pub(crate) fn dispatch(ext: &mut Ext<'_>, call: RuntimeCall, origin: Origin) -> 
         RuntimeCall::Grandpa(c) => c.dispatch(ext, origin),
         RuntimeCall::Registry(c) => (*c).dispatch(ext, origin),
         RuntimeCall::MessageQueue(c) => c.dispatch(ext, origin),
+        RuntimeCall::Gatekeeper(c) => c.dispatch(ext, origin),
+        RuntimeCall::Contracts(c) => c.dispatch(ext, origin),
     }
 }
 

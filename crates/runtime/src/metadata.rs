@@ -33,7 +33,8 @@ use umbra_primitives::{
 use crate::{
     event::{EventRecord, Phase},
     modules::{
-        aura, balances, grandpa, message_queue, randomness, registry, sudo, system, timestamp, transaction_payment,
+        aura, balances, contracts, gatekeeper, grandpa, message_queue, randomness, registry, sudo, system, timestamp,
+        transaction_payment,
     },
     state::{Ext, StateRead},
     weights::{limits, DispatchClass, PerDispatchClass, Weight},
@@ -438,6 +439,39 @@ pub fn metadata(backend: &dyn StateRead) -> RuntimeMetadataPrefixed {
             error: errors::<message_queue::Error>(),
         },
         PalletMetadata {
+            name: gatekeeper::NAME,
+            index: gatekeeper::INDEX,
+            storage: storage(
+                gatekeeper::NAME,
+                vec![
+                    plain::<Vec<sr25519::Public>>("Gatekeepers", false, vec![0], "The gatekeeper set, in order."),
+                    plain::<u32>("CurrentEpoch", false, 0u32.encode(), "The current master-key epoch."),
+                    map::<u32, sr25519::Public>("MasterPubkeys", StorageHasher::Twox64Concat, true, vec![0], "Each epoch's gatekeeper signing public key."),
+                    plain::<u32>("RotationLock", true, vec![0], "The epoch a rotation in progress creates."),
+                    map::<H256, (u32, sr25519::Public)>("ClusterPubkeys", StorageHasher::Blake2_128Concat, true, vec![0], "Each cluster's epoch and signing public key."),
+                ],
+            ),
+            calls: calls::<gatekeeper::Call>(),
+            event: events::<gatekeeper::Event>(),
+            constants: vec![constant("MaxGatekeepers", &(gatekeeper::MAX_GATEKEEPERS as u32), "Most gatekeepers.")],
+            error: errors::<gatekeeper::Error>(),
+        },
+        PalletMetadata {
+            name: contracts::NAME,
+            index: contracts::INDEX,
+            storage: storage(
+                contracts::NAME,
+                vec![
+                    map::<H256, contracts::ClusterInfo>("Clusters", StorageHasher::Blake2_128Concat, true, vec![0], "Clusters: workers and epoch."),
+                    plain::<u64>("ClusterCount", false, 0u64.encode(), "Clusters created so far."),
+                ],
+            ),
+            calls: calls::<contracts::Call>(),
+            event: events::<contracts::Event>(),
+            constants: vec![constant("MaxClusterWorkers", &(contracts::MAX_CLUSTER_WORKERS as u32), "Most workers in a cluster.")],
+            error: errors::<contracts::Error>(),
+        },
+        PalletMetadata {
             name: randomness::NAME,
             index: randomness::INDEX,
             storage: storage(
@@ -522,6 +556,8 @@ pub fn module_error_name(module: u8, error: u8) -> Option<(&'static str, &'stati
         grandpa::INDEX => (grandpa::NAME, meta_type::<grandpa::Error>()),
         registry::INDEX => (registry::NAME, meta_type::<registry::Error>()),
         message_queue::INDEX => (message_queue::NAME, meta_type::<message_queue::Error>()),
+        gatekeeper::INDEX => (gatekeeper::NAME, meta_type::<gatekeeper::Error>()),
+        contracts::INDEX => (contracts::NAME, meta_type::<contracts::Error>()),
         _ => return None,
     };
     match ty.type_info().type_def {

@@ -70,6 +70,7 @@ pub fn dev_genesis(slot_duration_ms: u64) -> GenesisConfig {
         slot_duration_ms,
         randomness_seed: H256::repeat_byte(7),
         registry: crate::modules::registry::GenesisConfig::development(),
+        gatekeeper: Default::default(),
     }
 }
 

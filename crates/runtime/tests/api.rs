@@ -45,6 +45,8 @@ fn version_and_metadata() {
             ("Grandpa", 6),
             ("Registry", 11),
             ("MessageQueue", 12),
+            ("Gatekeeper", 14),
+            ("Contracts", 15),
             ("Randomness", 16)
         ]
         .map(|(n, i)| (n.to_string(), i))

@@ -28,7 +28,7 @@ use umbra_trie::storage_key::{map_key, value_key, StorageHasher};
 
 use crate::{
     error::{DispatchError, DispatchResult, InvalidTransaction, TransactionValidityError},
-    modules::{registry, system},
+    modules::{gatekeeper, registry, system},
     state::Ext,
     weights::{DispatchInfo, Weight, WEIGHT_REF_TIME_PER_MICROS},
     Origin,
@@ -296,6 +296,7 @@ pub fn check_message(ext: &Ext<'_>, signed: &SignedMessage) -> Result<(), Error>
             }
             *identity
         }
+        MessageOrigin::Gatekeeper => gatekeeper::channel_key(ext).ok_or(Error::UnsupportedOrigin)?,
         _ => return Err(Error::UnsupportedOrigin),
     };
     let genesis = system::block_hash(ext, 0).unwrap_or_default();
@@ -332,6 +333,9 @@ fn sync_offchain_message(ext: &mut Ext<'_>, signed: SignedMessage) -> DispatchRe
 fn handle(ext: &mut Ext<'_>, message: Message) -> DispatchResult {
     if message.destination.first() != Some(&ONCHAIN_PREFIX) {
         return Ok(push(ext, message)?);
+    }
+    if message.destination.starts_with(gatekeeper::TOPIC_PREFIX) {
+        return gatekeeper::handle_message(ext, &message.sender, &message.destination, &message.payload);
     }
     if message.destination.as_slice() == HEARTBEAT_TOPIC {
         let MessageOrigin::Worker(identity) = message.sender else { return Err(Error::UnsupportedOrigin.into()) };

@@ -2,6 +2,8 @@
 
 pub mod aura;
 pub mod balances;
+pub mod contracts;
+pub mod gatekeeper;
 pub mod grandpa;
 pub mod message_queue;
 pub mod randomness;
