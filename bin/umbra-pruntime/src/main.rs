@@ -121,6 +121,7 @@ async fn run(args: Args) -> Result<(), String> {
             },
             heartbeat_interval: args.heartbeat_interval,
             caught_up_slack: 2,
+            domain: platform.key_domain(),
         },
         checkpoint_interval: args.checkpoint_interval.max(1),
         max_staleness: Duration::from_secs(args.max_staleness_secs),

@@ -21,12 +21,14 @@ use crate::{
 };
 
 /// The checkpoint format version.
-pub const CHECKPOINT_VERSION: u32 = 1;
+pub const CHECKPOINT_VERSION: u32 = 2;
 /// Checkpoints kept on disk.
 pub const KEEP_CHECKPOINTS: usize = 3;
 const IDENTITY_FILE: &str = "identity.sealed";
 const IDENTITY_PURPOSE: &str = "pruntime/identity/v1";
 const CHECKPOINT_PURPOSE: &str = "pruntime/checkpoint/v1";
+const SECRETS_FILE: &str = "secrets.sealed";
+const SECRETS_PURPOSE: &str = "pruntime/secrets/v1";
 /// Largest sealed checkpoint read back.
 pub const MAX_CHECKPOINT_BYTES: u64 = 4 << 30;
 
@@ -81,6 +83,7 @@ struct CheckpointBody {
     block: BlockNumber,
     sync: SyncState,
     pairs: Vec<(Vec<u8>, Vec<u8>)>,
+    secrets: crate::keys::Secrets,
 }
 
 fn checkpoint_path(dir: &Path, block: BlockNumber) -> PathBuf {
@@ -113,6 +116,7 @@ pub fn save(platform: &dyn Platform, dir: &Path, core: &Core) -> Result<Option<B
         block,
         sync: sync.clone(),
         pairs: core.replica().pairs().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        secrets: core.secrets().clone(),
     };
     let plain = Zeroizing::new(body.encode());
     let sealed = platform.seal(CHECKPOINT_PURPOSE, &plain)?;
@@ -147,7 +151,7 @@ pub fn restore(
             if body.block != block {
                 return Err(Error::Checkpoint(format!("file name says block {block}, content {}", body.block)));
             }
-            Core::restore(config.clone(), identity()?, body.sync, body.pairs)
+            Core::restore(config.clone(), identity()?, body.sync, body.pairs, body.secrets)
         })();
         match attempt {
             Ok(core) => return Ok(Some((core, block))),
@@ -155,4 +159,27 @@ pub fn restore(
         }
     }
     Ok(None)
+}
+
+/// Seals the core's secrets (master key history, cluster keys) to their own
+/// file, at once: a key must never be used before it is sealed.
+pub fn save_secrets(platform: &dyn Platform, dir: &Path, core: &Core) -> Result<(), Error> {
+    let plain = Zeroizing::new(core.secrets().encode());
+    let sealed = platform.seal(SECRETS_PURPOSE, &plain)?;
+    write_atomic(&dir.join(SECRETS_FILE), &sealed)
+}
+
+/// The sealed secrets file, if any.
+pub fn load_secrets(platform: &dyn Platform, dir: &Path) -> Result<Option<crate::keys::Secrets>, Error> {
+    let path = dir.join(SECRETS_FILE);
+    match std::fs::read(&path) {
+        Ok(sealed) => {
+            let plain = platform.unseal(SECRETS_PURPOSE, &sealed)?;
+            crate::keys::Secrets::decode(&mut &plain[..])
+                .map(Some)
+                .map_err(|_| Error::Checkpoint("secrets file does not decode".into()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io(&path, e)),
+    }
 }

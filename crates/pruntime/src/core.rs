@@ -74,8 +74,9 @@ pub enum WorkerState {
     },
 }
 
-/// Behaviour knobs (from the operator; not security relevant).
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+/// Behaviour knobs (from the operator; not security relevant) and the key
+/// domain of the platform.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     /// Role to register for.
     pub role: WorkerRole,
@@ -84,11 +85,18 @@ pub struct Config {
     /// Caught up means at most this many blocks behind the relayer's
     /// reported finalized head.
     pub caught_up_slack: BlockNumber,
+    /// Key domain: `Insecure` on a simulated TEE.
+    pub domain: umbra_crypto::labels::Domain,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Self { role: WorkerRole::Worker, heartbeat_interval: 20, caught_up_slack: 2 }
+        Self {
+            role: WorkerRole::Worker,
+            heartbeat_interval: 20,
+            caught_up_slack: 2,
+            domain: umbra_crypto::labels::Domain::Production,
+        }
     }
 }
 
@@ -113,6 +121,8 @@ pub struct SyncState {
     pub last_heartbeat: Option<BlockNumber>,
     /// Messages from trusted origins that did not decode (a bug signal).
     pub malformed_messages: u64,
+    /// Gatekeeper-channel sequence, divergences, key errors.
+    pub keys: crate::keys::KeyState,
 }
 
 /// What the relayer sees in `status`.
@@ -146,6 +156,16 @@ pub struct Status {
     pub state_bytes: usize,
     /// Trusted-origin messages that did not decode.
     pub malformed_messages: u64,
+    /// Whether this worker is in the gatekeeper set.
+    pub gatekeeper: bool,
+    /// Master-key epochs held, with their gatekeeper signing keys (0x-hex).
+    pub epochs: Vec<(u32, String)>,
+    /// Cluster keys held: (cluster, epoch, cluster signing key), 0x-hex.
+    pub clusters: Vec<(String, u32, String)>,
+    /// On-chain key material that differs from what this pRuntime computed.
+    pub divergences: u64,
+    /// Key messages that could not be opened or checked.
+    pub key_errors: u64,
 }
 
 /// The core.
@@ -154,6 +174,12 @@ pub struct Core {
     identity: Identity,
     sync: Option<SyncState>,
     replica: Replica,
+    /// Master key history and cluster keys (sealed, never in status).
+    secrets: crate::keys::Secrets,
+    /// Set when `secrets` changed and must be sealed before anything leaves.
+    secrets_dirty: bool,
+    /// Fresh TEE randomness for the next secret this core must create.
+    entropy: Option<[u8; 32]>,
     /// Not persisted: what the relayer last said the chain's finalized head
     /// is. After a restart it is 0 until the relayer speaks, so the worker
     /// is not caught up (rollback defence).
@@ -172,7 +198,16 @@ fn decode_state<T: Decode>(reader: &umbra_trie::ProofReader, key: &[u8], what: &
 impl Core {
     /// A core with `identity`, not initialized.
     pub fn new(config: Config, identity: Identity) -> Self {
-        Self { config, identity, sync: None, replica: Replica::empty(), chain_head_hint: 0 }
+        Self {
+            config,
+            identity,
+            sync: None,
+            replica: Replica::empty(),
+            secrets: Default::default(),
+            secrets_dirty: false,
+            entropy: None,
+            chain_head_hint: 0,
+        }
     }
 
     /// Restores a checkpoint: the sync state and the replica's pairs, which
@@ -182,6 +217,7 @@ impl Core {
         identity: Identity,
         sync: SyncState,
         pairs: Vec<(Vec<u8>, Vec<u8>)>,
+        secrets: crate::keys::Secrets,
     ) -> Result<Self, Error> {
         let replica = Replica::from_pairs(pairs)?;
         match &sync.state_at {
@@ -196,12 +232,42 @@ impl Core {
             None if !replica.is_empty() => return Err(Error::Checkpoint("state without a block".into())),
             _ => {}
         }
-        Ok(Self { config, identity, sync: Some(sync), replica, chain_head_hint: 0 })
+        Ok(Self {
+            config,
+            identity,
+            sync: Some(sync),
+            replica,
+            secrets,
+            secrets_dirty: false,
+            entropy: None,
+            chain_head_hint: 0,
+        })
     }
 
     /// The identity.
     pub fn identity(&self) -> &Identity {
         &self.identity
+    }
+
+    /// The sealed secrets (for sealing only).
+    pub fn secrets(&self) -> &crate::keys::Secrets {
+        &self.secrets
+    }
+
+    /// Merges secrets from a sealed secrets file (newer than a checkpoint).
+    pub fn merge_secrets(&mut self, other: &crate::keys::Secrets) {
+        self.secrets.merge(other);
+    }
+
+    /// Whether secrets changed since the last call (the shell seals them
+    /// before releasing anything).
+    pub fn take_secrets_dirty(&mut self) -> bool {
+        std::mem::take(&mut self.secrets_dirty)
+    }
+
+    /// Fresh randomness from the TEE, used if a secret must be created.
+    pub fn set_entropy(&mut self, entropy: [u8; 32]) {
+        self.entropy = Some(entropy);
     }
 
     /// The configuration.
@@ -248,6 +314,7 @@ impl Core {
             worker: WorkerState::Unregistered,
             last_heartbeat: None,
             malformed_messages: 0,
+            keys: Default::default(),
         });
         tracing::info!(genesis = ?genesis_hash, set_id, "pRuntime initialized");
         Ok(())
@@ -346,7 +413,8 @@ impl Core {
     }
 
     /// Processes the replica at `number` (just verified): outbound
-    /// messages, own registration, egress acceptance, heartbeats.
+    /// messages, own registration, egress acceptance, heartbeats, and the
+    /// key roles ([`crate::keys::observe`]).
     fn observe_chain(&mut self, number: BlockNumber) {
         let me = self.identity.public();
         let registered = self.replica.get(&registry::keys::worker(&me)).is_some();
@@ -359,8 +427,11 @@ impl Core {
                 Vec::new()
             }),
         };
-        let chain_next: u64 =
-            self.replica.decode(&message_queue::keys::next_sequence(&MessageOrigin::Worker(me))).unwrap_or(0);
+        let worker_origin = MessageOrigin::Worker(me);
+        let chain_next_worker: u64 =
+            self.replica.decode(&message_queue::keys::next_sequence(&worker_origin)).unwrap_or(0);
+        let chain_next_gatekeeper: u64 =
+            self.replica.decode(&message_queue::keys::next_sequence(&MessageOrigin::Gatekeeper)).unwrap_or(0);
         let caught_up = self.caught_up();
         let Some(sync) = self.sync.as_mut() else { return };
         sync.malformed_messages = sync.malformed_messages.saturating_add(malformed);
@@ -383,28 +454,53 @@ impl Core {
             (state @ WorkerState::Registered { .. }, true) => state,
             (_, false) => WorkerState::Unregistered,
         };
-        // The chain accepted everything below `chain_next`.
-        sync.egress.retain(|m| m.sequence >= chain_next);
-        if chain_next > sync.next_sequence {
+        // The chain accepted everything below each origin's next sequence.
+        sync.egress.retain(|m| match m.message.sender {
+            MessageOrigin::Gatekeeper => m.sequence >= chain_next_gatekeeper,
+            _ => m.sequence >= chain_next_worker,
+        });
+        if chain_next_worker > sync.next_sequence {
             // Restored from an older checkpoint: continue after what the
             // chain has seen, never reuse a sequence.
-            sync.next_sequence = chain_next;
+            sync.next_sequence = chain_next_worker;
         }
+        let genesis = sync.light_client.genesis_hash();
+        let mut as_worker: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
         let due = self.config.heartbeat_interval != 0
             && sync.last_heartbeat.is_none_or(|last| number >= last.saturating_add(self.config.heartbeat_interval));
-        if matches!(sync.worker, WorkerState::Registered { .. }) && caught_up && due && sync.egress.len() < MAX_EGRESS {
-            let message = Message {
-                sender: MessageOrigin::Worker(me),
-                destination: message_queue::HEARTBEAT_TOPIC.to_vec(),
-                payload: Heartbeat { synced_block: number }.encode(),
-            };
-            let genesis = sync.light_client.genesis_hash();
+        if matches!(sync.worker, WorkerState::Registered { .. }) && caught_up && due {
+            as_worker.push((message_queue::HEARTBEAT_TOPIC.to_vec(), Heartbeat { synced_block: number }.encode()));
+            sync.last_heartbeat = Some(number);
+        }
+        let ctx = crate::keys::Context {
+            replica: &self.replica,
+            number,
+            outbound: &outbound,
+            genesis,
+            domain: self.config.domain,
+            identity: &self.identity.signing,
+            ecdh: &self.identity.ecdh,
+            caught_up,
+        };
+        let keys_out = crate::keys::observe(&ctx, &mut self.secrets, &mut sync.keys, &mut self.entropy);
+        self.secrets_dirty |= keys_out.secrets_changed;
+        as_worker.extend(keys_out.as_worker);
+        for (topic, payload) in as_worker {
+            if sync.egress.len() >= MAX_EGRESS {
+                tracing::error!(block = number, "egress queue full; message dropped");
+                break;
+            }
+            let message = Message { sender: worker_origin.clone(), destination: topic, payload };
             let sequence = sync.next_sequence;
             let signature =
                 self.identity.signing.sign_deterministic(&message_queue::signing_payload(&genesis, &message, sequence));
             sync.egress.push(SignedMessage { message, sequence, signature: signature.0 });
             sync.next_sequence = sequence.saturating_add(1);
-            sync.last_heartbeat = Some(number);
+        }
+        for signed in keys_out.as_gatekeeper {
+            if sync.egress.len() < MAX_EGRESS {
+                sync.egress.push(signed);
+            }
         }
     }
 
@@ -473,6 +569,33 @@ impl Core {
             state_keys: self.replica.len(),
             state_bytes: self.replica.size_bytes(),
             malformed_messages: sync.map_or(0, |s| s.malformed_messages),
+            gatekeeper: self
+                .replica
+                .decode::<Vec<umbra_crypto::sr25519::Public>>(&umbra_runtime::modules::gatekeeper::keys::gatekeepers())
+                .is_some_and(|set| set.contains(&self.identity.public())),
+            epochs: self
+                .secrets
+                .master
+                .iter()
+                .map(|(e, s)| {
+                    let public = umbra_crypto::hierarchy::MasterSecret::from_bytes(*s)
+                        .gatekeeper_signing(self.config.domain)
+                        .public();
+                    (*e, format!("0x{}", hex::encode(public.0)))
+                })
+                .collect(),
+            clusters: self
+                .secrets
+                .clusters
+                .iter()
+                .map(|(c, e, k)| {
+                    let public =
+                        umbra_crypto::hierarchy::ClusterKey::from_bytes(*k).signing(self.config.domain).public();
+                    (crate::hex_h256(c), *e, format!("0x{}", hex::encode(public.0)))
+                })
+                .collect(),
+            divergences: sync.map_or(0, |s| s.keys.divergences),
+            key_errors: sync.map_or(0, |s| s.keys.key_errors),
         }
     }
 

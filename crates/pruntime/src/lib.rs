@@ -16,6 +16,7 @@
 
 pub mod checkpoint;
 pub mod core;
+pub mod keys;
 pub mod replica;
 pub mod service;
 

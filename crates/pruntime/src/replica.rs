@@ -26,6 +26,12 @@ pub const MAX_KEY_LEN: usize = 4096;
 /// Most changes in one block.
 pub const MAX_CHANGES_PER_BLOCK: usize = 200_000;
 
+impl umbra_runtime::state::StateRead for Replica {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.values.get(key).cloned()
+    }
+}
+
 /// A full copy of the chain state at one block.
 pub struct Replica {
     values: BTreeMap<Vec<u8>, Vec<u8>>,

@@ -121,13 +121,16 @@ impl Pruntime {
         let restored = checkpoint::restore(platform.as_ref(), &settings.data_dir, &settings.config, || {
             checkpoint::load_or_create_identity(platform.as_ref(), &settings.data_dir).map(|(i, _)| i)
         })?;
-        let (core, last_checkpoint) = match restored {
+        let (mut core, last_checkpoint) = match restored {
             Some((core, block)) => {
                 tracing::info!(block, "resumed from checkpoint; not caught up until re-synced");
                 (core, block)
             }
             None => (Core::new(settings.config.clone(), identity), 0),
         };
+        if let Some(secrets) = checkpoint::load_secrets(platform.as_ref(), &settings.data_dir)? {
+            core.merge_secrets(&secrets);
+        }
         if core.identity().public() != public {
             return Err(Error::Internal("identity changed while opening".into()));
         }
@@ -268,7 +271,15 @@ fn route(shell: &Arc<Mutex<Shell>>, private: bool, method: &Method, path: &str, 
         }
         (true, &Method::POST, "/dispatch_blocks") => {
             let blocks: Vec<(BlockNumber, StorageChanges)> = decode_body(body).map_err(refuse)?;
+            let mut entropy = [0u8; 32];
+            shell.platform.random(&mut entropy).map_err(|e| refuse(e.into()))?;
+            shell.core.set_entropy(entropy);
             let result = shell.core.dispatch_blocks(&blocks);
+            if shell.core.take_secrets_dirty() {
+                // Sealed before anything derived from them can leave.
+                checkpoint::save_secrets(shell.platform.as_ref(), &shell.settings.data_dir, &shell.core)
+                    .map_err(refuse)?;
+            }
             if !matches!(result, Ok(0) | Err(Error::Dispatch { applied: 0, .. })) {
                 shell.last_progress = monotonic_now();
                 checkpoint_if_due(shell, false);
