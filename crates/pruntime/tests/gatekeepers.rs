@@ -1,0 +1,274 @@
+//! Gatekeepers and key distribution, end to end at the core level: a real
+//! in-memory chain, two gatekeeper pRuntimes and two workers, their egress
+//! relayed into blocks exactly once per (origin, sequence) as the pool
+//! does. Genesis key, handover, identical derivations, rotation, removal,
+//! cluster keys, policy refusals, wrong contexts.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::Fixture;
+use parity_scale_codec::{Decode, Encode};
+use umbra_attestation::{
+    sim::{dev_sim_service_pair, SimEvidence, SimQuote},
+    Evidence, Measurement, PlatformKind, TcbStatus,
+};
+use umbra_crypto::{
+    envelope::{self, Purpose, Recipient},
+    hierarchy::{ClusterKey, MasterSecret},
+    labels::{Domain, Label},
+    sr25519, x25519,
+};
+use umbra_primitives::{block::OpaqueExtrinsic, extrinsic::Era};
+use umbra_pruntime::core::{Config, Core, Identity};
+use umbra_runtime::{
+    modules::{
+        contracts, gatekeeper, message_queue,
+        registry::{self, WorkerRole},
+        sudo,
+    },
+    testing::dev_account,
+    RuntimeCall,
+};
+
+const DOMAIN: Domain = Domain::Insecure;
+
+struct Net {
+    f: Fixture,
+    nodes: Vec<Core>,
+    seen: std::collections::BTreeSet<(Vec<u8>, u64)>,
+    entropy: u8,
+}
+
+fn identity(seed: u8) -> Identity {
+    Identity { signing: sr25519::Pair::from_seed(&[seed; 32]), ecdh: x25519::Secret::from_bytes([seed ^ 0x5a; 32]) }
+}
+
+impl Net {
+    fn new(roles: &[(u8, WorkerRole)]) -> Self {
+        let mut f = Fixture::new();
+        let mut nodes = Vec::new();
+        for (seed, role) in roles {
+            let config = Config { role: *role, heartbeat_interval: 0, domain: DOMAIN, ..Config::default() };
+            let mut core = Core::new(config, identity(*seed));
+            core.init(&f.anchor).unwrap();
+            core.load_state(0, f.genesis_pairs.clone()).unwrap();
+            nodes.push(core);
+        }
+        let add = registry::Call::add_measurement { measurement: Measurement(vec![9; 32]) };
+        let xt = sign(
+            &mut f,
+            "Alice",
+            RuntimeCall::Sudo(sudo::Call::sudo { call: Box::new(RuntimeCall::Registry(Box::new(add))) }),
+        );
+        let mut net = Net { f, nodes, seen: Default::default(), entropy: 100 };
+        net.block(vec![xt]);
+        net
+    }
+
+    /// Produces a block with `txs` plus everyone's new egress, feeds it to
+    /// every core.
+    fn block(&mut self, mut txs: Vec<OpaqueExtrinsic>) {
+        for i in 0..self.nodes.len() {
+            for m in self.nodes[i].egress() {
+                let key = (m.message.sender.encode(), m.sequence);
+                if self.seen.insert(key) {
+                    let call = RuntimeCall::MessageQueue(message_queue::Call::sync_offchain_message { signed: m });
+                    txs.push(sign_nonce(&mut self.f, "Ferdie", call, txs.len()));
+                }
+            }
+        }
+        let (header, changes) = self.f.produce(txs);
+        let justification = self.f.justify(&header);
+        for core in &mut self.nodes {
+            self.entropy = self.entropy.wrapping_add(1);
+            core.set_entropy([self.entropy; 32]);
+            core.sync_headers(std::slice::from_ref(&header), &justification, header.number).unwrap();
+            core.dispatch_blocks(&[(header.number, changes.clone())]).unwrap();
+        }
+    }
+
+    fn blocks(&mut self, n: usize) {
+        for _ in 0..n {
+            self.block(vec![]);
+        }
+    }
+
+    fn register(&mut self, i: usize, measurement: [u8; 32]) {
+        let info = self.nodes[i].registration_info(PlatformKind::Sim, Default::default(), None).unwrap();
+        let mut report_data = [0u8; 64];
+        report_data[..32].copy_from_slice(&info.binding());
+        let quote = SimQuote {
+            measurement,
+            report_data,
+            issued_at_ms: info.attested_at_ms,
+            tcb_status: TcbStatus::UpToDate,
+            advisories: vec![],
+        };
+        let evidence = Evidence::Sim(SimEvidence::sign(quote, &dev_sim_service_pair()));
+        let call =
+            RuntimeCall::Registry(Box::new(registry::Call::register_worker { info, evidence, collateral: None }));
+        let xt = sign(&mut self.f, "Bob", call);
+        self.block(vec![xt]);
+    }
+
+    fn sudo(&mut self, call: RuntimeCall) {
+        let xt = sign(&mut self.f, "Alice", RuntimeCall::Sudo(sudo::Call::sudo { call: Box::new(call) }));
+        self.block(vec![xt]);
+    }
+
+    fn public(&self, i: usize) -> sr25519::Public {
+        self.nodes[i].identity().public()
+    }
+
+    fn ext(&self) -> umbra_runtime::state::Ext<'_> {
+        self.f.chain.ext()
+    }
+}
+
+fn sign(f: &mut Fixture, who: &str, call: RuntimeCall) -> OpaqueExtrinsic {
+    sign_nonce(f, who, call, 0)
+}
+
+fn sign_nonce(f: &mut Fixture, who: &str, call: RuntimeCall, offset: usize) -> OpaqueExtrinsic {
+    let nonce = f.chain.account(&dev_account(who)).nonce + offset as u32;
+    f.chain.sign(who, call, nonce, 0, Era::Immortal)
+}
+
+fn status(core: &Core) -> umbra_pruntime::core::Status {
+    core.status()
+}
+
+#[test]
+fn gatekeepers_share_rotate_and_distribute_keys() {
+    // 0, 1: gatekeepers; 2: worker; 3: worker whose measurement is not allowed.
+    let mut net = Net::new(&[
+        (1, WorkerRole::Gatekeeper),
+        (2, WorkerRole::Gatekeeper),
+        (3, WorkerRole::Worker),
+        (4, WorkerRole::Worker),
+    ]);
+    for i in 0..3 {
+        net.register(i, [9; 32]);
+    }
+    net.sudo(RuntimeCall::Registry(Box::new(registry::Call::add_measurement {
+        measurement: Measurement(vec![7; 32]),
+    })));
+    net.register(3, [7; 32]);
+
+    // The first gatekeeper creates epoch 0 and publishes its key.
+    net.sudo(RuntimeCall::Gatekeeper(gatekeeper::Call::add_gatekeeper { identity: net.public(0) }));
+    net.blocks(2);
+    let epoch0 = gatekeeper::master_pubkey(&net.ext(), 0).expect("epoch 0 published");
+    assert_eq!(status(&net.nodes[0]).epochs, vec![(0, format!("0x{}", hex::encode(epoch0.0)))]);
+
+    // A second gatekeeper receives the same master secret.
+    net.sudo(RuntimeCall::Gatekeeper(gatekeeper::Call::add_gatekeeper { identity: net.public(1) }));
+    net.blocks(2);
+    assert_eq!(status(&net.nodes[1]).epochs, status(&net.nodes[0]).epochs, "identical history after handover");
+    assert_eq!(net.nodes[1].secrets().master.len(), 1);
+
+    // A cluster of worker 2.
+    net.sudo(RuntimeCall::Contracts(contracts::Call::create_cluster { workers: vec![net.public(2)] }));
+    net.blocks(2);
+    let cluster = contracts::cluster_id(0);
+    let on_chain: (u32, sr25519::Public) = net.ext().get(&gatekeeper::keys::cluster_pubkey(&cluster)).unwrap();
+    let worker_status = status(&net.nodes[2]);
+    assert_eq!(worker_status.clusters.len(), 1, "the worker received its cluster key");
+    assert_eq!(worker_status.clusters[0].2, format!("0x{}", hex::encode(on_chain.1 .0)));
+    // Both gatekeepers derive the same cluster key (one copy landed, no divergence).
+    assert_eq!(status(&net.nodes[0]).divergences, 0);
+    assert_eq!(status(&net.nodes[1]).divergences, 0);
+    // The worker derives contract public keys from it like anyone holding the key.
+    let (_, _, cluster_key) = net.nodes[2].secrets().clusters[0];
+    let contract = ClusterKey::from_bytes(cluster_key).contract_key(DOMAIN, &[0xcc; 32]);
+    let master0 = MasterSecret::from_bytes(net.nodes[1].secrets().master[0].1);
+    let expected = master0.cluster_key(DOMAIN, &cluster.0).contract_key(DOMAIN, &[0xcc; 32]);
+    assert_eq!(contract.ecdh(DOMAIN).public(), expected.ecdh(DOMAIN).public());
+    // The same master secret under the production labels gives other keys.
+    assert_ne!(master0.cluster_key(Domain::Production, &cluster.0).signing(Domain::Production).public(), on_chain.1);
+
+    // Worker 3's measurement is removed from the allowlist; a cluster of
+    // workers 2 and 3 then gives worker 3 no key (worker 2 gets its own).
+    net.sudo(RuntimeCall::Registry(Box::new(registry::Call::remove_measurement {
+        measurement: Measurement(vec![7; 32]),
+    })));
+    net.sudo(RuntimeCall::Contracts(contracts::Call::create_cluster { workers: vec![net.public(2), net.public(3)] }));
+    net.blocks(2);
+    assert!(status(&net.nodes[3]).clusters.is_empty(), "no key for a worker failing policy");
+    assert_eq!(status(&net.nodes[2]).clusters.len(), 2);
+    let deliveries: Vec<gatekeeper::ClusterKeys> = delivered(&net);
+    let second = deliveries.iter().find(|d| d.cluster == contracts::cluster_id(1)).expect("delivered");
+    assert_eq!(second.deliveries.iter().map(|(w, _)| *w).collect::<Vec<_>>(), vec![net.public(2)]);
+    // Worker 2's envelope, replayed to worker 3, does not open for it.
+    let (_, envelope) = &second.deliveries[0];
+    let subject = [contracts::cluster_id(1).0.to_vec(), net.public(3).0.to_vec()].concat();
+    let context = envelope::context(&net.f.chain.genesis_hash.0, Purpose::KeyTransport, &subject);
+    let worker3 = Recipient::new(identity(4).ecdh);
+    assert!(worker3.open_bytes(envelope, 1 << 16, Label::Envelope.in_domain(DOMAIN), &context).is_err());
+
+    // Rotation: a fresh epoch both gatekeepers adopt.
+    net.sudo(RuntimeCall::Gatekeeper(gatekeeper::Call::start_rotation {}));
+    net.blocks(3);
+    assert_eq!(gatekeeper::current_epoch(&net.ext()), Some(1));
+    let e0 = status(&net.nodes[0]).epochs;
+    assert_eq!(e0.len(), 2);
+    assert_eq!(status(&net.nodes[1]).epochs, e0);
+    assert_eq!(e0[1].1, format!("0x{}", hex::encode(gatekeeper::master_pubkey(&net.ext(), 1).unwrap().0)));
+
+    // Removal: the removed gatekeeper gets nothing of the next epoch.
+    net.sudo(RuntimeCall::Gatekeeper(gatekeeper::Call::remove_gatekeeper { identity: net.public(0) }));
+    net.blocks(3);
+    assert_eq!(gatekeeper::current_epoch(&net.ext()), Some(2));
+    assert_eq!(status(&net.nodes[1]).epochs.len(), 3);
+    assert_eq!(status(&net.nodes[0]).epochs.len(), 2, "a removed gatekeeper cannot derive epoch 2");
+}
+
+fn delivered(net: &Net) -> Vec<gatekeeper::ClusterKeys> {
+    // Every ClusterKeyPublished so far, read back from the fixture's blocks' outbound notices.
+    let mut out = Vec::new();
+    for (_, changes) in &net.f.blocks {
+        for (key, value) in changes {
+            if *key == message_queue::keys::outbound() {
+                if let Some(v) = value {
+                    let messages: Vec<message_queue::Message> = Decode::decode(&mut &v[..]).unwrap();
+                    for m in messages {
+                        if m.destination == gatekeeper::TOPIC {
+                            if let Ok(gatekeeper::Notice::ClusterKeys(d)) =
+                                gatekeeper::Notice::decode(&mut &m.payload[..])
+                            {
+                                out.push(d);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn key_envelopes_only_open_for_their_recipient_and_context() {
+    let genesis = [7u8; 32];
+    let worker = x25519::Secret::from_bytes([1; 32]);
+    let other = x25519::Secret::from_bytes([2; 32]);
+    let master = MasterSecret::from_bytes([3; 32]);
+    let cluster_key = master.cluster_key(DOMAIN, &[4; 32]);
+    let label = Label::Envelope.in_domain(DOMAIN);
+    let context = envelope::context(&genesis, Purpose::KeyTransport, b"cluster-a|worker-1");
+    let sealed =
+        envelope::seal(&mut master.rng(DOMAIN, b"t", 1), &worker.public(), label, &context, cluster_key.expose())
+            .unwrap();
+    let bytes = sealed.envelope.to_bytes();
+    let open = |secret: &x25519::Secret, label, context: &[u8]| {
+        Recipient::new(x25519::Secret::from_bytes(*secret.to_bytes())).open_bytes(&bytes, 1 << 16, label, context)
+    };
+    assert!(open(&worker, label, &context).is_ok());
+    // Replayed for another worker: that worker cannot open it.
+    assert!(open(&other, label, &context).is_err());
+    // Wrong context (another cluster or purpose), wrong domain.
+    assert!(open(&worker, label, &envelope::context(&genesis, Purpose::KeyTransport, b"cluster-b|worker-1")).is_err());
+    assert!(open(&worker, label, &envelope::context(&genesis, Purpose::Command, b"cluster-a|worker-1")).is_err());
+    assert!(open(&worker, Label::Envelope.in_domain(Domain::Production), &context).is_err());
+}
