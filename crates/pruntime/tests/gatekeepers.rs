@@ -272,3 +272,50 @@ fn key_envelopes_only_open_for_their_recipient_and_context() {
     assert!(open(&worker, label, &envelope::context(&genesis, Purpose::Command, b"cluster-a|worker-1")).is_err());
     assert!(open(&worker, Label::Envelope.in_domain(Domain::Production), &context).is_err());
 }
+
+#[test]
+fn a_restarted_gatekeeper_keeps_its_history_and_emits_nothing_divergent() {
+    use std::sync::Arc;
+    use umbra_pruntime::checkpoint;
+    use umbra_tee::sim::{SimConfig, SimPlatform};
+    let dir = tempfile::tempdir().unwrap();
+    let tee = SimPlatform::open(
+        SimConfig {
+            measurement: [9; 32],
+            service_key: dev_sim_service_pair(),
+            sealing_key_path: dir.path().join("sealing.key"),
+            tcb_status: TcbStatus::UpToDate,
+            advisories: vec![],
+        },
+        Arc::new(|| 0),
+    )
+    .unwrap();
+    let mut net = Net::new(&[(1, WorkerRole::Gatekeeper)]);
+    net.register(0, [9; 32]);
+    net.sudo(RuntimeCall::Gatekeeper(gatekeeper::Call::add_gatekeeper { identity: net.public(0) }));
+    // A checkpoint from before the master secret existed.
+    assert!(checkpoint::save(&tee, dir.path(), &net.nodes[0]).unwrap().is_some());
+    let checkpoint_block = net.f.chain.head.number;
+    net.blocks(2);
+    let published = gatekeeper::master_pubkey(&net.ext(), 0).expect("epoch 0");
+    // The shell seals secrets as soon as they change.
+    assert!(net.nodes[0].take_secrets_dirty() || !net.nodes[0].secrets().master.is_empty());
+    checkpoint::save_secrets(&tee, dir.path(), &net.nodes[0]).unwrap();
+
+    // SIGKILL: only the old checkpoint and the secrets file survive.
+    let config = Config { role: WorkerRole::Gatekeeper, heartbeat_interval: 0, domain: DOMAIN, ..Config::default() };
+    let (mut restored, at) =
+        checkpoint::restore(&tee, dir.path(), &config, || Ok(identity(1))).unwrap().expect("a checkpoint");
+    assert_eq!(at, checkpoint_block);
+    restored.merge_secrets(&checkpoint::load_secrets(&tee, dir.path()).unwrap().unwrap());
+    // Replay the blocks since the checkpoint: no second, different epoch 0.
+    for (header, changes) in net.f.blocks.iter().filter(|(h, _)| h.number > at).cloned().collect::<Vec<_>>() {
+        restored.set_entropy([0xee; 32]);
+        restored.sync_headers(std::slice::from_ref(&header), &net.f.justify(&header), net.f.chain.head.number).unwrap();
+        restored.dispatch_blocks(&[(header.number, changes)]).unwrap();
+    }
+    let status = restored.status();
+    assert_eq!(status.epochs, vec![(0, format!("0x{}", hex::encode(published.0)))]);
+    assert_eq!(status.divergences, 0);
+    assert!(restored.egress().iter().all(|m| m.message.destination != gatekeeper::GENESIS_KEY_TOPIC));
+}
