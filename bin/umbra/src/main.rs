@@ -7,6 +7,7 @@
 mod attestation;
 mod chain;
 mod devnet;
+mod gatekeeper;
 mod key;
 mod registry;
 
@@ -56,6 +57,12 @@ enum Command {
     /// The pRuntime measurement allowlist.
     #[command(subcommand)]
     Measurement(registry::MeasurementCommand),
+    /// Gatekeepers: set, epochs, master public keys, rotation.
+    #[command(subcommand)]
+    Gatekeeper(gatekeeper::GatekeeperCommand),
+    /// Clusters of workers.
+    #[command(subcommand)]
+    Cluster(gatekeeper::ClusterCommand),
 }
 
 /// A failure to report to the user: one line, no secrets.
@@ -111,6 +118,12 @@ fn main() -> ExitCode {
                 .and_then(|rt| rt.block_on(with_client(&url, |c| async move { registry::worker(&c, cmd).await }))),
             Command::Measurement(cmd) => runtime()
                 .and_then(|rt| rt.block_on(with_client(&url, |c| async move { registry::measurement(&c, cmd).await }))),
+            Command::Gatekeeper(cmd) => runtime().and_then(|rt| {
+                rt.block_on(with_client(&url, |c| async move { gatekeeper::gatekeeper_command(&c, cmd).await }))
+            }),
+            Command::Cluster(cmd) => runtime().and_then(|rt| {
+                rt.block_on(with_client(&url, |c| async move { gatekeeper::cluster_command(&c, cmd).await }))
+            }),
         };
     match result {
         Ok(output) => {

@@ -170,10 +170,21 @@ pub(crate) async fn measurement(client: &Client, command: MeasurementCommand) ->
             (args, registry::Call::remove_measurement { measurement }, "removed")
         }
     };
-    let suri = crate::key::secret_arg(&args.sudo)?;
+    let (number, hash) = sudo(client, &args.sudo, RuntimeCall::Registry(Box::new(call))).await?;
+    Ok(format!("measurement {} {verb} in block #{number} ({hash:?})", args.measurement))
+}
+
+/// Runs `call` as root through Sudo signed by `sudo_suri`; waits for
+/// finality. Returns the block (number, hash), or the dispatch error by name.
+pub(crate) async fn sudo(
+    client: &Client,
+    sudo_suri: &str,
+    call: RuntimeCall,
+) -> Result<(u32, umbra_primitives::H256), CliError> {
+    let suri = crate::key::secret_arg(sudo_suri)?;
     let signer = Pair::from_suri(Scheme::Sr25519, &SecretUri::parse(&suri)?)?;
     let who = AccountId32(signer.public());
-    let call = RuntimeCall::Sudo(sudo::Call::sudo { call: Box::new(RuntimeCall::Registry(Box::new(call))) });
+    let call = RuntimeCall::Sudo(sudo::Call::sudo { call: Box::new(call) });
     let nonce = client.next_nonce(&who).await?;
     let xt = client.sign(call, &signer, nonce, 0).await?;
     let included = client
@@ -191,11 +202,13 @@ pub(crate) async fn measurement(client: &Client, command: MeasurementCommand) ->
         _ => None,
     });
     match result {
-        Some(Ok(())) => Ok(format!(
-            "measurement {} {verb} in block #{} ({:?})",
-            args.measurement, included.block_number, included.block_hash
-        )),
+        Some(Ok(())) => Ok((included.block_number, included.block_hash)),
         Some(Err(e)) => Err(CliError::new(format!("refused: {}", crate::chain::describe_error(&e)))),
         None => Err(CliError::new("no Sudid event: the call was not dispatched as root")),
     }
+}
+
+/// Parses a worker identity (0x hex or SS58).
+pub(crate) fn identity_arg(text: &str) -> Result<sr25519::Public, CliError> {
+    parse_identity(text)
 }

@@ -1,0 +1,163 @@
+//! `umbra gatekeeper status | add | remove | rotate` and `umbra cluster
+//! create | show`: the Gatekeeper and Contracts modules through the client.
+
+use clap::Subcommand;
+use parity_scale_codec::Decode;
+use umbra_client::Client;
+use umbra_crypto::sr25519;
+use umbra_primitives::H256;
+use umbra_runtime::{
+    modules::{contracts, gatekeeper},
+    RuntimeCall,
+};
+
+use crate::{registry::sudo, CliError};
+
+#[derive(Subcommand)]
+pub(crate) enum GatekeeperCommand {
+    /// The gatekeeper set, epochs, master public keys and published cluster keys.
+    Status,
+    /// Appoint a gatekeeper (root call through Sudo).
+    Add {
+        /// Its identity key (a registered gatekeeper-role worker): 0x hex or SS58.
+        identity: String,
+        /// Secret URI of the sudo key (`-` reads it from stdin).
+        #[arg(long, default_value = "//Alice")]
+        sudo: String,
+    },
+    /// Remove a gatekeeper; a rotation follows (root call through Sudo).
+    Remove {
+        /// Its identity key.
+        identity: String,
+        /// Secret URI of the sudo key.
+        #[arg(long, default_value = "//Alice")]
+        sudo: String,
+    },
+    /// Start a master-key rotation (root call through Sudo).
+    Rotate {
+        /// Secret URI of the sudo key.
+        #[arg(long, default_value = "//Alice")]
+        sudo: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ClusterCommand {
+    /// Create a cluster of registered workers (root call through Sudo).
+    Create {
+        /// Worker identity keys.
+        #[arg(required = true)]
+        workers: Vec<String>,
+        /// Secret URI of the sudo key.
+        #[arg(long, default_value = "//Alice")]
+        sudo: String,
+    },
+    /// A cluster's workers, epoch and published signing key.
+    Show {
+        /// Cluster id (0x hex).
+        id: String,
+    },
+}
+
+async fn get<T: Decode>(client: &Client, key: &[u8]) -> Result<Option<T>, CliError> {
+    match client.storage(key, None).await? {
+        None => Ok(None),
+        Some(raw) => T::decode(&mut &raw[..]).map(Some).map_err(|_| CliError::new("undecodable storage value")),
+    }
+}
+
+fn hex32(bytes: &[u8; 32]) -> String {
+    format!("0x{}", hex::encode(bytes))
+}
+
+pub(crate) async fn gatekeeper_command(client: &Client, command: GatekeeperCommand) -> Result<String, CliError> {
+    match command {
+        GatekeeperCommand::Status => status(client).await,
+        GatekeeperCommand::Add { identity, sudo: suri } => {
+            let identity = crate::registry::identity_arg(&identity)?;
+            let (n, _) =
+                sudo(client, &suri, RuntimeCall::Gatekeeper(gatekeeper::Call::add_gatekeeper { identity })).await?;
+            Ok(format!("gatekeeper {} added in block #{n}", hex32(&identity.0)))
+        }
+        GatekeeperCommand::Remove { identity, sudo: suri } => {
+            let identity = crate::registry::identity_arg(&identity)?;
+            let call = RuntimeCall::Gatekeeper(gatekeeper::Call::remove_gatekeeper { identity });
+            let (n, _) = sudo(client, &suri, call).await?;
+            Ok(format!("gatekeeper {} removed in block #{n}; a rotation started", hex32(&identity.0)))
+        }
+        GatekeeperCommand::Rotate { sudo: suri } => {
+            let (n, _) = sudo(client, &suri, RuntimeCall::Gatekeeper(gatekeeper::Call::start_rotation {})).await?;
+            Ok(format!("rotation started in block #{n}"))
+        }
+    }
+}
+
+async fn status(client: &Client) -> Result<String, CliError> {
+    let set: Vec<sr25519::Public> = get(client, &gatekeeper::keys::gatekeepers()).await?.unwrap_or_default();
+    let epoch: u32 = get(client, &gatekeeper::keys::current_epoch()).await?.unwrap_or(0);
+    let lock: Option<u32> = get(client, &gatekeeper::keys::rotation_lock()).await?;
+    let mut lines = vec![format!("gatekeepers ({}):", set.len())];
+    for g in &set {
+        let registered = client.worker(g).await?.is_some();
+        lines.push(format!("  {}{}", hex32(&g.0), if registered { "" } else { "  (not registered yet)" }));
+    }
+    let mut keys = Vec::new();
+    for e in 0..=epoch {
+        if let Some(k) = get::<sr25519::Public>(client, &gatekeeper::keys::master_pubkey(e)).await? {
+            keys.push(format!("  epoch {e}: {}", hex32(&k.0)));
+        }
+    }
+    if keys.is_empty() {
+        lines.push("master key: not published yet (the first gatekeeper creates epoch 0)".into());
+    } else {
+        lines.push(format!(
+            "current epoch: {epoch}{}",
+            lock.map_or(String::new(), |l| format!(" (rotation to epoch {l} in progress)"))
+        ));
+        lines.push("gatekeeper signing keys:".into());
+        lines.extend(keys);
+    }
+    let prefix = umbra_crypto::hashing::twox_128(gatekeeper::NAME.as_bytes())
+        .iter()
+        .chain(umbra_crypto::hashing::twox_128(b"ClusterPubkeys").iter())
+        .copied()
+        .collect::<Vec<u8>>();
+    let cluster_keys = client.storage_keys(&prefix, None).await?;
+    lines.push(format!("published cluster keys: {}", cluster_keys.len()));
+    for key in cluster_keys {
+        // Blake2_128Concat: the cluster id follows the 16-byte hash.
+        let Some(id) = key.get(prefix.len() + 16..).and_then(|b| <[u8; 32]>::try_from(b).ok()) else { continue };
+        if let Some((e, k)) = get::<(u32, sr25519::Public)>(client, &key).await? {
+            lines.push(format!("  cluster {} epoch {e} signing key {}", hex32(&id), hex32(&k.0)));
+        }
+    }
+    Ok(lines.join("\n"))
+}
+
+pub(crate) async fn cluster_command(client: &Client, command: ClusterCommand) -> Result<String, CliError> {
+    match command {
+        ClusterCommand::Create { workers, sudo: suri } => {
+            let workers = workers.iter().map(|w| crate::registry::identity_arg(w)).collect::<Result<Vec<_>, _>>()?;
+            let count: u64 = get(client, &contracts::keys::cluster_count()).await?.unwrap_or(0);
+            let (n, _) =
+                sudo(client, &suri, RuntimeCall::Contracts(contracts::Call::create_cluster { workers })).await?;
+            Ok(format!("cluster {} created in block #{n}", hex32(&contracts::cluster_id(count).0)))
+        }
+        ClusterCommand::Show { id } => {
+            let bytes = hex::decode(id.trim_start_matches("0x"))
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(|| CliError::new(format!("`{id}` is not a 0x cluster id (64 hex digits)")))?;
+            let id = H256(bytes);
+            let info: contracts::ClusterInfo = get(client, &contracts::keys::cluster(&id))
+                .await?
+                .ok_or_else(|| CliError::new(format!("no cluster {}", hex32(&id.0))))?;
+            let key: Option<(u32, sr25519::Public)> = get(client, &gatekeeper::keys::cluster_pubkey(&id)).await?;
+            let mut lines = vec![format!("cluster {}", hex32(&id.0)), format!("  epoch: {}", info.epoch)];
+            lines.push(format!("  signing key: {}", key.map_or("not published yet".to_string(), |(_, k)| hex32(&k.0))));
+            lines.push("  workers:".into());
+            lines.extend(info.workers.iter().map(|w| format!("    {}", hex32(&w.0))));
+            Ok(lines.join("\n"))
+        }
+    }
+}
