@@ -1,7 +1,8 @@
 //! `umbra devnet`: starts a local network in a data directory — one
-//! `umbra-node --dev`, one `umbra-pruntime` in a SIMULATED TEE and its
-//! `umbra-relayer` — allows the pRuntime's measurement (Sudo), waits until
-//! the worker is synced and registered, then shows a live status line and
+//! `umbra-node --dev`, a gatekeeper pRuntime and a worker pRuntime in a
+//! SIMULATED TEE, each with its `umbra-relayer` — allows the pRuntime
+//! measurement (Sudo), appoints the gatekeeper, waits for its epoch-0
+//! master key and for the worker to be synced and registered, then shows a live status line and
 //! the endpoints; SIGINT or SIGTERM stops every process it started. Works without a terminal (status lines are then printed every
 //! ten seconds instead of redrawn).
 
@@ -35,7 +36,8 @@ pub(crate) struct DevnetArgs {
     /// The `umbra-node` binary (default: next to this `umbra`).
     #[arg(long)]
     node_bin: Option<PathBuf>,
-    /// pRuntime's private API port (its public API is the next port).
+    /// The worker pRuntime's private API port (public API: +1; the
+    /// gatekeeper pRuntime uses +2 and +3).
     #[arg(long, default_value_t = 8100)]
     pruntime_port: u16,
     /// Start only the node (no pRuntime, no relayer).
@@ -209,7 +211,7 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<String, CliError> {
 
     println!(
         "umbra devnet: starting 1 node{} (chain dev, data in {})",
-        if args.no_worker { "" } else { ", 1 pRuntime (SIMULATED TEE) and its relayer" },
+        if args.no_worker { "" } else { ", a gatekeeper and a worker pRuntime (SIMULATED TEE) with their relayers" },
         base.display()
     );
     let mut cmd = Command::new(&node_bin);
@@ -275,6 +277,7 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<String, CliError> {
         if !workers.is_empty() {
             println!("  pRuntime private API (relayer): http://127.0.0.1:{}/status", args.pruntime_port);
             println!("  pRuntime public API:            http://127.0.0.1:{}/info", args.pruntime_port + 1);
+            println!("  gatekeeper pRuntime:            http://127.0.0.1:{}/status", args.pruntime_port + 2);
         }
         println!("press Ctrl-C to stop\n");
         let _ = std::io::stdout().flush();
@@ -311,6 +314,7 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<String, CliError> {
         if let Some(mut line) = status_line(&client).await {
             if !workers.is_empty() {
                 line.push_str(&worker_status(args.pruntime_port));
+                line.push_str(&gatekeeper_status(args.pruntime_port + 2));
             }
             if tty {
                 print!("\r\x1b[K{line}");
@@ -353,8 +357,79 @@ fn worker_status(port: u16) -> String {
     }
 }
 
-/// Starts pRuntime and its relayer, allows the measurement and waits for
-/// the registration.
+/// One pRuntime + relayer pair of the devnet.
+struct Pair<'a> {
+    name: &'static str,
+    role: &'a str,
+    port: u16,
+    signer: &'a str,
+}
+
+/// Starts a pRuntime and its relayer, allows the measurement and waits for
+/// the registration. Returns the pRuntime's identity (0x hex).
+async fn start_pair(
+    pair: &Pair<'_>,
+    base: &Path,
+    node_url: &str,
+    pruntime_bin: &Path,
+    relayer_bin: &Path,
+    client: &Client,
+    workers: &mut Vec<Managed>,
+) -> Result<String, CliError> {
+    let data = base.join(pair.name);
+    let pruntime_args: Vec<String> = vec![
+        "--data-dir".into(),
+        data.display().to_string(),
+        "--private-addr".into(),
+        format!("127.0.0.1:{}", pair.port),
+        "--public-addr".into(),
+        format!("127.0.0.1:{}", pair.port + 1),
+        "--tee".into(),
+        "sim".into(),
+        "--role".into(),
+        pair.role.into(),
+    ];
+    workers.push(spawn("pRuntime", pruntime_bin, &pruntime_args, base.join(format!("{}.log", pair.name)))?);
+    let relayer_args: Vec<String> = vec![
+        "--node".into(),
+        node_url.into(),
+        "--pruntime".into(),
+        format!("127.0.0.1:{}", pair.port),
+        "--signer".into(),
+        pair.signer.into(),
+    ];
+    workers.push(spawn("relayer", relayer_bin, &relayer_args, base.join(format!("{}-relayer.log", pair.name)))?);
+    let info = wait_for_worker("pRuntime to answer", workers, || http_json(pair.port + 1, "/info")).await?;
+    let measurement = info["measurement"].as_str().unwrap_or_default().to_string();
+    let identity = info["identity"].as_str().unwrap_or("?").to_string();
+    println!("  {} pRuntime identity {identity} (SIMULATED TEE)", pair.role);
+    let allowed = client.allowed_measurements().await.map_err(CliError::from)?;
+    if !allowed.iter().any(|(m, _)| format!("0x{}", hex::encode(m.as_bytes())) == measurement) {
+        let args = crate::registry::SudoArgs { measurement: measurement.clone(), sudo: "//Alice".into() };
+        crate::registry::measurement(client, crate::registry::MeasurementCommand::Add(args)).await?;
+        println!("  measurement {measurement} allowed (Sudo //Alice)");
+    }
+    let status = wait_for_worker("the worker to sync and register", workers, || {
+        http_json(pair.port, "/status").filter(|s| s["registered"] == serde_json::Value::Bool(true))
+    })
+    .await?;
+    println!("  {} synced to #{} and registered on chain", pair.role, status["synced_block"]);
+    Ok(identity)
+}
+
+/// ` | gatekeeper epoch N` for the status line.
+fn gatekeeper_status(port: u16) -> String {
+    match http_json(port, "/status") {
+        Some(s) => match s["epochs"].as_array().and_then(|e| e.last()).and_then(|e| e[0].as_u64()) {
+            Some(epoch) => format!(" | gatekeeper epoch {epoch}"),
+            None => " | gatekeeper without key".into(),
+        },
+        None => " | gatekeeper unreachable".into(),
+    }
+}
+
+/// Starts the gatekeeper and the worker, appoints the gatekeeper and waits
+/// for the master key of epoch 0.
 async fn start_worker(
     ports: &Ports,
     base: &Path,
@@ -364,41 +439,35 @@ async fn start_worker(
     client: &Client,
     workers: &mut Vec<Managed>,
 ) -> Result<(), CliError> {
-    let data = base.join("pruntime");
-    let pruntime_args: Vec<String> = vec![
-        "--data-dir".into(),
-        data.display().to_string(),
-        "--private-addr".into(),
-        format!("127.0.0.1:{}", ports.pruntime),
-        "--public-addr".into(),
-        format!("127.0.0.1:{}", ports.pruntime + 1),
-        "--tee".into(),
-        "sim".into(),
-    ];
-    workers.push(spawn("pRuntime", pruntime_bin, &pruntime_args, base.join("pruntime.log"))?);
-    let relayer_args: Vec<String> = vec![
-        "--node".into(),
-        node_url.into(),
-        "--pruntime".into(),
-        format!("127.0.0.1:{}", ports.pruntime),
-        "--signer".into(),
-        "//Ferdie".into(),
-    ];
-    workers.push(spawn("relayer", relayer_bin, &relayer_args, base.join("relayer.log"))?);
-    let info = wait_for_worker("pRuntime to answer", workers, || http_json(ports.pruntime + 1, "/info")).await?;
-    let measurement = info["measurement"].as_str().unwrap_or_default().to_string();
-    println!("  pRuntime identity {} (SIMULATED TEE)", info["identity"].as_str().unwrap_or("?"));
-    let allowed = client.allowed_measurements().await.map_err(CliError::from)?;
-    if !allowed.iter().any(|(m, _)| format!("0x{}", hex::encode(m.as_bytes())) == measurement) {
-        let args = crate::registry::SudoArgs { measurement: measurement.clone(), sudo: "//Alice".into() };
-        crate::registry::measurement(client, crate::registry::MeasurementCommand::Add(args)).await?;
-        println!("  measurement {measurement} allowed (Sudo //Alice)");
+    let gatekeeper = Pair { name: "gatekeeper", role: "gatekeeper", port: ports.pruntime + 2, signer: "//Eve" };
+    let identity = start_pair(&gatekeeper, base, node_url, pruntime_bin, relayer_bin, client, workers).await?;
+    let set: Vec<umbra_crypto::sr25519::Public> = client
+        .storage(&umbra_runtime::modules::gatekeeper::keys::gatekeepers(), None)
+        .await?
+        .and_then(|raw| parity_scale_codec::Decode::decode(&mut &raw[..]).ok())
+        .unwrap_or_default();
+    if set.is_empty() {
+        let id = crate::registry::identity_arg(&identity)?;
+        let call = umbra_runtime::RuntimeCall::Gatekeeper(umbra_runtime::modules::gatekeeper::Call::add_gatekeeper {
+            identity: id,
+        });
+        crate::registry::sudo(client, "//Alice", call).await?;
+        println!("  gatekeeper appointed (Sudo //Alice)");
     }
-    let status = wait_for_worker("the worker to sync and register", workers, || {
-        http_json(ports.pruntime, "/status").filter(|s| s["registered"] == serde_json::Value::Bool(true))
-    })
-    .await?;
-    println!("  worker synced to #{} and registered on chain", status["synced_block"]);
+    let key = umbra_runtime::modules::gatekeeper::keys::master_pubkey(0);
+    for _ in 0..300 {
+        if client.storage(&key, None).await?.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let published = client
+        .storage(&key, None)
+        .await?
+        .ok_or_else(|| CliError::new("the gatekeeper did not publish epoch 0's key"))?;
+    println!("  master key epoch 0 published: 0x{}", hex::encode(published));
+    let worker = Pair { name: "pruntime", role: "worker", port: ports.pruntime, signer: "//Ferdie" };
+    start_pair(&worker, base, node_url, pruntime_bin, relayer_bin, client, workers).await?;
     Ok(())
 }
 

@@ -28,11 +28,12 @@ fn account(port: u16, ss58: &str) -> (u128, u32) {
 const BOB: &str = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty";
 const DAVE: &str = "5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy";
 
-/// A port whose successor is free too (pRuntime's private and public APIs).
+/// A port whose three successors are free too (the worker's and the
+/// gatekeeper's private and public APIs).
 fn free_port_pair() -> u16 {
     loop {
         let p = free_port();
-        if p < u16::MAX && std::net::TcpListener::bind(("127.0.0.1", p + 1)).is_ok() {
+        if p < u16::MAX - 3 && (1..4).all(|i| std::net::TcpListener::bind(("127.0.0.1", p + i)).is_ok()) {
             return p;
         }
     }
@@ -75,18 +76,25 @@ fn devnet_then_transfer() {
     });
     assert!(seen.iter().any(|l| l.contains("blocks are produced and finalized")), "{seen:?}");
     assert!(seen.iter().any(|l| l.contains("worker synced to #") && l.contains("registered on chain")), "{seen:?}");
+    assert!(seen.iter().any(|l| l.contains("master key epoch 0 published")), "{seen:?}");
     // The status line (printed every 10 s without a terminal) shows the worker.
     wait_for("a status line with the worker", Duration::from_secs(60), || {
         while let Ok(line) = rx.try_recv() {
             seen.push(line);
         }
-        seen.iter().any(|l| l.contains("| worker synced #") && l.contains("registered")).then_some(())
+        seen.iter().any(|l| l.contains("| worker synced #") && l.contains("| gatekeeper epoch 0")).then_some(())
     });
+    let out = Command::new(binary("umbra"))
+        .args(["--url", &format!("ws://127.0.0.1:{port}"), "gatekeeper", "status"])
+        .output()
+        .unwrap();
+    let status = String::from_utf8_lossy(&out.stdout);
+    assert!(status.contains("gatekeepers (1):") && status.contains("epoch 0: 0x"), "{status}");
     let out = Command::new(binary("umbra"))
         .args(["--url", &format!("ws://127.0.0.1:{port}"), "worker", "list"])
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).contains("1 worker(s)"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 worker(s)"));
     assert!(seen.iter().any(|l| l.contains(&format!("ws://127.0.0.1:{port}"))), "endpoints printed: {seen:?}");
 
     // Bob pays Dave: neither authors blocks nor relays, so nothing else
