@@ -320,7 +320,7 @@ impl Relayer {
     }
 
     async fn register(&mut self, finalized: BlockNumber) -> Result<bool> {
-        if self.registration_sent_at.is_some_and(|at| finalized < at + 20) {
+        if self.registration_sent_at.is_some_and(|at| finalized < at + 8) {
             return Ok(false);
         }
         let registration = self.pruntime.get("/registration").await?;

@@ -156,6 +156,21 @@ fn gatekeeper_lifecycle_on_chain() {
     assert_eq!(submit(&mut chain, "Ferdie", call), Ok(()));
     assert!(rejected_with(&chain, Error::GenesisKeyRefused));
 
+    // A gatekeeper whose measurement left the allowlist no longer qualifies.
+    let m = || Measurement(vec![9; 32]);
+    assert_eq!(
+        sudo(&mut chain, RuntimeCall::Registry(Box::new(registry::Call::remove_measurement { measurement: m() }))),
+        Ok(())
+    );
+    assert_eq!(
+        sudo(&mut chain, gk(gatekeeper::Call::add_gatekeeper { identity: g2.public() })),
+        module(Error::PolicyNotMet)
+    );
+    assert_eq!(
+        sudo(&mut chain, RuntimeCall::Registry(Box::new(registry::Call::add_measurement { measurement: m() }))),
+        Ok(())
+    );
+
     // The Gatekeeper channel: forged signature and wrong sequence refused.
     assert_eq!(sudo(&mut chain, gk(gatekeeper::Call::add_gatekeeper { identity: g2.public() })), Ok(()));
     let handover = Handover { newcomer: g2.public(), envelope: vec![1, 2, 3] }.encode();
