@@ -185,6 +185,12 @@ fn gatekeeper_lifecycle_on_chain() {
     // Another gatekeeper's identical copy is a replay.
     assert_eq!(submit(&mut chain, "Dave", good), Err(message_queue::Error::BadSequence.into()));
 
+    // Clusters only of registered workers (no key can ever be addressed to
+    // an unregistered one).
+    assert_eq!(
+        sudo(&mut chain, RuntimeCall::Contracts(contracts::Call::create_cluster { workers: vec![weak.public()] })),
+        Err(contracts::Error::WorkerNotRegistered.into())
+    );
     // Clusters and published cluster keys.
     assert_eq!(
         sudo(&mut chain, RuntimeCall::Contracts(contracts::Call::create_cluster { workers: vec![worker.public()] })),
