@@ -8,7 +8,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use wasmtime::{Caller, Config, Engine, Linker, Memory, Module, Store, StoreLimits, StoreLimitsBuilder, Trap};
+use wasmtime::{
+    Caller, Config, Engine, InstancePre, Linker, Memory, Module, Store, StoreLimits, StoreLimitsBuilder, Trap,
+};
 
 use crate::{abi, abi::cost, limits, validate, Error};
 
@@ -165,7 +167,7 @@ struct CallState {
 /// The VM: a deterministic engine and a cache of compiled modules.
 pub struct Vm {
     engine: Engine,
-    cache: Mutex<HashMap<[u8; 32], Module>>,
+    cache: Mutex<HashMap<[u8; 32], InstancePre<CallState>>>,
     linker: Arc<Linker<CallState>>,
 }
 
@@ -173,6 +175,7 @@ pub struct Vm {
 pub fn engine_config() -> Config {
     let mut config = Config::new();
     config.consume_fuel(true);
+    config.wasm_backtrace_max_frames(None);
     config.wasm_simd(false);
     config.wasm_relaxed_simd(false);
     config.wasm_multi_memory(false);
@@ -480,10 +483,12 @@ impl Vm {
         if !cache.contains_key(&hash) {
             validate::validate(code)?;
             let module = Module::new(&self.engine, code).map_err(|e| Error::InvalidWasm(e.to_string()))?;
+            // Imports resolved once per code: instantiation is then cheap.
+            let pre = self.linker.instantiate_pre(&module).map_err(|e| Error::InvalidWasm(e.to_string()))?;
             if cache.len() >= limits::MAX_CACHED_MODULES {
                 cache.clear();
             }
-            cache.insert(hash, module);
+            cache.insert(hash, pre);
         }
         Ok(hash)
     }
@@ -502,7 +507,7 @@ impl Vm {
         if input.len() > limits::MAX_INPUT {
             return Err(Error::HostLimit(format!("input of {} bytes", input.len())));
         }
-        let module = {
+        let pre = {
             let cache = self.cache.lock().map_err(|_| Error::Engine("cache lock poisoned".into()))?;
             cache.get(code_hash).cloned().ok_or(Error::UnknownCode)?
         };
@@ -525,11 +530,10 @@ impl Vm {
             logs: Vec::new(),
             limits,
         };
-        let linker = &self.linker;
         let mut store = Store::new(&self.engine, call_state);
         store.limiter(|s| &mut s.limits);
         store.set_fuel(gas_limit).map_err(|e| Error::Engine(e.to_string()))?;
-        let result = linker.instantiate(&mut store, &module).and_then(|instance| {
+        let result = pre.instantiate(&mut store).and_then(|instance| {
             let name = match entry {
                 Entry::Deploy => abi::EXPORT_DEPLOY,
                 Entry::Call => abi::EXPORT_CALL,
@@ -544,7 +548,7 @@ impl Vm {
             Err(e) => match e.downcast_ref::<Trap>() {
                 Some(Trap::OutOfFuel) => Status::OutOfGas,
                 Some(trap) => Status::Trapped(trap.to_string()),
-                None => Status::Trapped(e.to_string()),
+                None => Status::Trapped(e.root_cause().to_string()),
             },
         };
         let effects = if status == Status::Success {
