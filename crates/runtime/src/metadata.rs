@@ -464,6 +464,8 @@ pub fn metadata(backend: &dyn StateRead) -> RuntimeMetadataPrefixed {
                 vec![
                     map::<H256, contracts::ClusterInfo>("Clusters", StorageHasher::Blake2_128Concat, true, vec![0], "Clusters: workers and epoch."),
                     plain::<u64>("ClusterCount", false, 0u64.encode(), "Clusters created so far."),
+                    map::<H256, Vec<u8>>("Code", StorageHasher::Identity, true, vec![0], "Uploaded contract code by BLAKE2-256 hash."),
+                    map::<H256, contracts::CodeInfo>("CodeInfo", StorageHasher::Identity, true, vec![0], "Uploader, size and block of each code."),
                 ],
             ),
             calls: calls::<contracts::Call>(),

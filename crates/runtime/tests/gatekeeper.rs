@@ -1,7 +1,7 @@
 //! The Gatekeeper module: who may become a gatekeeper, the genesis key,
 //! rotation (first proposal wins, lock), the last gatekeeper, the signed
 //! `Gatekeeper` channel (forged signature, wrong sequence refused), cluster
-//! key publication.
+//! key publication; contract code validated at upload (Contracts).
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)] // test code
 
 use parity_scale_codec::Encode;
@@ -258,4 +258,39 @@ fn gatekeeper_lifecycle_on_chain() {
     assert_eq!(sudo(&mut chain, gk(gatekeeper::Call::remove_gatekeeper { identity: g1.public() })), Ok(()));
     assert_eq!(gatekeeper::gatekeepers(&chain.ext()), vec![g2.public()]);
     assert_eq!(chain.ext().get::<u32>(&gatekeeper::keys::rotation_lock()), Some(2));
+}
+
+#[test]
+fn contract_code_is_validated_at_upload() {
+    let mut chain = TestChain::dev(1000);
+    chain.produce(vec![]);
+    let upload = |code: Vec<u8>| RuntimeCall::Contracts(contracts::Call::upload_code { code });
+    let module = |extra: &str| {
+        wat::parse_str(format!(
+            r#"(module {extra} (memory (export "memory") 1) (func (export "deploy")) (func (export "call")))"#
+        ))
+        .unwrap()
+    };
+    let good = module("");
+    assert_eq!(submit(&mut chain, "Bob", upload(good.clone())), Ok(()));
+    let hash = umbra_primitives::H256(umbra_crypto::hashing::blake2_256(&good));
+    let stored: Vec<u8> = chain.ext().get(&contracts::keys::code(&hash)).unwrap();
+    assert_eq!(stored, good);
+    assert_eq!(submit(&mut chain, "Bob", upload(good)), Err(contracts::Error::CodeExists.into()));
+    // Each refusal has its own error and stores nothing.
+    let cases = [
+        (module(r#"(func (drop (f32.const 1)))"#), contracts::Error::FloatingPoint),
+        (module(r#"(import "env" "x" (func))"#), contracts::Error::InvalidImport),
+        (module(r#"(func $s) (start $s)"#), contracts::Error::StartFunction),
+        (
+            wat::parse_str(r#"(module (memory (export "memory") 1) (func (export "deploy")))"#).unwrap(),
+            contracts::Error::MissingExport,
+        ),
+        (b"\0asm\x01\0\0\0junk".to_vec(), contracts::Error::InvalidWasm),
+    ];
+    for (code, error) in cases {
+        let hash = umbra_primitives::H256(umbra_crypto::hashing::blake2_256(&code));
+        assert_eq!(submit(&mut chain, "Bob", upload(code)), Err(error.into()));
+        assert!(!chain.ext().exists(&contracts::keys::code(&hash)));
+    }
 }

@@ -14,12 +14,19 @@
 //! Sans-IO with respect to storage: a call reads committed storage through
 //! [`Host`], writes to an overlay, and returns [`Effects`] only when it
 //! succeeds; out of gas, a revert or a trap change nothing.
+#![cfg_attr(not(feature = "engine"), no_std)]
 #![deny(unsafe_code)]
 
+extern crate alloc;
+
+use alloc::string::String;
+
 pub mod abi;
+#[cfg(feature = "engine")]
 mod exec;
 pub mod validate;
 
+#[cfg(feature = "engine")]
 pub use exec::{engine_config, CallContext, Effects, Entry, Host, MemoryHost, Outcome, Status, Vm};
 
 /// Limits of contract code and execution.

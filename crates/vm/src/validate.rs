@@ -8,6 +8,8 @@
 //! start function, more than one memory or a memory that may grow past the
 //! limit, oversized tables.
 
+use alloc::{format, string::String, string::ToString, vec::Vec};
+
 use wasmparser::{
     CompositeInnerType, ExternalKind, FuncType, MemoryType, Operator, Parser, Payload, TypeRef, ValType, Validator,
     WasmFeatures,

@@ -1,6 +1,7 @@
-//! Contracts (module 15), minimal: clusters of workers, created by root,
-//! so gatekeepers can distribute cluster keys. Code, instances, commands
-//! and random dispatch arrive with confidential contracts.
+//! Contracts (module 15), in progress: code upload with on-chain
+//! validation (`umbra_vm::validate`), and clusters of workers created by
+//! root so gatekeepers can distribute cluster keys. Instances, commands and
+//! random dispatch arrive with confidential contracts.
 
 use alloc::vec::Vec;
 
@@ -66,6 +67,25 @@ pub mod keys {
     pub fn cluster_count() -> Vec<u8> {
         value_key(NAME, "ClusterCount")
     }
+    /// `Contracts.Code(hash)`: the wasm.
+    pub fn code(hash: &H256) -> Vec<u8> {
+        map_key(NAME, "Code", StorageHasher::Identity, hash.as_bytes())
+    }
+    /// `Contracts.CodeInfo(hash)`.
+    pub fn code_info(hash: &H256) -> Vec<u8> {
+        map_key(NAME, "CodeInfo", StorageHasher::Identity, hash.as_bytes())
+    }
+}
+
+/// An uploaded code's record.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
+pub struct CodeInfo {
+    /// Who uploaded it.
+    pub owner: umbra_primitives::AccountId32,
+    /// Its size in bytes.
+    pub len: u32,
+    /// Block of the upload.
+    pub uploaded_at: u32,
 }
 
 /// Calls.
@@ -78,6 +98,14 @@ pub enum Call {
     create_cluster {
         /// The workers.
         workers: Vec<sr25519::Public>,
+    },
+    /// Uploads contract code (wasm), validated on chain: size, imports of
+    /// host ABI v1 only, exports, no floating point, memory and table
+    /// limits, no start function.
+    #[codec(index = 1)]
+    upload_code {
+        /// The wasm.
+        code: Vec<u8>,
     },
 }
 
@@ -94,6 +122,14 @@ pub enum Event {
         /// Its epoch.
         epoch: u32,
     },
+    /// Code was uploaded.
+    #[codec(index = 1)]
+    CodeUploaded {
+        /// Its BLAKE2-256 hash.
+        hash: H256,
+        /// The uploader.
+        owner: umbra_primitives::AccountId32,
+    },
 }
 
 /// Errors. Indices are stable.
@@ -108,6 +144,45 @@ pub enum Error {
     /// No master key yet: gatekeepers cannot derive cluster keys.
     #[codec(index = 2)]
     NoMasterKey,
+    /// The code exceeds the size limit.
+    #[codec(index = 3)]
+    CodeTooLarge,
+    /// Not valid wasm, or features outside the deterministic set.
+    #[codec(index = 4)]
+    InvalidWasm,
+    /// An import outside host ABI v1 or with the wrong signature.
+    #[codec(index = 5)]
+    InvalidImport,
+    /// `memory`, `deploy` or `call` missing or mistyped.
+    #[codec(index = 6)]
+    MissingExport,
+    /// Floating-point types or instructions.
+    #[codec(index = 7)]
+    FloatingPoint,
+    /// Memory or table declarations beyond the limits.
+    #[codec(index = 8)]
+    InvalidMemory,
+    /// A start function.
+    #[codec(index = 9)]
+    StartFunction,
+    /// The same code is already uploaded.
+    #[codec(index = 10)]
+    CodeExists,
+}
+
+impl From<umbra_vm::Error> for Error {
+    fn from(e: umbra_vm::Error) -> Self {
+        use umbra_vm::Error as V;
+        match e {
+            V::CodeTooLarge { .. } => Error::CodeTooLarge,
+            V::InvalidImport(_) => Error::InvalidImport,
+            V::MissingExport(_) => Error::MissingExport,
+            V::FloatingPoint(_) => Error::FloatingPoint,
+            V::InvalidMemory(_) | V::InvalidTable => Error::InvalidMemory,
+            V::StartFunction => Error::StartFunction,
+            _ => Error::InvalidWasm,
+        }
+    }
 }
 
 impl From<Error> for DispatchError {
@@ -117,17 +192,43 @@ impl From<Error> for DispatchError {
 }
 
 impl Call {
-    /// Weight, class and fee flag.
+    /// Weight, class and fee flag. Upload validation is linear in the code
+    /// size (bounded by `umbra_vm::limits::MAX_CODE_SIZE`).
     pub fn info(&self) -> DispatchInfo {
-        DispatchInfo { weight: Weight::from_parts(100 * WEIGHT_REF_TIME_PER_MICROS, 0), ..Default::default() }
+        let weight = match self {
+            Call::create_cluster { .. } => Weight::from_parts(100 * WEIGHT_REF_TIME_PER_MICROS, 0),
+            Call::upload_code { code } => {
+                Weight::from_parts((200 + code.len() as u64 / 10) * WEIGHT_REF_TIME_PER_MICROS, 0)
+            }
+        };
+        DispatchInfo { weight, ..Default::default() }
     }
 
     pub(crate) fn dispatch(self, ext: &mut Ext<'_>, origin: Origin) -> DispatchResult {
-        origin.ensure_root()?;
         match self {
-            Call::create_cluster { workers } => create_cluster(ext, workers),
+            Call::create_cluster { workers } => {
+                origin.ensure_root()?;
+                create_cluster(ext, workers)
+            }
+            Call::upload_code { code } => {
+                let owner = origin.ensure_signed()?;
+                upload_code(ext, owner, code)
+            }
         }
     }
+}
+
+fn upload_code(ext: &mut Ext<'_>, owner: umbra_primitives::AccountId32, code: Vec<u8>) -> DispatchResult {
+    umbra_vm::validate::validate(&code).map_err(Error::from)?;
+    let hash = H256(umbra_crypto::hashing::blake2_256(&code));
+    if ext.exists(&keys::code_info(&hash)) {
+        return Err(Error::CodeExists.into());
+    }
+    let info = CodeInfo { owner, len: code.len() as u32, uploaded_at: ext.env.number };
+    ext.put(keys::code(&hash), &code);
+    ext.put(keys::code_info(&hash), &info);
+    ext.deposit_event(Event::CodeUploaded { hash, owner });
+    Ok(())
 }
 
 /// A cluster.
