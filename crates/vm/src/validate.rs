@@ -27,7 +27,8 @@ pub struct CodeInfo {
 }
 
 /// The wasm features the VM accepts: the deterministic MVP plus
-/// sign-extension, mutable globals, bulk memory and multi-value; no
+/// sign-extension, mutable globals, bulk memory, multi-value and the
+/// reference-types encoding Rust emits for `call_indirect`; no
 /// threads, SIMD, floats-relaxed semantics, memory64, GC or exceptions.
 pub fn features() -> WasmFeatures {
     WasmFeatures::MUTABLE_GLOBAL
@@ -36,6 +37,7 @@ pub fn features() -> WasmFeatures {
         | WasmFeatures::BULK_MEMORY
         | WasmFeatures::SATURATING_FLOAT_TO_INT
         | WasmFeatures::FLOATS
+        | WasmFeatures::REFERENCE_TYPES
 }
 
 fn is_float(t: &ValType) -> bool {
