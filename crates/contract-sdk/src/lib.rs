@@ -7,6 +7,9 @@
 //!   a prefix).
 //! * [`selector`] and [`Call`]: SCALE dispatch by selector (the first four
 //!   bytes of BLAKE2-256 of the method name).
+//! * [`contract`]: the attribute generating storage, dispatch, the ABI
+//!   JSON and the wasm exports from a module of `#[storage]`,
+//!   `#[constructor]`, `#[command]` and `#[query]` items.
 //!
 //! Built natively (not wasm32), the same functions run against a
 //! thread-local in-memory environment ([`test_env`]), so a contract's Rust
@@ -19,6 +22,7 @@ extern crate alloc;
 use alloc::vec::Vec;
 
 pub use parity_scale_codec::{self as codec, Decode, Encode};
+pub use umbra_contract_macro::contract;
 
 pub mod env;
 #[cfg(not(target_arch = "wasm32"))]
