@@ -6,6 +6,7 @@
 
 mod attestation;
 mod chain;
+mod contract;
 mod devnet;
 mod gatekeeper;
 mod key;
@@ -63,6 +64,9 @@ enum Command {
     /// Clusters of workers.
     #[command(subcommand)]
     Cluster(gatekeeper::ClusterCommand),
+    /// Confidential contracts: code upload.
+    #[command(subcommand)]
+    Contract(contract::ContractCommand),
 }
 
 /// A failure to report to the user: one line, no secrets.
@@ -121,6 +125,9 @@ fn main() -> ExitCode {
             Command::Gatekeeper(cmd) => runtime().and_then(|rt| {
                 rt.block_on(with_client(&url, |c| async move { gatekeeper::gatekeeper_command(&c, cmd).await }))
             }),
+            Command::Contract(cmd) => {
+                runtime().and_then(|rt| rt.block_on(with_client(&url, |c| async move { contract::run(&c, cmd).await })))
+            }
             Command::Cluster(cmd) => runtime().and_then(|rt| {
                 rt.block_on(with_client(&url, |c| async move { gatekeeper::cluster_command(&c, cmd).await }))
             }),
