@@ -76,13 +76,19 @@ struct Managed {
     log: PathBuf,
 }
 
-fn spawn(name: &'static str, bin: &Path, args: &[String], log: PathBuf) -> Result<Managed, CliError> {
+/// Opens `path` for appending: one handle for stdout, one for stderr.
+fn open_log(path: &Path) -> Result<(fs::File, fs::File), CliError> {
     let file = fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(&log)
-        .map_err(|e| CliError::new(format!("{}: {e}", log.display())))?;
+        .open(path)
+        .map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
     let err = file.try_clone().map_err(|e| CliError::new(e.to_string()))?;
+    Ok((file, err))
+}
+
+fn spawn(name: &'static str, bin: &Path, args: &[String], log: PathBuf) -> Result<Managed, CliError> {
+    let (file, err) = open_log(&log)?;
     let child = Command::new(bin)
         .args(args)
         .env("NO_COLOR", "1")
@@ -182,7 +188,7 @@ async fn status_line(client: &Client) -> Option<String> {
 }
 
 pub(crate) async fn run(args: DevnetArgs) -> Result<String, CliError> {
-    let ports = args_ports(&args);
+    let pruntime_port = args.pruntime_port;
     let base = match args.base_path.clone() {
         Some(p) => p,
         None => default_base_path()?,
@@ -202,12 +208,7 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<String, CliError> {
     }
     fs::create_dir_all(&base).map_err(|e| CliError::new(format!("cannot create {}: {e}", base.display())))?;
     let log_path = base.join("node.log");
-    let log = fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log_path)
-        .map_err(|e| CliError::new(format!("{}: {e}", log_path.display())))?;
-    let log_err = log.try_clone().map_err(|e| CliError::new(e.to_string()))?;
+    let (log, log_err) = open_log(&log_path)?;
 
     println!(
         "umbra devnet: starting 1 node{} (chain dev, data in {})",
@@ -259,7 +260,8 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<String, CliError> {
     };
     let mut workers: Vec<Managed> = Vec::new();
     if let Some((pruntime_bin, relayer_bin)) = &worker_bins {
-        if let Err(e) = start_worker(&ports, &base, &url, pruntime_bin, relayer_bin, &client, &mut workers).await {
+        if let Err(e) = start_worker(pruntime_port, &base, &url, pruntime_bin, relayer_bin, &client, &mut workers).await
+        {
             for w in &mut workers {
                 stop(&mut w.child, Duration::from_secs(5));
             }
@@ -335,14 +337,6 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<String, CliError> {
     stop(&mut child, Duration::from_secs(20));
     outcome?;
     Ok("devnet stopped".into())
-}
-
-struct Ports {
-    pruntime: u16,
-}
-
-fn args_ports(args: &DevnetArgs) -> Ports {
-    Ports { pruntime: args.pruntime_port }
 }
 
 /// ` | worker #N synced, registered` for the status line.
@@ -431,7 +425,7 @@ fn gatekeeper_status(port: u16) -> String {
 /// Starts the gatekeeper and the worker, appoints the gatekeeper and waits
 /// for the master key of epoch 0.
 async fn start_worker(
-    ports: &Ports,
+    pruntime_port: u16,
     base: &Path,
     node_url: &str,
     pruntime_bin: &Path,
@@ -439,7 +433,7 @@ async fn start_worker(
     client: &Client,
     workers: &mut Vec<Managed>,
 ) -> Result<(), CliError> {
-    let gatekeeper = Pair { name: "gatekeeper", role: "gatekeeper", port: ports.pruntime + 2, signer: "//Eve" };
+    let gatekeeper = Pair { name: "gatekeeper", role: "gatekeeper", port: pruntime_port + 2, signer: "//Eve" };
     let identity = start_pair(&gatekeeper, base, node_url, pruntime_bin, relayer_bin, client, workers).await?;
     let set: Vec<umbra_crypto::sr25519::Public> = client
         .storage(&umbra_runtime::modules::gatekeeper::keys::gatekeepers(), None)
@@ -447,7 +441,7 @@ async fn start_worker(
         .and_then(|raw| parity_scale_codec::Decode::decode(&mut &raw[..]).ok())
         .unwrap_or_default();
     if set.is_empty() {
-        let id = crate::registry::identity_arg(&identity)?;
+        let id = crate::registry::parse_identity(&identity)?;
         let call = umbra_runtime::RuntimeCall::Gatekeeper(umbra_runtime::modules::gatekeeper::Call::add_gatekeeper {
             identity: id,
         });
@@ -466,7 +460,7 @@ async fn start_worker(
         .await?
         .ok_or_else(|| CliError::new("the gatekeeper did not publish epoch 0's key"))?;
     println!("  master key epoch 0 published: 0x{}", hex::encode(published));
-    let worker = Pair { name: "pruntime", role: "worker", port: ports.pruntime, signer: "//Ferdie" };
+    let worker = Pair { name: "pruntime", role: "worker", port: pruntime_port, signer: "//Ferdie" };
     start_pair(&worker, base, node_url, pruntime_bin, relayer_bin, client, workers).await?;
     Ok(())
 }

@@ -74,13 +74,13 @@ pub(crate) async fn gatekeeper_command(client: &Client, command: GatekeeperComma
     match command {
         GatekeeperCommand::Status => status(client).await,
         GatekeeperCommand::Add { identity, sudo: suri } => {
-            let identity = crate::registry::identity_arg(&identity)?;
+            let identity = crate::registry::parse_identity(&identity)?;
             let (n, _) =
                 sudo(client, &suri, RuntimeCall::Gatekeeper(gatekeeper::Call::add_gatekeeper { identity })).await?;
             Ok(format!("gatekeeper {} added in block #{n}", hex32(&identity.0)))
         }
         GatekeeperCommand::Remove { identity, sudo: suri } => {
-            let identity = crate::registry::identity_arg(&identity)?;
+            let identity = crate::registry::parse_identity(&identity)?;
             let call = RuntimeCall::Gatekeeper(gatekeeper::Call::remove_gatekeeper { identity });
             let (n, _) = sudo(client, &suri, call).await?;
             Ok(format!("gatekeeper {} removed in block #{n}; a rotation started", hex32(&identity.0)))
@@ -137,7 +137,7 @@ async fn status(client: &Client) -> Result<String, CliError> {
 pub(crate) async fn cluster_command(client: &Client, command: ClusterCommand) -> Result<String, CliError> {
     match command {
         ClusterCommand::Create { workers, sudo: suri } => {
-            let workers = workers.iter().map(|w| crate::registry::identity_arg(w)).collect::<Result<Vec<_>, _>>()?;
+            let workers = workers.iter().map(|w| crate::registry::parse_identity(w)).collect::<Result<Vec<_>, _>>()?;
             let count: u64 = get(client, &contracts::keys::cluster_count()).await?.unwrap_or(0);
             let (n, _) =
                 sudo(client, &suri, RuntimeCall::Contracts(contracts::Call::create_cluster { workers })).await?;

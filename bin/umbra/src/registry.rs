@@ -50,7 +50,7 @@ pub(crate) struct SudoArgs {
     pub(crate) sudo: String,
 }
 
-fn parse_identity(text: &str) -> Result<sr25519::Public, CliError> {
+pub(crate) fn parse_identity(text: &str) -> Result<sr25519::Public, CliError> {
     AccountId32::parse(text)
         .map(|a| sr25519::Public(a.0))
         .map_err(|_| CliError::new(format!("`{text}` is not a 0x identity key or an SS58 address")))
@@ -206,9 +206,4 @@ pub(crate) async fn sudo(
         Some(Err(e)) => Err(CliError::new(format!("refused: {}", crate::chain::describe_error(&e)))),
         None => Err(CliError::new("no Sudid event: the call was not dispatched as root")),
     }
-}
-
-/// Parses a worker identity (0x hex or SS58).
-pub(crate) fn identity_arg(text: &str) -> Result<sr25519::Public, CliError> {
-    parse_identity(text)
 }

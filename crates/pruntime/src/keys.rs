@@ -364,7 +364,7 @@ fn gatekeeper_notice(
                 }
             }
         }
-        Notice::ClusterKeys(delivery) => receive_cluster_key(ctx, ext, &delivery, secrets, state, out),
+        Notice::ClusterKeys(delivery) => receive_cluster_key(ctx, &delivery, secrets, state, out),
         _ => {}
     }
 }
@@ -428,7 +428,6 @@ fn distribute_cluster_key(
 
 fn receive_cluster_key(
     ctx: &Context<'_>,
-    _ext: &Ext<'_>,
     delivery: &ClusterKeys,
     secrets: &mut Secrets,
     state: &mut KeyState,

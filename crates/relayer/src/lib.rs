@@ -277,7 +277,7 @@ impl Relayer {
     /// Dispatches blocks `synced + 1 ..= to`, prefetching the next batch
     /// while the current one is applied.
     async fn dispatch(&mut self, synced: BlockNumber, to: BlockNumber, finalized: BlockNumber) -> Result<()> {
-        let started = Instant::now_or_test();
+        let started = clock_now();
         let fetch = |node: Arc<Client>, from: BlockNumber| {
             let max = (to - from + 1).min(BATCH_BLOCKS);
             tokio::spawn(async move { Self::sync_batch(&node, from, max, true).await })
@@ -387,7 +387,7 @@ impl Relayer {
     /// node's next finalized head (subscription; a 2 s poll as fallback).
     pub async fn run(mut self) {
         let mut backoff = Duration::from_millis(200);
-        let mut last_report = Instant::now_or_test();
+        let mut last_report = clock_now();
         let mut heads = self.node.subscribe_finalized_heads().await.ok();
         loop {
             match self.step().await {
@@ -420,7 +420,7 @@ impl Relayer {
                 }
             }
             if last_report.elapsed() > Duration::from_secs(10) {
-                last_report = Instant::now_or_test();
+                last_report = clock_now();
                 let p = &self.progress;
                 tracing::info!(
                     finalized = p.finalized,
@@ -435,15 +435,8 @@ impl Relayer {
     }
 }
 
-/// The relayer's clock (logging rates only).
-trait NowOrTest {
-    fn now_or_test() -> Self;
-}
-
-impl NowOrTest for Instant {
-    fn now_or_test() -> Self {
-        // Only progress reports read the clock.
-        #[allow(clippy::disallowed_methods)]
-        Instant::now()
-    }
+/// The relayer's clock: only progress reports and rates read it.
+fn clock_now() -> Instant {
+    #[allow(clippy::disallowed_methods)]
+    Instant::now()
 }
