@@ -99,6 +99,20 @@ impl ClusterKey {
         sr25519_from(&kdf::derive(Label::ClusterSigning.in_domain(domain), self.expose(), b""))
     }
 
+    /// The cluster's X25519 key: constructor arguments are sealed to it
+    /// (the contract's own key is published only after instantiation).
+    pub fn ecdh(&self, domain: Domain) -> x25519::Secret {
+        x25519::Secret::from_bytes(*kdf::derive(Label::ClusterEcdh.in_domain(domain), self.expose(), b""))
+    }
+
+    /// A deterministic random stream for `purpose` and `counter` (identical
+    /// on every replica holding the cluster key).
+    pub fn rng(&self, domain: Domain, purpose: &[u8], counter: u64) -> ChaCha20Rng {
+        let seed =
+            kdf::derive_with_infos(Label::Random.in_domain(domain), self.expose(), &[purpose, &counter.to_le_bytes()]);
+        ChaCha20Rng::from_seed(*seed)
+    }
+
     /// The key of contract `contract_id` in this cluster.
     pub fn contract_key(&self, domain: Domain, contract_id: &[u8; 32]) -> ContractKey {
         ContractKey(kdf::derive(Label::Contract.in_domain(domain), self.expose(), contract_id))
@@ -119,6 +133,12 @@ impl ContractKey {
     /// The key encrypting the contract's state.
     pub fn state_key(&self, domain: Domain) -> Zeroizing<[u8; 32]> {
         kdf::derive(Label::ContractState.in_domain(domain), self.expose(), b"")
+    }
+
+    /// The seed of a command's randomness: unpredictable without the
+    /// contract key, identical on every replica.
+    pub fn command_seed(&self, domain: Domain, call_id: u64) -> Zeroizing<[u8; 32]> {
+        kdf::derive(Label::ContractRandom.in_domain(domain), self.expose(), &call_id.to_le_bytes())
     }
 
     /// An application secret for `salt` (exposed to the contract).

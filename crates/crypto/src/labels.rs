@@ -47,11 +47,15 @@ pub enum Label {
     /// TEE sealing keys from the platform's sealing secret (info =
     /// measurement ‖ purpose).
     TeeSealing = 12,
+    /// Cluster X25519 key from the cluster key (constructor envelopes).
+    ClusterEcdh = 13,
+    /// Per-command contract randomness from the contract key (info = call id).
+    ContractRandom = 14,
 }
 
 impl Label {
     /// Every label, in index order.
-    pub const ALL: [Label; 13] = [
+    pub const ALL: [Label; 15] = [
         Label::Envelope,
         Label::EnvelopeResponse,
         Label::GatekeeperSigning,
@@ -65,6 +69,8 @@ impl Label {
         Label::Random,
         Label::Checkpoint,
         Label::TeeSealing,
+        Label::ClusterEcdh,
+        Label::ContractRandom,
     ];
 
     /// The label's bytes in `domain`.
@@ -96,6 +102,8 @@ impl Label {
             Label::Random => ("umbra/kdf/v1/random", "umbra/kdf/v1/random-insecure"),
             Label::Checkpoint => ("umbra/kdf/v1/checkpoint", "umbra/kdf/v1/checkpoint-insecure"),
             Label::TeeSealing => ("umbra/kdf/v1/tee-sealing", "umbra/kdf/v1/tee-sealing-insecure"),
+            Label::ClusterEcdh => ("umbra/kdf/v1/cluster-ecdh", "umbra/kdf/v1/cluster-ecdh-insecure"),
+            Label::ContractRandom => ("umbra/kdf/v1/contract-random", "umbra/kdf/v1/contract-random-insecure"),
         }
     }
 }

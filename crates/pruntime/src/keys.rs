@@ -422,7 +422,14 @@ fn distribute_cluster_key(
             Err(_) => state.key_errors += 1,
         }
     }
-    let payload = ClusterKeys { cluster, epoch, cluster_pubkey: key.signing(ctx.domain).public(), deliveries }.encode();
+    let payload = ClusterKeys {
+        cluster,
+        epoch,
+        cluster_pubkey: key.signing(ctx.domain).public(),
+        cluster_ecdh: key.ecdh(ctx.domain).public().0,
+        deliveries,
+    }
+    .encode();
     out.as_gatekeeper.push(sign_gatekeeper(ctx, &current, gatekeeper::CLUSTER_KEYS_TOPIC, payload, state));
 }
 

@@ -202,6 +202,7 @@ fn gatekeeper_lifecycle_on_chain() {
         cluster,
         epoch: 0,
         cluster_pubkey: cluster_key.signing(Domain::Production).public(),
+        cluster_ecdh: cluster_key.ecdh(Domain::Production).public().0,
         deliveries: vec![(worker.public(), vec![7; 48])],
     };
     let outsider = ClusterKeys { deliveries: vec![(g2.public(), vec![7; 48])], ..delivery.clone() };

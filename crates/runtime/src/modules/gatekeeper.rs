@@ -142,6 +142,8 @@ pub struct ClusterKeys {
     pub epoch: u32,
     /// The cluster signing public key (published on chain).
     pub cluster_pubkey: sr25519::Public,
+    /// The cluster X25519 public key (constructor envelopes are sealed to it).
+    pub cluster_ecdh: [u8; 32],
     /// The cluster key for each eligible worker (identity, envelope bytes).
     pub deliveries: Vec<(sr25519::Public, Vec<u8>)>,
 }
@@ -164,6 +166,10 @@ pub mod keys {
     /// `Gatekeeper.RotationLock`: the epoch being created.
     pub fn rotation_lock() -> Vec<u8> {
         value_key(NAME, "RotationLock")
+    }
+    /// `Gatekeeper.ClusterEcdh(cluster)` → the cluster's X25519 public key.
+    pub fn cluster_ecdh(cluster: &H256) -> Vec<u8> {
+        map_key(NAME, "ClusterEcdh", StorageHasher::Blake2_128Concat, cluster.as_bytes())
     }
     /// `Gatekeeper.ClusterPubkeys(cluster)` → (epoch, cluster signing key).
     pub fn cluster_pubkey(cluster: &H256) -> Vec<u8> {
@@ -344,6 +350,16 @@ pub fn eligible(ext: &Ext<'_>, identity: &sr25519::Public) -> Result<registry::W
     Ok(worker)
 }
 
+/// A cluster's epoch and signing public key, once its key is published.
+pub fn cluster_pubkey(ext: &Ext<'_>, cluster: &H256) -> Option<(u32, sr25519::Public)> {
+    ext.get(&keys::cluster_pubkey(cluster))
+}
+
+/// A cluster's X25519 public key, once published.
+pub fn cluster_ecdh(ext: &Ext<'_>, cluster: &H256) -> Option<[u8; 32]> {
+    ext.get(&keys::cluster_ecdh(cluster))
+}
+
 /// Whether `worker`'s attestation is current and passes its role's policy
 /// and the allowlist now (the check before any key reaches it).
 pub fn worker_passes_policy(ext: &Ext<'_>, worker: &registry::WorkerInfo) -> bool {
@@ -479,7 +495,14 @@ pub fn handle_message(ext: &mut Ext<'_>, sender: &MessageOrigin, topic: &[u8], p
             if !valid || master_pubkey(ext, delivery.epoch).is_none() {
                 return Err(Error::BadDelivery.into());
             }
+            if let Some((epoch, pubkey)) = cluster_pubkey(ext, &delivery.cluster) {
+                // Later deliveries (a replaced replica) must carry the same key.
+                if (epoch, pubkey) != (delivery.epoch, delivery.cluster_pubkey) {
+                    return Err(Error::BadDelivery.into());
+                }
+            }
             ext.put(keys::cluster_pubkey(&delivery.cluster), &(delivery.epoch, delivery.cluster_pubkey));
+            ext.put(keys::cluster_ecdh(&delivery.cluster), &delivery.cluster_ecdh);
             ext.deposit_event(Event::ClusterKeyPublished {
                 cluster: delivery.cluster,
                 epoch: delivery.epoch,

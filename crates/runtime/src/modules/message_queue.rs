@@ -28,7 +28,7 @@ use umbra_trie::storage_key::{map_key, value_key, StorageHasher};
 
 use crate::{
     error::{DispatchError, DispatchResult, InvalidTransaction, TransactionValidityError},
-    modules::{gatekeeper, registry, system},
+    modules::{contracts, gatekeeper, registry, system},
     state::Ext,
     weights::{DispatchInfo, Weight, WEIGHT_REF_TIME_PER_MICROS},
     Origin,
@@ -42,6 +42,9 @@ pub const NAME: &str = "MessageQueue";
 pub const MAX_TOPIC_LEN: usize = 128;
 /// Largest payload in bytes.
 pub const MAX_PAYLOAD_LEN: usize = 64 * 1024;
+/// Largest payload of a cluster commit (results and encrypted deltas of a
+/// block's commands).
+pub const MAX_COMMIT_PAYLOAD_LEN: usize = 1024 * 1024;
 /// Most messages in one block's `Outbound`.
 pub const MAX_OUTBOUND: usize = 1024;
 /// Sequences further ahead than this are refused by the pool.
@@ -96,7 +99,12 @@ impl Message {
         if self.destination.is_empty() || self.destination.len() > MAX_TOPIC_LEN {
             return Err(Error::InvalidTopic);
         }
-        if self.payload.len() > MAX_PAYLOAD_LEN {
+        let max = if self.destination.as_slice() == contracts::COMMIT_TOPIC {
+            MAX_COMMIT_PAYLOAD_LEN
+        } else {
+            MAX_PAYLOAD_LEN
+        };
+        if self.payload.len() > max {
             return Err(Error::MessageTooLarge);
         }
         Ok(())
@@ -242,8 +250,12 @@ pub const SYNC_WEIGHT: Weight = Weight::from_parts(400 * WEIGHT_REF_TIME_PER_MIC
 
 impl Call {
     /// Weight, class and fee flag.
+    /// Large payloads (cluster commits: results, refunds, deltas) add a
+    /// per-byte part.
     pub fn info(&self) -> DispatchInfo {
-        DispatchInfo { weight: SYNC_WEIGHT, ..Default::default() }
+        let Call::sync_offchain_message { signed } = self;
+        let extra = Weight::from_parts((signed.message.payload.len() as u64 / 64) * WEIGHT_REF_TIME_PER_MICROS, 0);
+        DispatchInfo { weight: SYNC_WEIGHT.saturating_add(extra), ..Default::default() }
     }
 
     pub(crate) fn dispatch(self, ext: &mut Ext<'_>, origin: Origin) -> DispatchResult {
@@ -297,6 +309,8 @@ pub fn check_message(ext: &Ext<'_>, signed: &SignedMessage) -> Result<(), Error>
             *identity
         }
         MessageOrigin::Gatekeeper => gatekeeper::channel_key(ext).ok_or(Error::UnsupportedOrigin)?,
+        // Cluster commits: signed by the cluster key the gatekeepers published.
+        MessageOrigin::Cluster(id) => gatekeeper::cluster_pubkey(ext, id).ok_or(Error::UnsupportedOrigin)?.1,
         _ => return Err(Error::UnsupportedOrigin),
     };
     let genesis = system::block_hash(ext, 0).unwrap_or_default();
@@ -336,6 +350,9 @@ fn handle(ext: &mut Ext<'_>, message: Message) -> DispatchResult {
     }
     if message.destination.starts_with(gatekeeper::TOPIC_PREFIX) {
         return gatekeeper::handle_message(ext, &message.sender, &message.destination, &message.payload);
+    }
+    if message.destination.starts_with(contracts::TOPIC_PREFIX) {
+        return contracts::handle_message(ext, &message.sender, &message.destination, &message.payload);
     }
     if message.destination.as_slice() == HEARTBEAT_TOPIC {
         let MessageOrigin::Worker(identity) = message.sender else { return Err(Error::UnsupportedOrigin.into()) };

@@ -57,6 +57,8 @@ pub const MAX_PLATFORMS: usize = 4;
 pub const MAX_SIM_KEYS: usize = 16;
 /// Most denied advisories in a TCB policy.
 pub const MAX_DENIED_ADVISORIES: usize = 64;
+/// Most registered workers (bounds the pool random dispatch reads).
+pub const MAX_WORKERS: usize = 4096;
 /// Domain separation of endpoint announcements.
 pub const ENDPOINT_CONTEXT: &[u8] = b"umbra/registry/endpoint/v1";
 
@@ -269,6 +271,11 @@ pub mod keys {
     /// `Registry.AttestationConfig`.
     pub fn attestation_config() -> Vec<u8> {
         value_key(NAME, "AttestationConfig")
+    }
+    /// `Registry.WorkerIds`: every registered identity, in registration
+    /// order (the pool random dispatch samples from).
+    pub fn worker_ids() -> Vec<u8> {
+        value_key(NAME, "WorkerIds")
     }
     /// `Registry.LastHeartbeat(identity)` → (block it landed in, block
     /// the worker had synced).
@@ -495,6 +502,9 @@ pub enum Error {
     /// than the worker's previous one.
     #[codec(index = 27)]
     InvalidHeartbeat,
+    /// The registry holds [`MAX_WORKERS`] workers.
+    #[codec(index = 28)]
+    TooManyWorkers,
 }
 
 impl From<Error> for DispatchError {
@@ -735,6 +745,15 @@ fn register_worker(
         last_attested_at_ms: info.attested_at_ms,
     };
     ext.put(keys::worker(&info.identity), &record);
+    if existing.is_none() {
+        // The index random dispatch samples from (registration order).
+        let mut ids: Vec<sr25519::Public> = ext.get_or_default(&keys::worker_ids());
+        if ids.len() >= MAX_WORKERS {
+            return Err(Error::TooManyWorkers.into());
+        }
+        ids.push(record.identity);
+        ext.put(keys::worker_ids(), &ids);
+    }
     let event = match existing {
         None => Event::WorkerRegistered {
             identity: record.identity,
