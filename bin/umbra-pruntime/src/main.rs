@@ -66,6 +66,13 @@ struct Args {
     /// Memory offered (MiB).
     #[arg(long, default_value_t = 1024)]
     memory_mb: u64,
+    /// Queries per second each client address may send (burst: twice).
+    #[arg(long, default_value_t = 2000)]
+    query_rate: u32,
+    /// TEST ONLY: make this replica's contract state diverge on purpose
+    /// (shows the chain freezing the cluster). Never in production.
+    #[arg(long, hide = true)]
+    test_fault_diverge: bool,
 }
 
 fn platform(args: &Args) -> Result<Arc<dyn Platform>, String> {
@@ -122,11 +129,13 @@ async fn run(args: Args) -> Result<(), String> {
             heartbeat_interval: args.heartbeat_interval,
             caught_up_slack: 2,
             domain: platform.key_domain(),
+            test_fault_diverge: args.test_fault_diverge,
         },
         checkpoint_interval: args.checkpoint_interval.max(1),
         max_staleness: Duration::from_secs(args.max_staleness_secs),
         features: WorkerFeatures { cores: args.cores, memory_mb: args.memory_mb },
         operator: None,
+        query_rate: args.query_rate,
     };
     let pruntime = Pruntime::open(platform, settings).map_err(|e| e.to_string())?;
     let (private, public, task) =

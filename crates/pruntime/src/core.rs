@@ -87,6 +87,10 @@ pub struct Config {
     pub caught_up_slack: BlockNumber,
     /// Key domain: `Insecure` on a simulated TEE.
     pub domain: umbra_crypto::labels::Domain,
+    /// Test-only fault hook: this replica's contract state diverges on
+    /// purpose (shows the chain freezing a cluster). Never set it in
+    /// production; the binary prints a warning when it is.
+    pub test_fault_diverge: bool,
 }
 
 impl Default for Config {
@@ -96,6 +100,7 @@ impl Default for Config {
             heartbeat_interval: 20,
             caught_up_slack: 2,
             domain: umbra_crypto::labels::Domain::Production,
+            test_fault_diverge: false,
         }
     }
 }
@@ -166,6 +171,10 @@ pub struct Status {
     pub divergences: u64,
     /// Key messages that could not be opened or checked.
     pub key_errors: u64,
+    /// Contract execution counters.
+    pub contracts: crate::contracts::ExecStats,
+    /// Hosted clusters: (cluster, executed block, contracts, state root), 0x-hex.
+    pub hosted: Vec<(String, BlockNumber, usize, String)>,
 }
 
 /// The core.
@@ -184,6 +193,8 @@ pub struct Core {
     /// is. After a restart it is 0 until the relayer speaks, so the worker
     /// is not caught up (rollback defence).
     chain_head_hint: BlockNumber,
+    /// Contract execution (state rebuilt from the chain after a restore).
+    executor: crate::contracts::Executor,
 }
 
 fn decode_state<T: Decode>(reader: &umbra_trie::ProofReader, key: &[u8], what: &str) -> Result<Option<T>, Error> {
@@ -198,6 +209,7 @@ fn decode_state<T: Decode>(reader: &umbra_trie::ProofReader, key: &[u8], what: &
 impl Core {
     /// A core with `identity`, not initialized.
     pub fn new(config: Config, identity: Identity) -> Self {
+        let fault_diverge = config.test_fault_diverge;
         Self {
             config,
             identity,
@@ -207,6 +219,7 @@ impl Core {
             secrets_dirty: false,
             entropy: None,
             chain_head_hint: 0,
+            executor: crate::contracts::Executor::new(fault_diverge),
         }
     }
 
@@ -233,7 +246,6 @@ impl Core {
             _ => {}
         }
         Ok(Self {
-            config,
             identity,
             sync: Some(sync),
             replica,
@@ -241,6 +253,10 @@ impl Core {
             secrets_dirty: false,
             entropy: None,
             chain_head_hint: 0,
+            // Contract state is not in checkpoints: it is rebuilt from the
+            // chain's delta records (the same path a new replica takes).
+            executor: crate::contracts::Executor::new(config.test_fault_diverge),
+            config,
         })
     }
 
@@ -455,9 +471,11 @@ impl Core {
             (_, false) => WorkerState::Unregistered,
         };
         // The chain accepted everything below each origin's next sequence.
-        sync.egress.retain(|m| match m.message.sender {
+        let replica = &self.replica;
+        sync.egress.retain(|m| match &m.message.sender {
             MessageOrigin::Gatekeeper => m.sequence >= chain_next_gatekeeper,
-            _ => m.sequence >= chain_next_worker,
+            MessageOrigin::Worker(_) => m.sequence >= chain_next_worker,
+            other => m.sequence >= replica.decode::<u64>(&message_queue::keys::next_sequence(other)).unwrap_or(0),
         });
         if chain_next_worker > sync.next_sequence {
             // Restored from an older checkpoint: continue after what the
@@ -485,6 +503,17 @@ impl Core {
         let keys_out = crate::keys::observe(&ctx, &mut self.secrets, &mut sync.keys, &mut self.entropy);
         self.secrets_dirty |= keys_out.secrets_changed;
         as_worker.extend(keys_out.as_worker);
+        let exec_ctx = crate::contracts::Context {
+            replica: &self.replica,
+            number,
+            outbound: &outbound,
+            genesis,
+            domain: self.config.domain,
+            me,
+            cluster_keys: &self.secrets.clusters,
+        };
+        let exec_out = self.executor.observe(&exec_ctx);
+        as_worker.extend(exec_out.as_worker);
         for (topic, payload) in as_worker {
             if sync.egress.len() >= MAX_EGRESS {
                 tracing::error!(block = number, "egress queue full; message dropped");
@@ -497,8 +526,15 @@ impl Core {
             sync.egress.push(SignedMessage { message, sequence, signature: signature.0 });
             sync.next_sequence = sequence.saturating_add(1);
         }
-        for signed in keys_out.as_gatekeeper {
-            if sync.egress.len() < MAX_EGRESS {
+        let chain_next_of = |origin: &MessageOrigin| -> u64 {
+            self.replica.decode(&message_queue::keys::next_sequence(origin)).unwrap_or(0)
+        };
+        for signed in keys_out.as_gatekeeper.into_iter().chain(exec_out.as_cluster) {
+            // Already accepted, or already queued (recomputed after a restart).
+            let stale = signed.sequence < chain_next_of(&signed.message.sender);
+            let queued =
+                sync.egress.iter().any(|m| m.message.sender == signed.message.sender && m.sequence == signed.sequence);
+            if !stale && !queued && sync.egress.len() < MAX_EGRESS {
                 sync.egress.push(signed);
             }
         }
@@ -596,7 +632,33 @@ impl Core {
                 .collect(),
             divergences: sync.map_or(0, |s| s.keys.divergences),
             key_errors: sync.map_or(0, |s| s.keys.key_errors),
+            contracts: self.executor.stats(),
+            hosted: self
+                .executor
+                .hosted()
+                .into_iter()
+                .map(|(c, b, n, r)| (crate::hex_h256(&c), b, n, crate::hex_h256(&r)))
+                .collect(),
         }
+    }
+
+    /// A read-only snapshot of `contract` for a query, with what opening
+    /// the query needs (worker X25519 secret, genesis). Refused while not
+    /// caught up (the shell also refuses while stale).
+    pub fn query_snapshot(
+        &self,
+        contract: &H256,
+    ) -> Result<(crate::contracts::Snapshot, x25519::Secret, H256), Error> {
+        let sync = self.sync()?;
+        if !self.caught_up() {
+            return Err(Error::NotCaughtUp);
+        }
+        let snapshot = self
+            .executor
+            .snapshot(contract, &self.secrets.clusters, self.config.domain)
+            .ok_or(crate::contracts::QueryError::NotHosted)?;
+        let secret = x25519::Secret::from_bytes(*self.identity.ecdh.to_bytes());
+        Ok((snapshot, secret, sync.light_client.genesis_hash()))
     }
 
     /// The synced block's hash and number.

@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 pub mod checkpoint;
+pub mod contracts;
 pub mod core;
 pub mod keys;
 pub mod replica;
@@ -118,6 +119,9 @@ pub enum Error {
     /// The TEE platform failed.
     #[error("TEE: {0}")]
     Tee(#[from] umbra_tee::Error),
+    /// A query was refused.
+    #[error("query refused: {0}")]
+    Query(#[from] crate::contracts::QueryError),
     /// A request body does not decode or exceeds its bound.
     #[error("bad request: {0}")]
     BadRequest(String),

@@ -13,8 +13,13 @@
 //! | GET | `/status` | | status |
 //!
 //! Public API: `GET /info` (identity, ECDH key, measurement, evidence,
-//! synced height, version) and `GET /state?key=0x…` (a value of the chain
-//! state at the synced block; refused while stale or not caught up).
+//! synced height, version), `GET /state?key=0x…` (a value of the chain
+//! state at the synced block) and `POST /query` (body: SCALE
+//! `QueryRequest { contract, envelope }`, the envelope sealed to this
+//! worker's X25519 key; answer `{"envelope": "0x…", "block": n}`, the
+//! response sealed back to the query's ephemeral key). Queries and state
+//! reads are refused while stale or not caught up; queries are rate limited
+//! per client address (429).
 //!
 //! Every response is JSON, signed by the identity key: header
 //! `x-umbra-signature` is sr25519 over `RESPONSE_CONTEXT ‖ BLAKE2-256(body)`,
@@ -86,9 +91,46 @@ pub struct Settings {
     pub features: WorkerFeatures,
     /// Operator account in registrations.
     pub operator: Option<umbra_primitives::AccountId32>,
+    /// Queries per second each client address may send (burst: twice).
+    pub query_rate: u32,
 }
 
-/// The monotonic clock of the shell (staleness only; the core never sees it).
+/// A token bucket per client address (queries), in thousandths of a
+/// query.
+struct RateLimiter {
+    rate: u32,
+    buckets: std::collections::HashMap<std::net::IpAddr, (u64, Instant)>,
+}
+
+/// Most addresses tracked; full buckets are dropped beyond it.
+const MAX_TRACKED_CLIENTS: usize = 10_000;
+
+impl RateLimiter {
+    fn allow(&mut self, ip: std::net::IpAddr, now: Instant) -> bool {
+        let rate = u64::from(self.rate.max(1));
+        // `rate` queries per second = `rate` thousandths per millisecond.
+        let burst = 2 * rate * 1000;
+        let refill = |at: Instant| (now.saturating_duration_since(at).as_millis() as u64).saturating_mul(rate);
+        if self.buckets.len() >= MAX_TRACKED_CLIENTS {
+            self.buckets.retain(|_, (tokens, at)| tokens.saturating_add(refill(*at)) < burst);
+        }
+        let (tokens, at) = self.buckets.entry(ip).or_insert((burst, now));
+        let gained = refill(*at);
+        if gained > 0 {
+            *tokens = tokens.saturating_add(gained).min(burst);
+            *at = now;
+        }
+        if *tokens >= 1000 {
+            *tokens -= 1000;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// The monotonic clock of the shell (staleness and rate limits only; the
+/// core never sees it).
 fn monotonic_now() -> Instant {
     // The one clock read of pRuntime: staleness is wall time by design
     // (03-pruntime.md), outside every deterministic path.
@@ -102,6 +144,7 @@ struct Shell {
     settings: Settings,
     last_progress: Instant,
     last_checkpoint: BlockNumber,
+    limiter: Arc<Mutex<RateLimiter>>,
 }
 
 /// A running pRuntime.
@@ -135,6 +178,7 @@ impl Pruntime {
             return Err(Error::Internal("identity changed while opening".into()));
         }
         tracing::warn!("{}", platform.banner());
+        let settings_rate = settings.query_rate;
         Ok(Self {
             shell: Arc::new(Mutex::new(Shell {
                 core,
@@ -142,6 +186,10 @@ impl Pruntime {
                 settings,
                 last_progress: monotonic_now(),
                 last_checkpoint,
+                limiter: Arc::new(Mutex::new(RateLimiter {
+                    rate: settings_rate,
+                    buckets: std::collections::HashMap::new(),
+                })),
             })),
         })
     }
@@ -172,10 +220,10 @@ impl Pruntime {
 
 async fn accept_loop(listener: TcpListener, shell: Arc<Mutex<Shell>>, private: bool) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let Ok((stream, peer)) = listener.accept().await else { continue };
         let shell = shell.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |req| handle(req, shell.clone(), private));
+            let service = service_fn(move |req| handle(req, shell.clone(), private, peer.ip()));
             let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
         });
     }
@@ -207,6 +255,7 @@ async fn handle(
     req: Request<hyper::body::Incoming>,
     shell: Arc<Mutex<Shell>>,
     private: bool,
+    peer: std::net::IpAddr,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
@@ -217,7 +266,13 @@ async fn handle(
         Err(_) => return Ok(respond(&shell, Err((StatusCode::PAYLOAD_TOO_LARGE, format!("body over {limit} bytes"))))),
     };
     let worker = shell.clone();
-    let reply = tokio::task::spawn_blocking(move || route(&worker, private, &method, &path, &query, &body))
+    let reply = tokio::task::spawn_blocking(move || {
+        if method == Method::POST && path == "/query" {
+            contract_query(&worker, peer, &body)
+        } else {
+            route(&worker, private, &method, &path, &query, &body)
+        }
+    })
         .await
         .unwrap_or_else(|e| Err((StatusCode::INTERNAL_SERVER_ERROR, format!("handler failed: {e}"))));
     Ok(respond(&shell, reply))
@@ -325,6 +380,30 @@ fn route(shell: &Arc<Mutex<Shell>>, private: bool, method: &Method, path: &str, 
         }
         _ => Err((StatusCode::NOT_FOUND, format!("no route {method} {path}"))),
     }
+}
+
+/// `POST /query`: snapshot under the lock, execute outside it.
+fn contract_query(shell: &Arc<Mutex<Shell>>, peer: std::net::IpAddr, body: &[u8]) -> Reply {
+    let lock_failed = || (StatusCode::INTERNAL_SERVER_ERROR, "state lock poisoned".to_string());
+    let request: umbra_runtime::modules::contracts::wire::QueryRequest = decode_body(body).map_err(refuse)?;
+    let (snapshot, secret, genesis, platform) = {
+        let shell = shell.lock().map_err(|_| lock_failed())?;
+        let allowed = shell.limiter.lock().map_err(|_| lock_failed())?.allow(peer, monotonic_now());
+        if !allowed {
+            return Err((StatusCode::TOO_MANY_REQUESTS, format!("more than {} queries per second", shell.settings.query_rate)));
+        }
+        check_fresh(&shell).map_err(refuse)?;
+        let (snapshot, secret, genesis) = shell.core.query_snapshot(&request.contract).map_err(|e| match e {
+            Error::Query(crate::contracts::QueryError::NotHosted) => (StatusCode::NOT_FOUND, e.to_string()),
+            e => refuse(e),
+        })?;
+        (snapshot, secret, genesis, shell.platform.clone())
+    };
+    let mut entropy = [0u8; 32];
+    platform.random(&mut entropy).map_err(|e| refuse(e.into()))?;
+    let envelope = crate::contracts::run_query(&snapshot, &secret, &genesis, &request.envelope, entropy)
+        .map_err(|e| refuse(e.into()))?;
+    Ok(json!({ "envelope": format!("0x{}", hex::encode(envelope)), "block": snapshot.block_number }))
 }
 
 fn check_fresh(shell: &Shell) -> Result<(), Error> {

@@ -1048,3 +1048,95 @@ fn apply_commit(ext: &mut Ext<'_>, id: H256, commit: ClusterCommit) -> DispatchR
     ext.deposit_event(Event::ClusterCommitted { cluster: id, block: commit.block, state_root: commit.state_root });
     notify(ext, Notice::Committed { cluster: id, block: commit.block, state_root: commit.state_root })
 }
+
+/// Formats between users and TEEs (never interpreted on chain): what is
+/// inside command and query envelopes, and what comes back.
+pub mod wire {
+    use super::*;
+
+    /// Domain separation of query certificates.
+    pub const CERTIFICATE_CONTEXT: &[u8] = b"umbra/query-certificate/v1";
+    /// Subject of output envelopes: contract ‖ call id.
+    pub fn output_subject(contract: &H256, call_id: u64) -> Vec<u8> {
+        let mut subject = contract.0.to_vec();
+        subject.extend_from_slice(&call_id.to_le_bytes());
+        subject
+    }
+
+    /// Inside a constructor or command envelope.
+    #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
+    pub struct CommandPayload {
+        /// Constructor arguments, or selector ‖ arguments.
+        pub input: Vec<u8>,
+    }
+
+    /// What the caller decrypts from its command's output envelope.
+    #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
+    pub struct CommandOutput {
+        /// How it ended.
+        pub status: ExecStatus,
+        /// Return value or revert reason.
+        pub output: Vec<u8>,
+    }
+
+    /// An account's statement that a query's ephemeral key speaks for it
+    /// until `expires_at`.
+    #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
+    pub struct Certificate {
+        /// The account.
+        pub account: AccountId32,
+        /// Last block it is valid at.
+        pub expires_at: BlockNumber,
+        /// sr25519 by the account over [`Certificate::message`].
+        pub signature: [u8; 64],
+    }
+
+    impl Certificate {
+        /// The signed bytes: context ‖ genesis ‖ ephemeral key ‖ expiry.
+        pub fn message(genesis: &H256, ephemeral: &[u8; 32], expires_at: BlockNumber) -> Vec<u8> {
+            (CERTIFICATE_CONTEXT, genesis, ephemeral, expires_at).encode()
+        }
+    }
+
+    /// Inside a query envelope (sealed to the worker's X25519 key).
+    #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
+    pub struct QueryPayload {
+        /// Selector ‖ arguments.
+        pub input: Vec<u8>,
+        /// Who asks; anonymous without.
+        pub certificate: Option<Certificate>,
+    }
+
+    /// `POST /query` body (SCALE).
+    #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
+    pub struct QueryRequest {
+        /// The contract.
+        pub contract: H256,
+        /// A [`QueryPayload`] sealed to the worker's X25519 key.
+        pub envelope: Vec<u8>,
+    }
+
+    /// Inside the reply envelope of a query.
+    #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
+    pub struct QueryResponse {
+        /// The block the worker's state is at.
+        pub block_number: BlockNumber,
+        /// The cluster state root at that block.
+        pub state_root: H256,
+        /// How the query ended.
+        pub status: ExecStatus,
+        /// Gas used.
+        pub gas_used: u64,
+        /// Return value or revert reason.
+        pub output: Vec<u8>,
+    }
+
+    /// The AEAD nonce of a contract's delta in a cluster's commit of
+    /// `block` (unique per state key and block).
+    pub fn delta_nonce(cluster: &H256, block: BlockNumber, contract: &H256) -> [u8; 12] {
+        let digest = umbra_crypto::hashing::blake2_256(&(b"umbra/delta", cluster, block, contract).encode());
+        let mut nonce = [0u8; 12];
+        nonce.copy_from_slice(&digest[..12]);
+        nonce
+    }
+}

@@ -1,0 +1,728 @@
+//! Confidential contract execution inside pRuntime: a deterministic
+//! function of finalized chain data and the cluster keys this worker holds.
+//!
+//! Per verified block, for every cluster whose key this worker holds and
+//! whose replica set names it, [`Executor::observe`]:
+//!
+//! 1. **rebuilds from the chain**: applies the cluster's delta records
+//!    (`Contracts.Deltas`) it has not executed itself, decrypting each
+//!    contract's changes with the contract's state key, and checks the state
+//!    root each record commits to (a replacement replica, or one restarted
+//!    without contract state, gets its state from the chain alone);
+//! 2. **acks** every commit that landed in this block with its own root;
+//! 3. **executes** queued commands of blocks it has not executed, in block
+//!    then queue order: opens each envelope (constructors sealed to the
+//!    cluster's X25519 key, commands to the contract's), runs the VM with
+//!    per-command randomness from the contract key, seals the output to the
+//!    caller's ephemeral key (reply key of its envelope), encrypts the
+//!    block's state changes per contract, and signs one [`ClusterCommit`]
+//!    with the cluster key. Every replica produces byte-identical commits
+//!    with identical sequences (derived from chain state), so whichever
+//!    lands first is the one all agree on.
+//!
+//! Queries ([`Executor::snapshot`]) run read-only against an immutable
+//! snapshot outside the core's lock.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use parity_scale_codec::{Decode, Encode};
+use umbra_crypto::{
+    aead,
+    envelope::{self, Envelope, Purpose, Recipient},
+    hierarchy::{ClusterKey, ContractKey},
+    labels::{Domain, Label},
+    sr25519, x25519,
+};
+use umbra_primitives::{BlockNumber, H256};
+use umbra_runtime::{
+    modules::{
+        contracts::{
+            self, wire, Ack, CallResult, ClusterCommit, Command, CommandKind, ContractPubkeys, DeltaRecord,
+            ExecStatus,
+        },
+        message_queue::{self, Message, MessageOrigin, SignedMessage},
+    },
+    state::Ext,
+};
+use umbra_vm::{CallContext, Entry, Host, Status, Vm};
+
+use crate::replica::Replica;
+
+/// Gas of one query.
+pub const QUERY_GAS: u64 = 1_000_000_000;
+/// Encoded commit bytes kept free for the commit's own fields.
+const COMMIT_HEADROOM: usize = 8 * 1024;
+/// Test-only fault: the key a faulty replica writes (`--test-fault-diverge`).
+const FAULT_KEY: &[u8] = b"__umbra_test_fault__";
+
+type Storage = BTreeMap<Vec<u8>, Vec<u8>>;
+
+/// One contract's plaintext state.
+#[derive(Clone)]
+pub struct ContractState {
+    /// Its code.
+    pub code_hash: H256,
+    /// Its storage (shared with query snapshots; copied on write).
+    pub storage: Arc<Storage>,
+    /// BLAKE2-256 of its SCALE-encoded storage.
+    pub hash: H256,
+}
+
+impl ContractState {
+    fn new(code_hash: H256) -> Self {
+        let storage = Arc::new(Storage::new());
+        let hash = storage_hash(&storage);
+        Self { code_hash, storage, hash }
+    }
+
+    fn apply(&mut self, writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>) {
+        let storage = Arc::make_mut(&mut self.storage);
+        for (k, v) in writes {
+            match v {
+                Some(v) => storage.insert(k.clone(), v.clone()),
+                None => storage.remove(k),
+            };
+        }
+        self.hash = storage_hash(&self.storage);
+    }
+}
+
+fn storage_hash(storage: &Storage) -> H256 {
+    H256(umbra_crypto::hashing::blake2_256(&storage.encode()))
+}
+
+/// A hosted cluster.
+#[derive(Clone)]
+pub struct HostedCluster {
+    /// Commands of blocks up to this one are executed (or applied from
+    /// deltas).
+    pub executed_block: BlockNumber,
+    /// Delta records processed.
+    pub applied_deltas: u64,
+    /// Contracts by id.
+    pub contracts: BTreeMap<H256, ContractState>,
+    /// Own roots of blocks not yet acked.
+    pub roots: BTreeMap<BlockNumber, H256>,
+    /// Current root.
+    pub root: H256,
+}
+
+impl HostedCluster {
+    fn new() -> Self {
+        let mut this = Self {
+            executed_block: 0,
+            applied_deltas: 0,
+            contracts: BTreeMap::new(),
+            roots: BTreeMap::new(),
+            root: H256::default(),
+        };
+        this.root = this.compute_root();
+        this
+    }
+
+    /// `BLAKE2-256(SCALE(Vec<(contract, storage hash)>))` in id order.
+    fn compute_root(&self) -> H256 {
+        let entries: Vec<(&H256, &H256)> = self.contracts.iter().map(|(id, c)| (id, &c.hash)).collect();
+        H256(umbra_crypto::hashing::blake2_256(&entries.encode()))
+    }
+}
+
+/// Counters shown in status.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ExecStats {
+    /// Commands executed (constructors and calls).
+    pub commands: u64,
+    /// Commits produced.
+    pub commits: u64,
+    /// Delta records applied from the chain (not executed here).
+    pub deltas_applied: u64,
+    /// Committed roots that differ from this replica's.
+    pub divergences: u64,
+    /// Chain data that could not be read (a bug signal).
+    pub errors: u64,
+}
+
+/// What the core hands to [`Executor::observe`].
+pub struct Context<'a> {
+    /// The verified state at `number`.
+    pub replica: &'a Replica,
+    /// The block.
+    pub number: BlockNumber,
+    /// Its `Outbound` messages.
+    pub outbound: &'a [Message],
+    /// Genesis hash.
+    pub genesis: H256,
+    /// Key domain.
+    pub domain: Domain,
+    /// This worker.
+    pub me: sr25519::Public,
+    /// Cluster keys held: (cluster, epoch, key).
+    pub cluster_keys: &'a [(H256, u32, [u8; 32])],
+}
+
+/// What [`Executor::observe`] wants emitted.
+#[derive(Default)]
+pub struct Output {
+    /// Messages from the worker identity (acks).
+    pub as_worker: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Signed cluster commits.
+    pub as_cluster: Vec<SignedMessage>,
+}
+
+/// A read-only view of one contract for a query.
+pub struct Snapshot {
+    /// The VM.
+    pub vm: Arc<Vm>,
+    /// The contract.
+    pub contract: H256,
+    /// Its code.
+    pub code_hash: H256,
+    /// Its storage.
+    pub storage: Arc<Storage>,
+    /// The block the state is at.
+    pub block_number: BlockNumber,
+    /// The cluster root.
+    pub state_root: H256,
+    /// Its key (for `derive_secret`).
+    pub contract_key: ContractKey,
+    /// Key domain.
+    pub domain: Domain,
+}
+
+/// The executor.
+pub struct Executor {
+    /// `None` when the engine could not start (every command then fails
+    /// with `Trapped` and the error is counted).
+    vm: Option<Arc<Vm>>,
+    clusters: BTreeMap<H256, HostedCluster>,
+    stats: ExecStats,
+    fault_diverge: bool,
+}
+
+struct ContractHost {
+    storage: Arc<Storage>,
+    seed: [u8; 32],
+    counter: u64,
+    key: ContractKey,
+    domain: Domain,
+}
+
+impl Host for ContractHost {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.storage.get(key).cloned()
+    }
+
+    fn next_key(&self, prefix: &[u8], after: Option<&[u8]>) -> Option<Vec<u8>> {
+        use std::ops::Bound;
+        let start = match after {
+            Some(a) => Bound::Excluded(a.to_vec()),
+            None => Bound::Included(prefix.to_vec()),
+        };
+        self.storage
+            .range((start, Bound::Unbounded))
+            .map(|(k, _)| k)
+            .next()
+            .filter(|k| k.starts_with(prefix))
+            .cloned()
+    }
+
+    fn random(&mut self, out: &mut [u8]) {
+        for chunk in out.chunks_mut(32) {
+            self.counter += 1;
+            let block = umbra_crypto::hashing::blake2_256(&(self.seed, self.counter).encode());
+            chunk.copy_from_slice(&block[..chunk.len()]);
+        }
+    }
+
+    fn derive_secret(&mut self, salt: &[u8]) -> [u8; 32] {
+        *self.key.app_secret(self.domain, salt)
+    }
+}
+
+fn exec_status(status: &Status) -> ExecStatus {
+    match status {
+        Status::Success => ExecStatus::Success,
+        Status::Reverted => ExecStatus::Reverted,
+        Status::OutOfGas => ExecStatus::OutOfGas,
+        Status::Trapped(_) => ExecStatus::Trapped,
+    }
+}
+
+fn command_context(genesis: &H256, contract: &H256) -> Vec<u8> {
+    envelope::context(&genesis.0, Purpose::Command, &contract.0)
+}
+
+/// Seals a delta: `SCALE(Vec<(key, Option<value>)>)` padded with zeros to
+/// the next power of two (at least 64 bytes), AES-256-GCM under the
+/// contract's state key, nonce from (cluster, block, contract).
+fn seal_delta(
+    key: &ContractKey,
+    domain: Domain,
+    cluster: &H256,
+    block: BlockNumber,
+    contract: &H256,
+    writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+) -> Result<Vec<u8>, umbra_crypto::Error> {
+    let mut plaintext = writes.iter().collect::<Vec<_>>().encode();
+    let bucket = plaintext.len().max(64).next_power_of_two();
+    plaintext.resize(bucket, 0);
+    aead::Key::new(&key.state_key(domain)).seal(&wire::delta_nonce(cluster, block, contract), &contract.0, &plaintext)
+}
+
+fn open_delta(
+    key: &ContractKey,
+    domain: Domain,
+    cluster: &H256,
+    block: BlockNumber,
+    contract: &H256,
+    ciphertext: &[u8],
+) -> Option<BTreeMap<Vec<u8>, Option<Vec<u8>>>> {
+    let plaintext = aead::Key::new(&key.state_key(domain))
+        .open(&wire::delta_nonce(cluster, block, contract), &contract.0, ciphertext)
+        .ok()?;
+    let writes = Vec::<(Vec<u8>, Option<Vec<u8>>)>::decode(&mut &plaintext[..]).ok()?;
+    Some(writes.into_iter().collect())
+}
+
+impl Executor {
+    /// An executor with a fresh VM. `fault_diverge` is a test-only fault
+    /// hook: every executed block gets an extra write, so this replica's
+    /// roots differ from honest replicas'.
+    pub fn new(fault_diverge: bool) -> Self {
+        if fault_diverge {
+            tracing::warn!("TEST FAULT HOOK ENABLED: this replica's contract state diverges on purpose");
+        }
+        let vm = match Vm::new() {
+            Ok(vm) => Some(Arc::new(vm)),
+            Err(e) => {
+                tracing::error!(error = %e, "the contract VM does not start");
+                None
+            }
+        };
+        Self { vm, clusters: BTreeMap::new(), stats: ExecStats::default(), fault_diverge }
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> ExecStats {
+        self.stats
+    }
+
+    /// Hosted clusters: (id, executed block, contracts, root).
+    pub fn hosted(&self) -> Vec<(H256, BlockNumber, usize, H256)> {
+        self.clusters.iter().map(|(id, c)| (*id, c.executed_block, c.contracts.len(), c.root)).collect()
+    }
+
+    /// Forgets every hosted cluster (after a restore: state is rebuilt
+    /// from the chain).
+    pub fn reset(&mut self) {
+        self.clusters.clear();
+    }
+
+    /// A read-only view of `contract` for a query.
+    pub fn snapshot(&self, contract: &H256, cluster_keys: &[(H256, u32, [u8; 32])], domain: Domain) -> Option<Snapshot> {
+        let (cluster_id, hosted) = self.clusters.iter().find(|(_, c)| c.contracts.contains_key(contract))?;
+        let state = hosted.contracts.get(contract)?;
+        let (_, _, key) = cluster_keys.iter().find(|(c, _, _)| c == cluster_id)?;
+        Some(Snapshot {
+            vm: self.vm.clone()?,
+            contract: *contract,
+            code_hash: state.code_hash,
+            storage: state.storage.clone(),
+            block_number: hosted.executed_block,
+            state_root: hosted.root,
+            contract_key: ClusterKey::from_bytes(*key).contract_key(domain, &contract.0),
+            domain,
+        })
+    }
+
+    fn prepare(&self, ext: &Ext<'_>, code_hash: &H256) -> bool {
+        let Some(vm) = &self.vm else { return false };
+        let Some(code) = ext.get::<Vec<u8>>(&contracts::keys::code(code_hash)) else { return false };
+        vm.prepare(&code).is_ok()
+    }
+
+    /// Processes one verified block.
+    pub fn observe(&mut self, ctx: &Context<'_>) -> Output {
+        let mut out = Output::default();
+        let ext = Ext::new(ctx.replica);
+        for (cluster_id, _, key) in ctx.cluster_keys {
+            let Some(info) = contracts::cluster(&ext, cluster_id) else { continue };
+            if !info.workers.contains(&ctx.me) {
+                // Replaced: stop hosting.
+                self.clusters.remove(cluster_id);
+                continue;
+            }
+            let key = ClusterKey::from_bytes(*key);
+            let mut hosted = self.clusters.remove(cluster_id).unwrap_or_else(HostedCluster::new);
+            self.sync_deltas(ctx, &ext, cluster_id, &key, &mut hosted);
+            self.ack(ctx, cluster_id, &mut hosted, &mut out);
+            if !contracts::frozen(&ext, cluster_id) {
+                self.execute_queue(ctx, &ext, cluster_id, &key, &mut hosted, &mut out);
+            }
+            self.clusters.insert(*cluster_id, hosted);
+        }
+        out
+    }
+
+    fn sync_deltas(
+        &mut self,
+        ctx: &Context<'_>,
+        ext: &Ext<'_>,
+        cluster_id: &H256,
+        key: &ClusterKey,
+        hosted: &mut HostedCluster,
+    ) {
+        let state = contracts::commit_state(ext, cluster_id);
+        while hosted.applied_deltas < state.deltas {
+            let index = hosted.applied_deltas;
+            let Some(record) = ext.get::<DeltaRecord>(&contracts::keys::delta(cluster_id, index)) else {
+                self.stats.errors += 1;
+                tracing::error!(cluster = ?cluster_id, index, "delta record missing");
+                return;
+            };
+            hosted.applied_deltas += 1;
+            if record.block <= hosted.executed_block {
+                // Executed here: compare.
+                if let Some(mine) = hosted.roots.get(&record.block) {
+                    if *mine != record.state_root {
+                        self.stats.divergences += 1;
+                        tracing::error!(cluster = ?cluster_id, block = record.block, "committed root differs from ours");
+                    }
+                }
+                continue;
+            }
+            // Not executed here: rebuild from the chain.
+            for contract in &record.created {
+                let Some(info) = contracts::contract(ext, contract) else {
+                    self.stats.errors += 1;
+                    continue;
+                };
+                if !self.prepare(ext, &info.code_hash) {
+                    self.stats.errors += 1;
+                }
+                hosted.contracts.entry(*contract).or_insert_with(|| ContractState::new(info.code_hash));
+            }
+            for (contract, ciphertext) in &record.deltas {
+                let ck = key.contract_key(ctx.domain, &contract.0);
+                let writes = open_delta(&ck, ctx.domain, cluster_id, record.block, contract, ciphertext);
+                match (writes, hosted.contracts.get_mut(contract)) {
+                    (Some(writes), Some(state)) => state.apply(&writes),
+                    _ => {
+                        self.stats.errors += 1;
+                        tracing::error!(cluster = ?cluster_id, block = record.block, "a delta does not open");
+                    }
+                }
+            }
+            hosted.executed_block = record.block;
+            hosted.root = hosted.compute_root();
+            hosted.roots.insert(record.block, hosted.root);
+            self.stats.deltas_applied += 1;
+            if hosted.root != record.state_root {
+                self.stats.divergences += 1;
+                tracing::error!(cluster = ?cluster_id, block = record.block, "state rebuilt from the chain does not match the committed root");
+            }
+        }
+    }
+
+    fn ack(&mut self, ctx: &Context<'_>, cluster_id: &H256, hosted: &mut HostedCluster, out: &mut Output) {
+        for message in ctx.outbound {
+            if message.destination.as_slice() != contracts::TOPIC {
+                continue;
+            }
+            let Ok(contracts::Notice::Committed { cluster, block, state_root }) =
+                contracts::Notice::decode(&mut &message.payload[..])
+            else {
+                continue;
+            };
+            if cluster != *cluster_id {
+                continue;
+            }
+            let Some(mine) = hosted.roots.get(&block).copied() else { continue };
+            if mine != state_root {
+                tracing::error!(cluster = ?cluster_id, block, "our root differs from the commit: acking ours");
+            }
+            out.as_worker.push((contracts::ACK_TOPIC.to_vec(), Ack { cluster, block, state_root: mine }.encode()));
+            hosted.roots.retain(|b, _| *b > block);
+        }
+    }
+
+    fn execute_queue(
+        &mut self,
+        ctx: &Context<'_>,
+        ext: &Ext<'_>,
+        cluster_id: &H256,
+        key: &ClusterKey,
+        hosted: &mut HostedCluster,
+        out: &mut Output,
+    ) {
+        let queue = contracts::queue(ext, cluster_id);
+        let mut blocks: Vec<BlockNumber> = queue.iter().map(|c| c.block).collect();
+        blocks.dedup();
+        let chain_next = message_queue::next_sequence(ext, &MessageOrigin::Cluster(*cluster_id));
+        for (position, block) in blocks.iter().enumerate() {
+            if *block <= hosted.executed_block {
+                continue;
+            }
+            let group: Vec<&Command> = queue.iter().filter(|c| c.block == *block).collect();
+            let commit = self.execute_group(ctx, ext, cluster_id, key, hosted, *block, &group);
+            let message = Message {
+                sender: MessageOrigin::Cluster(*cluster_id),
+                destination: contracts::COMMIT_TOPIC.to_vec(),
+                payload: commit.encode(),
+            };
+            // Identical on every replica: the chain's next sequence plus the
+            // uncommitted blocks queued before this one.
+            let sequence = chain_next + position as u64;
+            let signature = key
+                .signing(ctx.domain)
+                .sign_deterministic(&message_queue::signing_payload(&ctx.genesis, &message, sequence));
+            out.as_cluster.push(SignedMessage { message, sequence, signature: signature.0 });
+            self.stats.commits += 1;
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn execute_group(
+        &mut self,
+        ctx: &Context<'_>,
+        ext: &Ext<'_>,
+        cluster_id: &H256,
+        key: &ClusterKey,
+        hosted: &mut HostedCluster,
+        block: BlockNumber,
+        group: &[&Command],
+    ) -> ClusterCommit {
+        let mut results = Vec::with_capacity(group.len());
+        let mut writes: BTreeMap<H256, BTreeMap<Vec<u8>, Option<Vec<u8>>>> = BTreeMap::new();
+        let mut contract_keys = Vec::new();
+        let mut budget = message_queue::MAX_COMMIT_PAYLOAD_LEN - COMMIT_HEADROOM;
+        for command in group {
+            self.stats.commands += 1;
+            let ck = key.contract_key(ctx.domain, &command.contract.0);
+            let (result, effects) = self.execute_command(ctx, ext, key, &ck, hosted, command);
+            let delta_growth: usize =
+                effects.as_ref().map_or(0, |e| e.iter().map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len) + 16).sum());
+            let cost = result.output.len() + delta_growth + 64;
+            let (result, effects) = if cost > budget || delta_growth > contracts::MAX_DELTA_LEN / 2 {
+                // Would not fit in one commit: refused, deterministically.
+                (CallResult { status: ExecStatus::TooLarge, output: Vec::new(), ..result }, None)
+            } else {
+                (result, effects)
+            };
+            budget = budget.saturating_sub(result.output.len() + delta_growth + 64);
+            if let Some(effects) = effects {
+                if command.kind == CommandKind::Deploy {
+                    let code_hash = contracts::contract(ext, &command.contract).map(|i| i.code_hash).unwrap_or_default();
+                    hosted.contracts.insert(command.contract, ContractState::new(code_hash));
+                    contract_keys.push((
+                        command.contract,
+                        ContractPubkeys { ecdh: ck.ecdh(ctx.domain).public().0, signing: ck.signing(ctx.domain).public() },
+                    ));
+                }
+                if let Some(state) = hosted.contracts.get_mut(&command.contract) {
+                    state.apply(&effects);
+                }
+                writes.entry(command.contract).or_default().extend(effects);
+            }
+            results.push(result);
+        }
+        if self.fault_diverge {
+            if let Some((id, state)) = hosted.contracts.iter_mut().next() {
+                let fault: BTreeMap<Vec<u8>, Option<Vec<u8>>> =
+                    [(FAULT_KEY.to_vec(), Some(block.encode()))].into_iter().collect();
+                state.apply(&fault);
+                writes.entry(*id).or_default().extend(fault);
+            }
+        }
+        let mut deltas = Vec::with_capacity(writes.len());
+        for (contract, changes) in &writes {
+            let ck = key.contract_key(ctx.domain, &contract.0);
+            match seal_delta(&ck, ctx.domain, cluster_id, block, contract, changes) {
+                Ok(ciphertext) => deltas.push((*contract, ciphertext)),
+                Err(_) => self.stats.errors += 1,
+            }
+        }
+        hosted.executed_block = block;
+        hosted.root = hosted.compute_root();
+        hosted.roots.insert(block, hosted.root);
+        ClusterCommit { cluster: *cluster_id, block, state_root: hosted.root, results, deltas, contract_keys }
+    }
+
+    /// Runs one command; its writes when it succeeded.
+    #[allow(clippy::type_complexity)]
+    fn execute_command(
+        &mut self,
+        ctx: &Context<'_>,
+        ext: &Ext<'_>,
+        cluster_key: &ClusterKey,
+        ck: &ContractKey,
+        hosted: &HostedCluster,
+        command: &Command,
+    ) -> (CallResult, Option<BTreeMap<Vec<u8>, Option<Vec<u8>>>>) {
+        let bad = CallResult { call_id: command.call_id, status: ExecStatus::BadEnvelope, gas_used: 0, output: Vec::new() };
+        let secret = match command.kind {
+            CommandKind::Deploy => cluster_key.ecdh(ctx.domain),
+            CommandKind::Call => ck.ecdh(ctx.domain),
+        };
+        let Ok(envelope) = Envelope::from_bytes(&command.envelope, contracts::MAX_ENVELOPE_LEN) else {
+            return (bad, None);
+        };
+        let label = Label::Envelope.in_domain(ctx.domain);
+        let Ok(session) = Recipient::new(secret).session(&envelope, label) else { return (bad, None) };
+        let Ok(plaintext) = session.open(&envelope, &command_context(&ctx.genesis, &command.contract)) else {
+            return (bad, None);
+        };
+        let Ok(payload) = umbra_primitives::decode_bounded::<wire::CommandPayload>(&plaintext, contracts::MAX_ENVELOPE_LEN)
+        else {
+            return (bad, None);
+        };
+        let (entry, storage, code_hash) = match command.kind {
+            CommandKind::Deploy => {
+                let Some(info) = contracts::contract(ext, &command.contract) else { return (bad, None) };
+                if hosted.contracts.contains_key(&command.contract) || !self.prepare(ext, &info.code_hash) {
+                    return (bad, None);
+                }
+                (Entry::Deploy, Arc::new(Storage::new()), info.code_hash)
+            }
+            CommandKind::Call => {
+                let Some(state) = hosted.contracts.get(&command.contract) else { return (bad, None) };
+                if !self.prepare(ext, &state.code_hash) {
+                    return (bad, None);
+                }
+                (Entry::Call, state.storage.clone(), state.code_hash)
+            }
+        };
+        let host = ContractHost {
+            storage,
+            seed: *ck.command_seed(ctx.domain, command.call_id),
+            counter: 0,
+            key: ContractKey::from_bytes(*ck.expose()),
+            domain: ctx.domain,
+        };
+        let context = CallContext {
+            caller: Some(command.caller.0),
+            contract_id: command.contract.0,
+            block_number: command.block,
+            block_timestamp: command.timestamp,
+            debug: false,
+            writable: true,
+        };
+        let Some(vm) = &self.vm else { return (bad, None) };
+        let outcome = vm.execute(&code_hash.0, entry, &payload.input, command.gas_limit, context, Box::new(host));
+        let (status, output, gas_used, effects) = match outcome {
+            Ok((o, _)) => {
+                let status = exec_status(&o.status);
+                let effects = (status == ExecStatus::Success).then_some(o.effects.writes);
+                (status, o.output, o.gas_used, effects)
+            }
+            Err(e) => {
+                // Input over the VM's bound, or an engine error.
+                tracing::warn!(call_id = command.call_id, error = %e, "command refused by the VM");
+                (ExecStatus::Trapped, Vec::new(), 0, None)
+            }
+        };
+        let (status, output, effects) = if output.len() > contracts::MAX_OUTPUT_LEN - 128 {
+            (ExecStatus::TooLarge, Vec::new(), None)
+        } else {
+            (status, output, effects)
+        };
+        let sealed = session.reply_key(&envelope).seal(
+            &envelope::context(&ctx.genesis.0, Purpose::CommandOutput, &wire::output_subject(&command.contract, command.call_id)),
+            &wire::CommandOutput { status, output }.encode(),
+        );
+        let output = sealed.map(|e| e.to_bytes()).unwrap_or_default();
+        (CallResult { call_id: command.call_id, status, gas_used, output }, effects)
+    }
+}
+
+/// Why a query is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// The request or envelope is malformed or does not open.
+    #[error("bad query: {0}")]
+    Bad(String),
+    /// This worker does not host the contract.
+    #[error("contract not hosted here")]
+    NotHosted,
+    /// The certificate's signature or expiry is invalid.
+    #[error("invalid certificate: {0}")]
+    Certificate(String),
+}
+
+/// Runs a query on `snapshot`: opens the envelope with the worker's X25519
+/// key, checks the certificate (caller = its account, else anonymous), runs
+/// the contract read-only with fresh randomness, and seals the response to
+/// the query's ephemeral key.
+pub fn run_query(
+    snapshot: &Snapshot,
+    worker_ecdh: &x25519::Secret,
+    genesis: &H256,
+    envelope_bytes: &[u8],
+    entropy: [u8; 32],
+) -> Result<Vec<u8>, QueryError> {
+    let envelope =
+        Envelope::from_bytes(envelope_bytes, contracts::MAX_ENVELOPE_LEN).map_err(|e| QueryError::Bad(e.to_string()))?;
+    let label = Label::Envelope.in_domain(snapshot.domain);
+    let session = Recipient::new(x25519::Secret::from_bytes(*worker_ecdh.to_bytes()))
+        .session(&envelope, label)
+        .map_err(|e| QueryError::Bad(e.to_string()))?;
+    let context = envelope::context(&genesis.0, Purpose::Query, &snapshot.contract.0);
+    let plaintext = session.open(&envelope, &context).map_err(|e| QueryError::Bad(e.to_string()))?;
+    let payload = umbra_primitives::decode_bounded::<wire::QueryPayload>(&plaintext, contracts::MAX_ENVELOPE_LEN)
+        .map_err(|e| QueryError::Bad(e.to_string()))?;
+    let caller = match &payload.certificate {
+        None => None,
+        Some(cert) => {
+            if cert.expires_at < snapshot.block_number {
+                return Err(QueryError::Certificate(format!(
+                    "expired at block {} (state at {})",
+                    cert.expires_at, snapshot.block_number
+                )));
+            }
+            let message = wire::Certificate::message(genesis, &envelope.ephemeral.0, cert.expires_at);
+            if !sr25519::verify(&sr25519::Signature(cert.signature), &message, &sr25519::Public(cert.account.0)) {
+                return Err(QueryError::Certificate("signature does not verify".into()));
+            }
+            Some(cert.account.0)
+        }
+    };
+    let host = ContractHost {
+        storage: snapshot.storage.clone(),
+        seed: entropy,
+        counter: 0,
+        key: ContractKey::from_bytes(*snapshot.contract_key.expose()),
+        domain: snapshot.domain,
+    };
+    let call_context = CallContext {
+        caller,
+        contract_id: snapshot.contract.0,
+        block_number: snapshot.block_number,
+        block_timestamp: 0,
+        debug: false,
+        writable: false,
+    };
+    let (status, gas_used, output) = match snapshot.vm.execute(
+        &snapshot.code_hash.0,
+        Entry::Call,
+        &payload.input,
+        QUERY_GAS,
+        call_context,
+        Box::new(host),
+    ) {
+        Ok((o, _)) => (exec_status(&o.status), o.gas_used, o.output),
+        Err(e) => return Err(QueryError::Bad(e.to_string())),
+    };
+    let response = wire::QueryResponse {
+        block_number: snapshot.block_number,
+        state_root: snapshot.state_root,
+        status,
+        gas_used,
+        output,
+    };
+    let reply = session
+        .reply_key(&envelope)
+        .seal(&envelope::context(&genesis.0, Purpose::QueryResponse, &snapshot.contract.0), &response.encode())
+        .map_err(|e| QueryError::Bad(e.to_string()))?;
+    Ok(reply.to_bytes())
+}
