@@ -1,91 +1,96 @@
-//! A confidential token. Balances live in the contract's (encrypted)
-//! storage; `balance_of` answers only the caller's own balance.
+//! A confidential token written with `#[contract]`. Balances live in the
+//! contract's (encrypted) storage; `balance_of` answers only the caller's
+//! own balance, anonymous callers nothing.
 //!
-//! * deploy: `SCALE(u128)` total supply, credited to the deployer;
-//! * `transfer(to: [u8; 32], amount: u128)`: command;
-//! * `balance_of(who: [u8; 32]) -> u128`: query, only `who == caller`;
-//! * `total_supply() -> u128`: query.
+//! * constructor `new(supply: u128)`: the supply, credited to the deployer;
+//! * command `transfer(to: [u8; 32], amount: u128)`;
+//! * query `balance_of(who: [u8; 32]) -> u128`, only `who == caller`;
+//! * query `total_supply() -> u128`.
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
-use umbra_contract_sdk::{env, selector, Call, Decode, Encode, Map, Value};
+/// The token contract.
+#[umbra_contract_sdk::contract]
+pub mod token {
+    use umbra_contract_sdk::{codec, env, Decode, Encode, Map, Value};
 
-/// Balances by account.
-const BALANCES: Map<[u8; 32], u128> = Map::new(b"b/");
-/// Total supply.
-const SUPPLY: Value<u128> = Value::new(b"supply");
+    /// Why a call fails (the revert reason, SCALE-encoded).
+    #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+    #[codec(crate = codec)]
+    pub enum Error {
+        /// Undecodable input or unknown method.
+        #[codec(index = 0)]
+        BadInput,
+        /// Not enough balance.
+        #[codec(index = 1)]
+        InsufficientBalance,
+        /// Only the owner may read a balance; anonymous callers nothing.
+        #[codec(index = 2)]
+        Forbidden,
+    }
 
-/// Why a call fails (the revert reason, SCALE-encoded).
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-#[codec(crate = umbra_contract_sdk::codec)]
-pub enum Error {
-    /// Undecodable input or unknown method.
-    #[codec(index = 0)]
-    BadInput,
-    /// Not enough balance.
-    #[codec(index = 1)]
-    InsufficientBalance,
-    /// Only the owner may read a balance; anonymous callers nothing.
-    #[codec(index = 2)]
-    Forbidden,
-}
+    /// The token's state.
+    #[storage]
+    pub struct Token {
+        balances: Map<[u8; 32], u128>,
+        supply: Value<u128>,
+    }
 
-fn fail(e: Error) -> ! {
-    env::revert(&e.encode())
-}
-
-/// Constructor.
-pub fn deploy() {
-    let supply = u128::decode(&mut &env::input()[..]).unwrap_or_else(|_| fail(Error::BadInput));
-    let owner = env::caller().unwrap_or_else(|| fail(Error::Forbidden));
-    BALANCES.insert(&owner, &supply);
-    SUPPLY.set(&supply);
-}
-
-/// Commands and queries.
-pub fn call() {
-    let call = Call::from_input().unwrap_or_else(|| fail(Error::BadInput));
-    let caller = env::caller();
-    if call.selector == selector("transfer") {
-        let (to, amount): ([u8; 32], u128) = call.args().unwrap_or_else(|| fail(Error::BadInput));
-        let from = caller.unwrap_or_else(|| fail(Error::Forbidden));
-        let balance = BALANCES.get(&from).unwrap_or(0);
-        let left = balance.checked_sub(amount).unwrap_or_else(|| fail(Error::InsufficientBalance));
-        BALANCES.insert(&from, &left);
-        let credited = BALANCES.get(&to).unwrap_or(0).saturating_add(amount);
-        BALANCES.insert(&to, &credited);
-        env::emit_event(&(b"transfer", amount).encode());
-    } else if call.selector == selector("balance_of") {
-        let who: [u8; 32] = call.args().unwrap_or_else(|| fail(Error::BadInput));
-        if caller != Some(who) {
-            fail(Error::Forbidden);
+    impl Token {
+        /// Mints `supply` to the deployer.
+        #[constructor]
+        pub fn new(supply: u128) -> Self {
+            let this = Self::storage();
+            this.balances.insert(&env::caller().unwrap_or_default(), &supply);
+            this.supply.set(&supply);
+            this
         }
-        env::return_value(&BALANCES.get(&who).unwrap_or(0).encode());
-    } else if call.selector == selector("total_supply") {
-        env::return_value(&SUPPLY.get().unwrap_or(0).encode());
-    } else {
-        fail(Error::BadInput);
+
+        /// Moves `amount` from the caller to `to`.
+        #[command]
+        pub fn transfer(&mut self, to: [u8; 32], amount: u128) -> Result<(), Error> {
+            let from = env::caller().ok_or(Error::Forbidden)?;
+            let left = self.balances.get(&from).unwrap_or(0).checked_sub(amount).ok_or(Error::InsufficientBalance)?;
+            self.balances.insert(&from, &left);
+            let credited = self.balances.get(&to).unwrap_or(0).saturating_add(amount);
+            self.balances.insert(&to, &credited);
+            env::emit_event(&(b"transfer", amount).encode());
+            Ok(())
+        }
+
+        /// The caller's own balance.
+        #[query]
+        pub fn balance_of(&self, who: [u8; 32]) -> Result<u128, Error> {
+            if env::caller() != Some(who) {
+                return Err(Error::Forbidden);
+            }
+            Ok(self.balances.get(&who).unwrap_or(0))
+        }
+
+        /// The total supply.
+        #[query]
+        pub fn total_supply(&self) -> u128 {
+            self.supply.get().unwrap_or(0)
+        }
     }
 }
 
-umbra_contract_sdk::entry!(deploy, call);
-
 #[cfg(test)]
 mod tests {
-    use umbra_contract_sdk::test_env;
+    use umbra_contract_sdk::{selector, test_env, Call, Encode};
 
-    use super::*;
+    use super::token::{self, Error};
 
     const ALICE: [u8; 32] = [1; 32];
     const BOB: [u8; 32] = [2; 32];
 
     fn invoke(caller: Option<[u8; 32]>, method: &str, args: Vec<u8>) -> Result<Vec<u8>, Vec<u8>> {
-        test_env::call(caller, Call { selector: selector(method), args }.encode(), call)
+        test_env::call(caller, Call { selector: selector(method), args }.encode(), token::call)
     }
 
     #[test]
     fn transfers_and_private_balances() {
         test_env::reset();
-        test_env::call(Some(ALICE), 1_000u128.encode(), deploy).unwrap();
+        test_env::call(Some(ALICE), 1_000u128.encode(), token::deploy).unwrap();
         invoke(Some(ALICE), "transfer", (BOB, 300u128).encode()).unwrap();
         assert_eq!(invoke(Some(BOB), "balance_of", BOB.encode()).unwrap(), 300u128.encode());
         assert_eq!(invoke(Some(ALICE), "balance_of", ALICE.encode()).unwrap(), 700u128.encode());
@@ -96,6 +101,12 @@ mod tests {
         assert_eq!(invoke(Some(BOB), "transfer", (ALICE, 301u128).encode()), Err(Error::InsufficientBalance.encode()));
         assert_eq!(invoke(Some(BOB), "balance_of", BOB.encode()).unwrap(), 300u128.encode());
         assert_eq!(invoke(None, "total_supply", vec![]).unwrap(), 1_000u128.encode());
-        assert_eq!(invoke(Some(ALICE), "mint", vec![]), Err(Error::BadInput.encode()));
+        assert_eq!(invoke(Some(ALICE), "mint", vec![]), Err(b"unknown method".to_vec()));
+    }
+
+    #[test]
+    fn abi_names_the_methods() {
+        assert!(token::ABI.contains("\"name\":\"transfer\",\"kind\":\"command\""), "{}", token::ABI);
+        assert!(token::ABI.contains("{\"name\":\"who\",\"type\":\"[u8;32]\"}"), "{}", token::ABI);
     }
 }

@@ -198,6 +198,8 @@ fn expand(module: &mut ItemMod) -> syn::Result<proc_macro2::TokenStream> {
         abi_methods.join(",")
     );
 
+    let abi_len = abi.len();
+    let abi_bytes = syn::LitByteStr::new(abi.as_bytes(), proc_macro2::Span::call_site());
     let generated: Vec<Item> = vec![
         syn::parse2(quote! {
             impl #name {
@@ -228,6 +230,15 @@ fn expand(module: &mut ItemMod) -> syn::Result<proc_macro2::TokenStream> {
         })?,
         syn::parse2(quote! {
             ::umbra_contract_sdk::entry!(deploy, call);
+        })?,
+        // The ABI travels with the code: a wasm custom section the CLI and
+        // SDKs read from the uploaded code (the VM ignores it).
+        syn::parse2(quote! {
+            #[cfg(target_arch = "wasm32")]
+            #[allow(unsafe_code)]
+            #[link_section = "umbra-abi"]
+            #[used]
+            static UMBRA_ABI: [u8; #abi_len] = *#abi_bytes;
         })?,
     ];
     items.extend(generated);

@@ -144,7 +144,7 @@ pub struct Relayer {
     pruntime: PruntimeApi,
     signer: Pair,
     registration_sent_at: Option<BlockNumber>,
-    submitted_up_to: Option<u64>,
+    submitted_up_to: std::collections::BTreeMap<Vec<u8>, u64>,
     submitted_at: BlockNumber,
     /// What it has done.
     pub progress: Progress,
@@ -162,7 +162,7 @@ impl Relayer {
             pruntime,
             signer,
             registration_sent_at: None,
-            submitted_up_to: None,
+            submitted_up_to: std::collections::BTreeMap::new(),
             submitted_at: 0,
             progress: Progress::default(),
         }
@@ -348,27 +348,44 @@ impl Relayer {
         // Resubmit what the chain has not taken after a while (lost in a
         // node restart, say).
         if finalized > self.submitted_at + 10 {
-            self.submitted_up_to = None;
+            self.submitted_up_to.clear();
         }
+        // Per origin (worker identity, gatekeeper channel, clusters): the
+        // chain's next sequence, once per step.
+        let mut chain_next: std::collections::BTreeMap<Vec<u8>, u64> = std::collections::BTreeMap::new();
+        let mut refused: std::collections::BTreeSet<Vec<u8>> = std::collections::BTreeSet::new();
         for m in messages {
             let signed: SignedMessage = decode(&hex_bytes(&m)?)?;
             let origin = signed.message.sender.clone();
-            let chain_next = self.next_sequence(&origin).await?;
-            if signed.sequence < chain_next || self.submitted_up_to.is_some_and(|s| signed.sequence <= s) {
+            let key = origin.encode();
+            if refused.contains(&key) {
+                continue;
+            }
+            let next = match chain_next.get(&key) {
+                Some(n) => *n,
+                None => {
+                    let n = self.next_sequence(&origin).await?;
+                    chain_next.insert(key.clone(), n);
+                    n
+                }
+            };
+            if signed.sequence < next || self.submitted_up_to.get(&key).is_some_and(|s| signed.sequence <= *s) {
                 continue;
             }
             let sequence = signed.sequence;
             let call = RuntimeCall::MessageQueue(message_queue::Call::sync_offchain_message { signed });
             match self.submit(call).await {
                 Ok(_) => {
-                    self.submitted_up_to = Some(sequence);
+                    self.submitted_up_to.insert(key, sequence);
                     self.submitted_at = finalized;
                     self.progress.messages_submitted += 1;
                     did = true;
                 }
                 Err(e) => {
-                    tracing::warn!(sequence, error = %e, "egress message refused by the node");
-                    break;
+                    // Another replica's relayer may have submitted the same
+                    // cluster commit: the pool keeps one.
+                    tracing::debug!(sequence, error = %e, "egress message refused by the node");
+                    refused.insert(key);
                 }
             }
         }

@@ -61,6 +61,24 @@ fn check_memory(m: &MemoryType) -> Result<u64, Error> {
     Ok(m.initial)
 }
 
+/// Name of the custom section holding a contract's ABI JSON.
+pub const ABI_SECTION: &str = "umbra-abi";
+
+/// The contents of the first custom section named `name` (for example
+/// [`ABI_SECTION`]), if the module parses that far.
+pub fn custom_section<'a>(code: &'a [u8], name: &str) -> Option<&'a [u8]> {
+    for payload in Parser::new(0).parse_all(code) {
+        if let Ok(Payload::CustomSection(reader)) = payload {
+            if reader.name() == name {
+                return Some(reader.data());
+            }
+        } else if payload.is_err() {
+            return None;
+        }
+    }
+    None
+}
+
 /// Validates contract code.
 pub fn validate(code: &[u8]) -> Result<CodeInfo, Error> {
     if code.len() > limits::MAX_CODE_SIZE {
