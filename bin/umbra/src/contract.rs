@@ -1,19 +1,47 @@
-//! `umbra contract upload`: contract code through `Contracts.upload_code`,
-//! validated on chain.
+//! `umbra contract new | build | upload | instantiate | call | query`:
+//! confidential contracts from a template to answers. Arguments are JSON
+//! encoded through the contract's ABI (carried in its code); constructor
+//! and command inputs are sealed before they leave this process, outputs
+//! and query answers are opened here.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Subcommand;
-use umbra_client::{Client, Status};
+use serde_json::Value;
+use umbra_client::{
+    contracts::{decode_value, encode_args, open_output, seal_command, Abi},
+    Client, Included, Status,
+};
 use umbra_crypto::{suri::SecretUri, Pair, Scheme};
-use umbra_primitives::AccountId32;
-use umbra_runtime::{modules::contracts, RuntimeCall};
+use umbra_primitives::{AccountId32, H256};
+use umbra_runtime::{
+    modules::contracts::{self, ExecStatus},
+    RuntimeCall, RuntimeEvent,
+};
 
 use crate::CliError;
 
+/// Default gas limit of constructors and commands.
+const DEFAULT_GAS: u64 = 100_000_000;
+
 #[derive(Subcommand)]
 pub(crate) enum ContractCommand {
+    /// Create a contract crate from the template.
+    New {
+        /// Crate name (letters, digits, `_`, `-`).
+        name: String,
+        /// Parent directory.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Build a contract crate for wasm32 (release), validate it as the chain
+    /// will, and write its ABI beside the wasm.
+    Build {
+        /// The crate's directory.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+    },
     /// Upload contract code (a wasm file); the chain validates it.
     Upload {
         /// The `.wasm` file.
@@ -22,10 +50,129 @@ pub(crate) enum ContractCommand {
         #[arg(long, default_value = "//Alice")]
         from: String,
     },
+    /// Instantiate uploaded code in a cluster; the constructor arguments
+    /// are sealed to the cluster's key. Waits for the constructor's commit.
+    Instantiate {
+        /// Code hash (0x hex).
+        code_hash: String,
+        /// Cluster id (0x hex).
+        #[arg(long)]
+        cluster: String,
+        /// Constructor arguments as a JSON array.
+        #[arg(long, default_value = "[]")]
+        args: String,
+        /// Salt (makes the contract id unique per deployer and code).
+        #[arg(long, default_value = "")]
+        salt: String,
+        /// Gas limit.
+        #[arg(long, default_value_t = DEFAULT_GAS)]
+        gas: u64,
+        /// Secret URI of the deployer.
+        #[arg(long, default_value = "//Alice")]
+        from: String,
+    },
+    /// Send a confidential command; waits for its commit and prints the
+    /// decrypted output.
+    Call {
+        /// Contract id (0x hex).
+        contract: String,
+        /// Method name.
+        method: String,
+        /// Arguments as a JSON array.
+        #[arg(long, default_value = "[]")]
+        args: String,
+        /// Gas limit.
+        #[arg(long, default_value_t = DEFAULT_GAS)]
+        gas: u64,
+        /// Secret URI of the caller.
+        #[arg(long, default_value = "//Alice")]
+        from: String,
+    },
+    /// Query a contract on a worker (encrypted both ways, answer signed by
+    /// the worker's registered identity).
+    Query {
+        /// Contract id (0x hex).
+        contract: String,
+        /// Method name.
+        method: String,
+        /// Arguments as a JSON array.
+        #[arg(long, default_value = "[]")]
+        args: String,
+        /// The worker's public API (`http://host:port`), a replica of the
+        /// contract's cluster.
+        #[arg(long)]
+        worker: String,
+        /// Secret URI of the account the query speaks for (a signed
+        /// certificate); anonymous without.
+        #[arg(long)]
+        from: Option<String>,
+    },
+}
+
+fn parse_h256(s: &str, what: &str) -> Result<H256, CliError> {
+    hex::decode(s.trim_start_matches("0x"))
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .map(H256)
+        .ok_or_else(|| CliError::new(format!("`{s}` is not a 0x {what} (64 hex digits)")))
+}
+
+fn signer(from: &str) -> Result<Pair, CliError> {
+    let suri = crate::key::secret_arg(from)?;
+    Ok(Pair::from_suri(Scheme::Sr25519, &SecretUri::parse(&suri)?)?)
+}
+
+fn json_args(args: &str) -> Result<Value, CliError> {
+    serde_json::from_str(args).map_err(|e| CliError::new(format!("--args is not JSON: {e}")))
+}
+
+/// Signs `call` with `from`, submits it and waits for finality; a dispatch
+/// error becomes an error naming it.
+pub(crate) async fn submit(client: &Client, from: &str, call: RuntimeCall) -> Result<Included, CliError> {
+    let pair = signer(from)?;
+    let who = AccountId32(pair.public());
+    let nonce = client.next_nonce(&who).await?;
+    let xt = client.sign(call, &pair, nonce, 0).await?;
+    let included = client
+        .submit_and_finalize(&xt, Duration::from_secs(120), |status| {
+            if let Status::InBlock(h) = status {
+                eprintln!("  included in block {h:?}");
+            }
+        })
+        .await?;
+    match included.error {
+        None => Ok(included),
+        Some(e) => Err(CliError::new(format!("refused: {}", crate::chain::describe_error(&e)))),
+    }
+}
+
+async fn abi_of(client: &Client, code_hash: &H256) -> Result<Abi, CliError> {
+    let code = client.code(code_hash).await?.ok_or_else(|| CliError::new("no such code on chain"))?;
+    Ok(Abi::from_code(&code)?)
+}
+
+fn show_output(status: ExecStatus, output: &[u8], returns: Option<&str>) -> String {
+    match (status, returns) {
+        (ExecStatus::Success, Some(ty)) => match decode_value(ty, &mut &output[..]) {
+            Ok(v) => v.to_string(),
+            Err(e) => format!("0x{} (does not decode as {ty}: {e})", hex::encode(output)),
+        },
+        (ExecStatus::Success, None) => "()".into(),
+        (ExecStatus::Reverted, _) => format!(
+            "reverted: {}",
+            std::str::from_utf8(output)
+                .ok()
+                .filter(|s| s.chars().all(|c| !c.is_control()))
+                .map_or_else(|| format!("0x{}", hex::encode(output)), str::to_string)
+        ),
+        (status, _) => format!("{status:?}"),
+    }
 }
 
 pub(crate) async fn run(client: &Client, command: ContractCommand) -> Result<String, CliError> {
     match command {
+        ContractCommand::New { name, dir } => new_crate(&name, &dir),
+        ContractCommand::Build { path } => build(&path),
         ContractCommand::Upload { wasm, from } => {
             let meta = std::fs::metadata(&wasm).map_err(|e| CliError::new(format!("{}: {e}", wasm.display())))?;
             if meta.len() > umbra_vm::limits::MAX_CODE_SIZE as u64 {
@@ -38,23 +185,228 @@ pub(crate) async fn run(client: &Client, command: ContractCommand) -> Result<Str
             }
             let code = std::fs::read(&wasm).map_err(|e| CliError::new(format!("{}: {e}", wasm.display())))?;
             let hash = umbra_crypto::hashing::blake2_256(&code);
-            let suri = crate::key::secret_arg(&from)?;
-            let signer = Pair::from_suri(Scheme::Sr25519, &SecretUri::parse(&suri)?)?;
-            let who = AccountId32(signer.public());
-            let nonce = client.next_nonce(&who).await?;
-            let call = RuntimeCall::Contracts(contracts::Call::upload_code { code });
-            let xt = client.sign(call, &signer, nonce, 0).await?;
-            let included = client
-                .submit_and_finalize(&xt, Duration::from_secs(120), |status| {
-                    if let Status::InBlock(h) = status {
-                        eprintln!("  included in block {h:?}");
-                    }
-                })
-                .await?;
-            match included.error {
-                None => Ok(format!("code 0x{} uploaded in block #{}", hex::encode(hash), included.block_number)),
-                Some(e) => Err(CliError::new(format!("upload refused: {}", crate::chain::describe_error(&e)))),
+            let included = submit(client, &from, RuntimeCall::Contracts(contracts::Call::upload_code { code }))
+                .await
+                .map_err(|e| CliError::new(format!("upload {}", e.0)))?;
+            Ok(format!("code 0x{} uploaded in block #{}", hex::encode(hash), included.block_number))
+        }
+        ContractCommand::Instantiate { code_hash, cluster, args, salt, gas, from } => {
+            let code_hash = parse_h256(&code_hash, "code hash")?;
+            let cluster_id = parse_h256(&cluster, "cluster id")?;
+            let abi = abi_of(client, &code_hash).await?;
+            let input = encode_args(&abi.constructor_args(), &json_args(&args)?)?;
+            let cluster = client
+                .cluster_info(&cluster_id)
+                .await?
+                .ok_or_else(|| CliError::new(format!("no cluster {cluster_id:?}")))?;
+            let ecdh = client
+                .cluster_ecdh(&cluster_id)
+                .await?
+                .ok_or_else(|| CliError::new("the cluster's key is not published yet (gatekeepers deliver it)"))?;
+            let deployer = AccountId32(signer(&from)?.public());
+            let contract = contracts::contract_id(&deployer, &code_hash, &cluster_id, salt.as_bytes());
+            let domain = client.cluster_domain(&cluster).await?;
+            let (envelope, opener) = seal_command(&client.genesis_hash(), &ecdh, &contract, input, domain)?;
+            let call = RuntimeCall::Contracts(contracts::Call::instantiate {
+                cluster: cluster_id,
+                code_hash,
+                salt: salt.into_bytes(),
+                envelope,
+                gas_limit: gas,
+            });
+            let included = submit(client, &from, call).await?;
+            eprintln!("  instantiated in block #{}; waiting for the constructor's commit", included.block_number);
+            let info = client.contract_info(&contract).await?.ok_or_else(|| CliError::new("contract not on chain"))?;
+            let result = client.wait_result(info.deploy_call, Duration::from_secs(120)).await?;
+            let output = open_output(&opener, &client.genesis_hash(), &contract, &result)?;
+            if output.status != ExecStatus::Success {
+                return Err(CliError::new(format!(
+                    "constructor {}",
+                    show_output(output.status, &output.output, None)
+                )));
             }
+            client.wait_contract_ready(&contract, Duration::from_secs(60)).await?;
+            Ok(format!("contract 0x{} ready (constructor used {} gas)", hex::encode(contract.0), result.gas_used))
+        }
+        ContractCommand::Call { contract, method, args, gas, from } => {
+            let contract = parse_h256(&contract, "contract id")?;
+            let info = client.contract_info(&contract).await?.ok_or_else(|| CliError::new("no such contract"))?;
+            let keys = info.pubkeys.ok_or_else(|| CliError::new("the contract's constructor has not committed"))?;
+            let abi = abi_of(client, &info.code_hash).await?;
+            let m = abi.method(&method)?;
+            let mut input = m.selector.to_vec();
+            input.extend(encode_args(&m.args, &json_args(&args)?)?);
+            let cluster = client.cluster_info(&info.cluster).await?.ok_or_else(|| CliError::new("no cluster"))?;
+            let domain = client.cluster_domain(&cluster).await?;
+            let (envelope, opener) = seal_command(&client.genesis_hash(), &keys.ecdh, &contract, input, domain)?;
+            let call = RuntimeCall::Contracts(contracts::Call::call { contract, envelope, gas_limit: gas });
+            let included = submit(client, &from, call).await?;
+            let call_id = included
+                .events
+                .iter()
+                .find_map(|e| match e {
+                    RuntimeEvent::Contracts(contracts::Event::CommandQueued { call_id, .. }) => Some(*call_id),
+                    _ => None,
+                })
+                .ok_or_else(|| CliError::new("no CommandQueued event"))?;
+            eprintln!("  command {call_id} queued in block #{}; waiting for its commit", included.block_number);
+            let result = client.wait_result(call_id, Duration::from_secs(120)).await?;
+            let output = open_output(&opener, &client.genesis_hash(), &contract, &result)?;
+            Ok(format!(
+                "{} (command {call_id}, {} gas)",
+                show_output(output.status, &output.output, m.returns.as_deref()),
+                result.gas_used
+            ))
+        }
+        ContractCommand::Query { contract, method, args, worker, from } => {
+            let contract = parse_h256(&contract, "contract id")?;
+            let info = client.contract_info(&contract).await?.ok_or_else(|| CliError::new("no such contract"))?;
+            let abi = abi_of(client, &info.code_hash).await?;
+            let m = abi.method(&method)?;
+            let mut input = m.selector.to_vec();
+            input.extend(encode_args(&m.args, &json_args(&args)?)?);
+            let pair = from.as_deref().map(signer).transpose()?;
+            let answer = client.query(&worker, &contract, input, pair.as_ref(), 20).await?;
+            let r = answer.response;
+            Ok(format!(
+                "{} (block #{}, state root 0x{}, worker 0x{})",
+                show_output(r.status, &r.output, m.returns.as_deref()),
+                r.block_number,
+                hex::encode(r.state_root.0),
+                hex::encode(answer.worker.0)
+            ))
         }
     }
+}
+
+pub(crate) fn new_crate(name: &str, dir: &Path) -> Result<String, CliError> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        return Err(CliError::new(format!("`{name}` is not a crate name (letters, digits, `_`, `-`)")));
+    }
+    let root = dir.join(name);
+    if root.exists() {
+        return Err(CliError::new(format!("{} exists", root.display())));
+    }
+    let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../crates/contract-sdk");
+    let sdk = sdk.canonicalize().unwrap_or(sdk);
+    let manifest = format!(
+        "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[lib]\ncrate-type = [\"cdylib\", \"rlib\"]\n\n\
+         [dependencies]\numbra-contract-sdk = {{ path = \"{}\" }}\n\n\
+         [profile.release]\nopt-level = \"s\"\nlto = true\npanic = \"abort\"\ncodegen-units = 1\n\n\
+         # Not part of any enclosing workspace.\n[workspace]\n",
+        sdk.display()
+    );
+    let module = name.replace('-', "_");
+    let lib = format!(
+        r#"//! A confidential counter: each account's count is private.
+#![cfg_attr(target_arch = "wasm32", no_std)]
+
+/// The contract.
+#[umbra_contract_sdk::contract]
+pub mod {module} {{
+    use umbra_contract_sdk::{{codec, env, Decode, Encode, Map}};
+
+    /// Why a call fails.
+    #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+    #[codec(crate = codec)]
+    pub enum Error {{
+        /// Anonymous callers have no count.
+        #[codec(index = 0)]
+        Anonymous,
+    }}
+
+    /// State.
+    #[storage]
+    pub struct Counter {{
+        counts: Map<[u8; 32], u64>,
+    }}
+
+    impl Counter {{
+        /// Creates the contract.
+        #[constructor]
+        pub fn new() -> Self {{
+            Self::storage()
+        }}
+
+        /// Adds `by` to the caller's count.
+        #[command]
+        pub fn add(&mut self, by: u64) -> Result<u64, Error> {{
+            let who = env::caller().ok_or(Error::Anonymous)?;
+            let count = self.counts.get(&who).unwrap_or(0).saturating_add(by);
+            self.counts.insert(&who, &count);
+            Ok(count)
+        }}
+
+        /// The caller's own count.
+        #[query]
+        pub fn mine(&self) -> Result<u64, Error> {{
+            let who = env::caller().ok_or(Error::Anonymous)?;
+            Ok(self.counts.get(&who).unwrap_or(0))
+        }}
+    }}
+}}
+
+#[cfg(test)]
+mod tests {{
+    use umbra_contract_sdk::{{selector, test_env, Call, Encode}};
+
+    #[test]
+    fn counts_are_per_caller() {{
+        test_env::reset();
+        test_env::call(Some([1; 32]), ().encode(), super::{module}::deploy).unwrap();
+        let add = Call {{ selector: selector("add"), args: 5u64.encode() }}.encode();
+        assert_eq!(test_env::call(Some([1; 32]), add, super::{module}::call).unwrap(), 5u64.encode());
+        let mine = Call {{ selector: selector("mine"), args: vec![] }}.encode();
+        assert_eq!(test_env::call(Some([2; 32]), mine, super::{module}::call).unwrap(), 0u64.encode());
+    }}
+}}
+"#
+    );
+    std::fs::create_dir_all(root.join("src")).map_err(|e| CliError::new(format!("{}: {e}", root.display())))?;
+    std::fs::write(root.join("Cargo.toml"), manifest).map_err(|e| CliError::new(e.to_string()))?;
+    std::fs::write(root.join("src/lib.rs"), lib).map_err(|e| CliError::new(e.to_string()))?;
+    Ok(format!(
+        "created {} (native tests: cargo test; wasm: umbra contract build {})",
+        root.display(),
+        root.display()
+    ))
+}
+
+pub(crate) fn build(path: &Path) -> Result<String, CliError> {
+    let manifest = path.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).map_err(|e| CliError::new(format!("{}: {e}", manifest.display())))?;
+    let name = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("name = \"").and_then(|r| r.strip_suffix('"')))
+        .ok_or_else(|| CliError::new(format!("{}: no package name", manifest.display())))?
+        .replace('-', "_");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .args(["build", "--release", "--target", "wasm32-unknown-unknown", "--manifest-path"])
+        .arg(&manifest)
+        .status()
+        .map_err(|e| CliError::new(format!("cargo: {e}")))?;
+    if !status.success() {
+        return Err(CliError::new("cargo build failed"));
+    }
+    // The crate's own target dir, or an enclosing workspace's.
+    let candidates = [path.join("target"), path.join("../target"), path.join("../../target")];
+    let wasm = candidates
+        .iter()
+        .map(|t| t.join(format!("wasm32-unknown-unknown/release/{name}.wasm")))
+        .find(|p| p.exists())
+        .ok_or_else(|| CliError::new(format!("{name}.wasm not found under {}", path.display())))?;
+    let code = std::fs::read(&wasm).map_err(|e| CliError::new(format!("{}: {e}", wasm.display())))?;
+    umbra_vm::validate::validate(&code).map_err(|e| CliError::new(format!("the chain would refuse it: {e}")))?;
+    let abi = Abi::from_code(&code)?;
+    let abi_path = wasm.with_extension("abi.json");
+    std::fs::write(&abi_path, serde_json::to_string_pretty(&abi.0).unwrap_or_default())
+        .map_err(|e| CliError::new(e.to_string()))?;
+    Ok(format!(
+        "{} ({} bytes, code hash 0x{}), ABI {}",
+        wasm.display(),
+        code.len(),
+        hex::encode(umbra_crypto::hashing::blake2_256(&code)),
+        abi_path.display()
+    ))
 }

@@ -43,12 +43,19 @@ pub(crate) enum GatekeeperCommand {
 
 #[derive(Subcommand)]
 pub(crate) enum ClusterCommand {
-    /// Create a cluster of registered workers (root call through Sudo).
+    /// Create a cluster: by random dispatch of `--replicas` eligible
+    /// workers (anyone, signed by `--from`), or of named workers (root call
+    /// through Sudo).
     Create {
-        /// Worker identity keys.
-        #[arg(required = true)]
+        /// Worker identity keys (root only); random dispatch when none.
         workers: Vec<String>,
-        /// Secret URI of the sudo key.
+        /// Replicas drawn by random dispatch.
+        #[arg(long, default_value_t = contracts::DEFAULT_REPLICAS)]
+        replicas: u8,
+        /// Secret URI of the signer for random dispatch.
+        #[arg(long, default_value = "//Alice")]
+        from: String,
+        /// Secret URI of the sudo key (named workers).
         #[arg(long, default_value = "//Alice")]
         sudo: String,
     },
@@ -136,9 +143,24 @@ async fn status(client: &Client) -> Result<String, CliError> {
 
 pub(crate) async fn cluster_command(client: &Client, command: ClusterCommand) -> Result<String, CliError> {
     match command {
-        ClusterCommand::Create { workers, sudo: suri } => {
-            let workers = workers.iter().map(|w| crate::registry::parse_identity(w)).collect::<Result<Vec<_>, _>>()?;
+        ClusterCommand::Create { workers, replicas, from, sudo: suri } => {
             let count: u64 = get(client, &contracts::keys::cluster_count()).await?.unwrap_or(0);
+            if workers.is_empty() {
+                let call = RuntimeCall::Contracts(contracts::Call::create_random_cluster { replicas });
+                let included = crate::contract::submit(client, &from, call).await?;
+                let id = contracts::cluster_id(count);
+                let info: contracts::ClusterInfo = get(client, &contracts::keys::cluster(&id))
+                    .await?
+                    .ok_or_else(|| CliError::new("the cluster is not on chain after its block"))?;
+                let mut lines = vec![format!(
+                    "cluster {} created by random dispatch in block #{}",
+                    hex32(&id.0),
+                    included.block_number
+                )];
+                lines.extend(info.workers.iter().map(|w| format!("  worker {}", hex32(&w.0))));
+                return Ok(lines.join("\n"));
+            }
+            let workers = workers.iter().map(|w| crate::registry::parse_identity(w)).collect::<Result<Vec<_>, _>>()?;
             let (n, _) =
                 sudo(client, &suri, RuntimeCall::Contracts(contracts::Call::create_cluster { workers })).await?;
             Ok(format!("cluster {} created in block #{n}", hex32(&contracts::cluster_id(count).0)))
@@ -155,8 +177,25 @@ pub(crate) async fn cluster_command(client: &Client, command: ClusterCommand) ->
             let key: Option<(u32, sr25519::Public)> = get(client, &gatekeeper::keys::cluster_pubkey(&id)).await?;
             let mut lines = vec![format!("cluster {}", hex32(&id.0)), format!("  epoch: {}", info.epoch)];
             lines.push(format!("  signing key: {}", key.map_or("not published yet".to_string(), |(_, k)| hex32(&k.0))));
+            let ecdh: Option<[u8; 32]> = get(client, &gatekeeper::keys::cluster_ecdh(&id)).await?;
+            lines.push(format!("  x25519 key: {}", ecdh.map_or("not published yet".to_string(), |k| hex32(&k))));
             lines.push("  workers:".into());
             lines.extend(info.workers.iter().map(|w| format!("    {}", hex32(&w.0))));
+            let state: Option<contracts::CommitState> = get(client, &contracts::keys::commit_state(&id)).await?;
+            let state = state.unwrap_or_default();
+            lines.push(format!(
+                "  committed: block #{} root {} ({} delta records)",
+                state.block,
+                hex32(&state.state_root.0),
+                state.deltas
+            ));
+            let contracts_of: Vec<H256> = get(client, &contracts::keys::cluster_contracts(&id)).await?.unwrap_or_default();
+            lines.push(format!("  contracts: {}", contracts_of.len()));
+            lines.extend(contracts_of.iter().map(|c| format!("    {}", hex32(&c.0))));
+            let frozen: Option<u32> = get(client, &contracts::keys::frozen(&id)).await?;
+            if let Some(block) = frozen {
+                lines.push(format!("  FROZEN since block #{block} (a replica diverged)"));
+            }
             Ok(lines.join("\n"))
         }
     }

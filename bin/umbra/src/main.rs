@@ -125,6 +125,8 @@ fn main() -> ExitCode {
             Command::Gatekeeper(cmd) => runtime().and_then(|rt| {
                 rt.block_on(with_client(&url, |c| async move { gatekeeper::gatekeeper_command(&c, cmd).await }))
             }),
+            Command::Contract(contract::ContractCommand::New { name, dir }) => contract::new_crate(&name, &dir),
+            Command::Contract(contract::ContractCommand::Build { path }) => contract::build(&path),
             Command::Contract(cmd) => {
                 runtime().and_then(|rt| rt.block_on(with_client(&url, |c| async move { contract::run(&c, cmd).await })))
             }

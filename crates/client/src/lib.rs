@@ -14,6 +14,7 @@
 //! (hash lengths, SCALE decoding); a node cannot make the client panic.
 
 pub mod amount;
+pub mod contracts;
 pub mod registry;
 
 use std::time::Duration;
