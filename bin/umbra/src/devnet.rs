@@ -36,13 +36,18 @@ pub(crate) struct DevnetArgs {
     /// The `umbra-node` binary (default: next to this `umbra`).
     #[arg(long)]
     node_bin: Option<PathBuf>,
-    /// The worker pRuntime's private API port (public API: +1; the
-    /// gatekeeper pRuntime uses +2 and +3).
+    /// The first worker pRuntime's private API port (public API: +1; the
+    /// gatekeeper pRuntime uses +2 and +3, the second worker +4 and +5).
     #[arg(long, default_value_t = 8100)]
     pruntime_port: u16,
     /// Start only the node (no pRuntime, no relayer).
     #[arg(long)]
     no_worker: bool,
+    /// After start: build and deploy the confidential token into a
+    /// 2-replica cluster, transfer, query, print `demo complete`, keep
+    /// running.
+    #[arg(long, conflicts_with = "no_worker")]
+    demo: bool,
 }
 
 fn default_base_path() -> Result<PathBuf, CliError> {
@@ -212,7 +217,7 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<String, CliError> {
 
     println!(
         "umbra devnet: starting 1 node{} (chain dev, data in {})",
-        if args.no_worker { "" } else { ", a gatekeeper and a worker pRuntime (SIMULATED TEE) with their relayers" },
+        if args.no_worker { "" } else { ", a gatekeeper and two worker pRuntimes (SIMULATED TEE) with their relayers" },
         base.display()
     );
     let mut cmd = Command::new(&node_bin);
@@ -280,13 +285,21 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<String, CliError> {
             println!("  pRuntime private API (relayer): http://127.0.0.1:{}/status", args.pruntime_port);
             println!("  pRuntime public API:            http://127.0.0.1:{}/info", args.pruntime_port + 1);
             println!("  gatekeeper pRuntime:            http://127.0.0.1:{}/status", args.pruntime_port + 2);
+            println!("  second worker public API:       http://127.0.0.1:{}/info", args.pruntime_port + 5);
         }
         println!("press Ctrl-C to stop\n");
         let _ = std::io::stdout().flush();
         Ok::<(), CliError>(())
     }
     .await;
+    let result = match result {
+        Ok(()) if args.demo => crate::demo::run(&client, args.pruntime_port + 1, args.pruntime_port + 5).await,
+        other => other,
+    };
     if let Err(e) = result {
+        for w in workers.iter_mut().rev() {
+            stop(&mut w.child, Duration::from_secs(5));
+        }
         stop(&mut child, Duration::from_secs(10));
         return Err(e);
     }
@@ -316,6 +329,7 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<String, CliError> {
         if let Some(mut line) = status_line(&client).await {
             if !workers.is_empty() {
                 line.push_str(&worker_status(args.pruntime_port));
+                line.push_str(&worker_status(args.pruntime_port + 4));
                 line.push_str(&gatekeeper_status(args.pruntime_port + 2));
             }
             if tty {
@@ -462,6 +476,8 @@ async fn start_worker(
     println!("  master key epoch 0 published: 0x{}", hex::encode(published));
     let worker = Pair { name: "pruntime", role: "worker", port: pruntime_port, signer: "//Ferdie" };
     start_pair(&worker, base, node_url, pruntime_bin, relayer_bin, client, workers).await?;
+    let second = Pair { name: "pruntime2", role: "worker", port: pruntime_port + 4, signer: "//Dave" };
+    start_pair(&second, base, node_url, pruntime_bin, relayer_bin, client, workers).await?;
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 mod attestation;
 mod chain;
 mod contract;
+mod demo;
 mod devnet;
 mod gatekeeper;
 mod key;
