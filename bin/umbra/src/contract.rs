@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::Subcommand;
 use serde_json::Value;
 use umbra_client::{
-    contracts::{decode_value, encode_args, open_output, seal_command, Abi},
+    contracts::{call_input, decode_value, encode_args, open_output, seal_command, Abi},
     Client, Included, Status,
 };
 use umbra_crypto::{suri::SecretUri, Pair, Scheme};
@@ -151,20 +151,41 @@ async fn abi_of(client: &Client, code_hash: &H256) -> Result<Abi, CliError> {
     Ok(Abi::from_code(&code)?)
 }
 
+/// The type a successful call returns: `#[contract]` methods returning
+/// `Result<T, E>` return `T` and revert with `E`.
+fn success_type(returns: &str) -> &str {
+    let Some(rest) = returns.strip_prefix("Result<").and_then(|r| r.strip_suffix('>')) else { return returns };
+    let mut depth = 0i32;
+    for (i, c) in rest.char_indices() {
+        match c {
+            '<' | '(' | '[' => depth += 1,
+            '>' | ')' | ']' => depth -= 1,
+            ',' if depth == 0 => return &rest[..i],
+            _ => {}
+        }
+    }
+    rest
+}
+
 fn show_output(status: ExecStatus, output: &[u8], returns: Option<&str>) -> String {
+    let returns = returns.map(success_type);
     match (status, returns) {
+        (ExecStatus::Success, Some("()") | None) => "()".into(),
         (ExecStatus::Success, Some(ty)) => match decode_value(ty, &mut &output[..]) {
             Ok(v) => v.to_string(),
             Err(e) => format!("0x{} (does not decode as {ty}: {e})", hex::encode(output)),
         },
-        (ExecStatus::Success, None) => "()".into(),
-        (ExecStatus::Reverted, _) => format!(
-            "reverted: {}",
-            std::str::from_utf8(output)
-                .ok()
-                .filter(|s| s.chars().all(|c| !c.is_control()))
-                .map_or_else(|| format!("0x{}", hex::encode(output)), str::to_string)
-        ),
+        (ExecStatus::Reverted, _) => {
+            match std::str::from_utf8(output).ok().filter(|s| s.chars().all(|c| !c.is_control())) {
+                Some(text) if !text.is_empty() => format!("reverted: {text}"),
+                // A SCALE-encoded error enum: its first byte is the variant index.
+                _ => format!(
+                    "reverted with error 0x{} (variant {})",
+                    hex::encode(output),
+                    output.first().copied().unwrap_or(0)
+                ),
+            }
+        }
         (status, _) => format!("{status:?}"),
     }
 }
@@ -220,10 +241,7 @@ pub(crate) async fn run(client: &Client, command: ContractCommand) -> Result<Str
             let result = client.wait_result(info.deploy_call, Duration::from_secs(120)).await?;
             let output = open_output(&opener, &client.genesis_hash(), &contract, &result)?;
             if output.status != ExecStatus::Success {
-                return Err(CliError::new(format!(
-                    "constructor {}",
-                    show_output(output.status, &output.output, None)
-                )));
+                return Err(CliError::new(format!("constructor {}", show_output(output.status, &output.output, None))));
             }
             client.wait_contract_ready(&contract, Duration::from_secs(60)).await?;
             Ok(format!("contract 0x{} ready (constructor used {} gas)", hex::encode(contract.0), result.gas_used))
@@ -234,8 +252,7 @@ pub(crate) async fn run(client: &Client, command: ContractCommand) -> Result<Str
             let keys = info.pubkeys.ok_or_else(|| CliError::new("the contract's constructor has not committed"))?;
             let abi = abi_of(client, &info.code_hash).await?;
             let m = abi.method(&method)?;
-            let mut input = m.selector.to_vec();
-            input.extend(encode_args(&m.args, &json_args(&args)?)?);
+            let input = call_input(m.selector, encode_args(&m.args, &json_args(&args)?)?);
             let cluster = client.cluster_info(&info.cluster).await?.ok_or_else(|| CliError::new("no cluster"))?;
             let domain = client.cluster_domain(&cluster).await?;
             let (envelope, opener) = seal_command(&client.genesis_hash(), &keys.ecdh, &contract, input, domain)?;
@@ -263,8 +280,7 @@ pub(crate) async fn run(client: &Client, command: ContractCommand) -> Result<Str
             let info = client.contract_info(&contract).await?.ok_or_else(|| CliError::new("no such contract"))?;
             let abi = abi_of(client, &info.code_hash).await?;
             let m = abi.method(&method)?;
-            let mut input = m.selector.to_vec();
-            input.extend(encode_args(&m.args, &json_args(&args)?)?);
+            let input = call_input(m.selector, encode_args(&m.args, &json_args(&args)?)?);
             let pair = from.as_deref().map(signer).transpose()?;
             let answer = client.query(&worker, &contract, input, pair.as_ref(), 20).await?;
             let r = answer.response;
@@ -365,11 +381,7 @@ mod tests {{
     std::fs::create_dir_all(root.join("src")).map_err(|e| CliError::new(format!("{}: {e}", root.display())))?;
     std::fs::write(root.join("Cargo.toml"), manifest).map_err(|e| CliError::new(e.to_string()))?;
     std::fs::write(root.join("src/lib.rs"), lib).map_err(|e| CliError::new(e.to_string()))?;
-    Ok(format!(
-        "created {} (native tests: cargo test; wasm: umbra contract build {})",
-        root.display(),
-        root.display()
-    ))
+    Ok(format!("created {} (native tests: cargo test; wasm: umbra contract build {})", root.display(), root.display()))
 }
 
 pub(crate) fn build(path: &Path) -> Result<String, CliError> {

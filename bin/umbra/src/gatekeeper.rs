@@ -189,7 +189,8 @@ pub(crate) async fn cluster_command(client: &Client, command: ClusterCommand) ->
                 hex32(&state.state_root.0),
                 state.deltas
             ));
-            let contracts_of: Vec<H256> = get(client, &contracts::keys::cluster_contracts(&id)).await?.unwrap_or_default();
+            let contracts_of: Vec<H256> =
+                get(client, &contracts::keys::cluster_contracts(&id)).await?.unwrap_or_default();
             lines.push(format!("  contracts: {}", contracts_of.len()));
             lines.extend(contracts_of.iter().map(|c| format!("    {}", hex32(&c.0))));
             let frozen: Option<u32> = get(client, &contracts::keys::frozen(&id)).await?;

@@ -98,11 +98,21 @@ impl Abi {
     }
 }
 
+/// The input of a command or query: `SCALE((selector, args))`, the
+/// `Call` the SDK dispatches on.
+pub fn call_input(selector: [u8; 4], args: Vec<u8>) -> Vec<u8> {
+    (selector, args).encode()
+}
+
 /// Encodes JSON `values` (an array, one per argument) as the SCALE tuple of
 /// `types`.
 pub fn encode_args(types: &[(String, String)], values: &Value) -> Result<Vec<u8>> {
     let empty = Vec::new();
-    let values = if values.is_null() { &empty } else { values.as_array().ok_or_else(|| bad("arguments must be a JSON array"))? };
+    let values = if values.is_null() {
+        &empty
+    } else {
+        values.as_array().ok_or_else(|| bad("arguments must be a JSON array"))?
+    };
     if values.len() != types.len() {
         let names: Vec<String> = types.iter().map(|(n, t)| format!("{n}: {t}")).collect();
         return Err(bad(format!("expected {} argument(s) ({}), got {}", types.len(), names.join(", "), values.len())));
@@ -386,7 +396,8 @@ impl Client {
             return Err(bad("the worker's ECDH key differs from its registration"));
         }
         let contract_info = self.contract_info(contract).await?.ok_or_else(|| bad("no such contract"))?;
-        let cluster = self.cluster_info(&contract_info.cluster).await?.ok_or_else(|| bad("contract without cluster"))?;
+        let cluster =
+            self.cluster_info(&contract_info.cluster).await?.ok_or_else(|| bad("contract without cluster"))?;
         if !cluster.workers.contains(&identity) {
             return Err(bad("the worker is not a replica of the contract's cluster"));
         }

@@ -38,8 +38,7 @@ use umbra_primitives::{BlockNumber, H256};
 use umbra_runtime::{
     modules::{
         contracts::{
-            self, wire, Ack, CallResult, ClusterCommit, Command, CommandKind, ContractPubkeys, DeltaRecord,
-            ExecStatus,
+            self, wire, Ack, CallResult, ClusterCommit, Command, CommandKind, ContractPubkeys, DeltaRecord, ExecStatus,
         },
         message_queue::{self, Message, MessageOrigin, SignedMessage},
     },
@@ -219,12 +218,7 @@ impl Host for ContractHost {
             Some(a) => Bound::Excluded(a.to_vec()),
             None => Bound::Included(prefix.to_vec()),
         };
-        self.storage
-            .range((start, Bound::Unbounded))
-            .map(|(k, _)| k)
-            .next()
-            .filter(|k| k.starts_with(prefix))
-            .cloned()
+        self.storage.range((start, Bound::Unbounded)).map(|(k, _)| k).next().filter(|k| k.starts_with(prefix)).cloned()
     }
 
     fn random(&mut self, out: &mut [u8]) {
@@ -320,7 +314,12 @@ impl Executor {
     }
 
     /// A read-only view of `contract` for a query.
-    pub fn snapshot(&self, contract: &H256, cluster_keys: &[(H256, u32, [u8; 32])], domain: Domain) -> Option<Snapshot> {
+    pub fn snapshot(
+        &self,
+        contract: &H256,
+        cluster_keys: &[(H256, u32, [u8; 32])],
+        domain: Domain,
+    ) -> Option<Snapshot> {
         let (cluster_id, hosted) = self.clusters.iter().find(|(_, c)| c.contracts.contains_key(contract))?;
         let state = hosted.contracts.get(contract)?;
         let (_, _, key) = cluster_keys.iter().find(|(c, _, _)| c == cluster_id)?;
@@ -474,9 +473,11 @@ impl Executor {
             // Identical on every replica: the chain's next sequence plus the
             // uncommitted blocks queued before this one.
             let sequence = chain_next + position as u64;
-            let signature = key
-                .signing(ctx.domain)
-                .sign_deterministic(&message_queue::signing_payload(&ctx.genesis, &message, sequence));
+            let signature = key.signing(ctx.domain).sign_deterministic(&message_queue::signing_payload(
+                &ctx.genesis,
+                &message,
+                sequence,
+            ));
             out.as_cluster.push(SignedMessage { message, sequence, signature: signature.0 });
             self.stats.commits += 1;
         }
@@ -501,8 +502,9 @@ impl Executor {
             self.stats.commands += 1;
             let ck = key.contract_key(ctx.domain, &command.contract.0);
             let (result, effects) = self.execute_command(ctx, ext, key, &ck, hosted, command);
-            let delta_growth: usize =
-                effects.as_ref().map_or(0, |e| e.iter().map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len) + 16).sum());
+            let delta_growth: usize = effects
+                .as_ref()
+                .map_or(0, |e| e.iter().map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len) + 16).sum());
             let cost = result.output.len() + delta_growth + 64;
             let (result, effects) = if cost > budget || delta_growth > contracts::MAX_DELTA_LEN / 2 {
                 // Would not fit in one commit: refused, deterministically.
@@ -513,11 +515,15 @@ impl Executor {
             budget = budget.saturating_sub(result.output.len() + delta_growth + 64);
             if let Some(effects) = effects {
                 if command.kind == CommandKind::Deploy {
-                    let code_hash = contracts::contract(ext, &command.contract).map(|i| i.code_hash).unwrap_or_default();
+                    let code_hash =
+                        contracts::contract(ext, &command.contract).map(|i| i.code_hash).unwrap_or_default();
                     hosted.contracts.insert(command.contract, ContractState::new(code_hash));
                     contract_keys.push((
                         command.contract,
-                        ContractPubkeys { ecdh: ck.ecdh(ctx.domain).public().0, signing: ck.signing(ctx.domain).public() },
+                        ContractPubkeys {
+                            ecdh: ck.ecdh(ctx.domain).public().0,
+                            signing: ck.signing(ctx.domain).public(),
+                        },
                     ));
                 }
                 if let Some(state) = hosted.contracts.get_mut(&command.contract) {
@@ -560,7 +566,8 @@ impl Executor {
         hosted: &HostedCluster,
         command: &Command,
     ) -> (CallResult, Option<BTreeMap<Vec<u8>, Option<Vec<u8>>>>) {
-        let bad = CallResult { call_id: command.call_id, status: ExecStatus::BadEnvelope, gas_used: 0, output: Vec::new() };
+        let bad =
+            CallResult { call_id: command.call_id, status: ExecStatus::BadEnvelope, gas_used: 0, output: Vec::new() };
         let secret = match command.kind {
             CommandKind::Deploy => cluster_key.ecdh(ctx.domain),
             CommandKind::Call => ck.ecdh(ctx.domain),
@@ -573,7 +580,8 @@ impl Executor {
         let Ok(plaintext) = session.open(&envelope, &command_context(&ctx.genesis, &command.contract)) else {
             return (bad, None);
         };
-        let Ok(payload) = umbra_primitives::decode_bounded::<wire::CommandPayload>(&plaintext, contracts::MAX_ENVELOPE_LEN)
+        let Ok(payload) =
+            umbra_primitives::decode_bounded::<wire::CommandPayload>(&plaintext, contracts::MAX_ENVELOPE_LEN)
         else {
             return (bad, None);
         };
@@ -628,7 +636,11 @@ impl Executor {
             (status, output, effects)
         };
         let sealed = session.reply_key(&envelope).seal(
-            &envelope::context(&ctx.genesis.0, Purpose::CommandOutput, &wire::output_subject(&command.contract, command.call_id)),
+            &envelope::context(
+                &ctx.genesis.0,
+                Purpose::CommandOutput,
+                &wire::output_subject(&command.contract, command.call_id),
+            ),
             &wire::CommandOutput { status, output }.encode(),
         );
         let output = sealed.map(|e| e.to_bytes()).unwrap_or_default();
@@ -661,8 +673,8 @@ pub fn run_query(
     envelope_bytes: &[u8],
     entropy: [u8; 32],
 ) -> Result<Vec<u8>, QueryError> {
-    let envelope =
-        Envelope::from_bytes(envelope_bytes, contracts::MAX_ENVELOPE_LEN).map_err(|e| QueryError::Bad(e.to_string()))?;
+    let envelope = Envelope::from_bytes(envelope_bytes, contracts::MAX_ENVELOPE_LEN)
+        .map_err(|e| QueryError::Bad(e.to_string()))?;
     let label = Label::Envelope.in_domain(snapshot.domain);
     let session = Recipient::new(x25519::Secret::from_bytes(*worker_ecdh.to_bytes()))
         .session(&envelope, label)

@@ -645,10 +645,7 @@ impl Core {
     /// A read-only snapshot of `contract` for a query, with what opening
     /// the query needs (worker X25519 secret, genesis). Refused while not
     /// caught up (the shell also refuses while stale).
-    pub fn query_snapshot(
-        &self,
-        contract: &H256,
-    ) -> Result<(crate::contracts::Snapshot, x25519::Secret, H256), Error> {
+    pub fn query_snapshot(&self, contract: &H256) -> Result<(crate::contracts::Snapshot, x25519::Secret, H256), Error> {
         let sync = self.sync()?;
         if !self.caught_up() {
             return Err(Error::NotCaughtUp);

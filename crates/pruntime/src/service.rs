@@ -273,8 +273,8 @@ async fn handle(
             route(&worker, private, &method, &path, &query, &body)
         }
     })
-        .await
-        .unwrap_or_else(|e| Err((StatusCode::INTERNAL_SERVER_ERROR, format!("handler failed: {e}"))));
+    .await
+    .unwrap_or_else(|e| Err((StatusCode::INTERNAL_SERVER_ERROR, format!("handler failed: {e}"))));
     Ok(respond(&shell, reply))
 }
 
@@ -390,7 +390,10 @@ fn contract_query(shell: &Arc<Mutex<Shell>>, peer: std::net::IpAddr, body: &[u8]
         let shell = shell.lock().map_err(|_| lock_failed())?;
         let allowed = shell.limiter.lock().map_err(|_| lock_failed())?.allow(peer, monotonic_now());
         if !allowed {
-            return Err((StatusCode::TOO_MANY_REQUESTS, format!("more than {} queries per second", shell.settings.query_rate)));
+            return Err((
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("more than {} queries per second", shell.settings.query_rate),
+            ));
         }
         check_fresh(&shell).map_err(refuse)?;
         let (snapshot, secret, genesis) = shell.core.query_snapshot(&request.contract).map_err(|e| match e {

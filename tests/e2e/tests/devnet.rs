@@ -26,14 +26,14 @@ fn account(port: u16, ss58: &str) -> (u128, u32) {
 }
 
 const BOB: &str = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty";
-const DAVE: &str = "5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy";
+const CHARLIE: &str = "5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y";
 
-/// A port whose three successors are free too (the worker's and the
+/// A port whose five successors are free too (the workers' and the
 /// gatekeeper's private and public APIs).
 fn free_port_pair() -> u16 {
     loop {
         let p = free_port();
-        if p < u16::MAX - 3 && (1..4).all(|i| std::net::TcpListener::bind(("127.0.0.1", p + i)).is_ok()) {
+        if p < u16::MAX - 5 && (1..6).all(|i| std::net::TcpListener::bind(("127.0.0.1", p + i)).is_ok()) {
             return p;
         }
     }
@@ -43,7 +43,13 @@ fn free_port_pair() -> u16 {
 fn devnet_then_transfer() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let pruntime_port = free_port_pair();
+    // The pRuntime ports must not overlap the node's RPC port.
+    let pruntime_port = loop {
+        let p = free_port_pair();
+        if !(p..=p + 5).contains(&port) {
+            break p;
+        }
+    };
     let mut devnet = Command::new(binary("umbra"))
         .args(["devnet", "--rpc-port", &port.to_string(), "--fresh", "--pruntime-port", &pruntime_port.to_string()])
         .arg("--base-path")
@@ -94,15 +100,15 @@ fn devnet_then_transfer() {
         .args(["--url", &format!("ws://127.0.0.1:{port}"), "worker", "list"])
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).contains("2 worker(s)"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("3 worker(s)"));
     assert!(seen.iter().any(|l| l.contains(&format!("ws://127.0.0.1:{port}"))), "endpoints printed: {seen:?}");
 
-    // Bob pays Dave: neither authors blocks nor relays, so nothing else
+    // Bob pays Charlie: neither authors blocks nor relays, so nothing else
     // touches their balances meanwhile.
     let (bob_before, bob_nonce) = account(port, BOB);
-    let (dave_before, _) = account(port, DAVE);
+    let (charlie_before, _) = account(port, CHARLIE);
     let out = Command::new(binary("umbra"))
-        .args(["--url", &format!("ws://127.0.0.1:{port}"), "transfer", "--from", "//Bob", "--to", DAVE, "1.25"])
+        .args(["--url", &format!("ws://127.0.0.1:{port}"), "transfer", "--from", "//Bob", "--to", CHARLIE, "1.25"])
         .output()
         .unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();
@@ -113,7 +119,7 @@ fn devnet_then_transfer() {
     assert!(fee > 0);
     let block = stdout.split("finalized in block #").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
 
-    // Balances at the transfer's block: Dave +1.25 UMB, Bob -1.25 UMB - fee, nonce +1.
+    // Balances at the transfer's block: Charlie +1.25 UMB, Bob -1.25 UMB - fee, nonce +1.
     let hash =
         http_rpc(port, "chain_getBlockHash", serde_json::json!([block.parse::<u32>().unwrap()]))["result"].clone();
     let at = |who: &str| {
@@ -125,7 +131,7 @@ fn devnet_then_transfer() {
         (info.data.free, info.nonce)
     };
     let amount = 1_250_000_000_000u128;
-    assert_eq!(at(DAVE).0, dave_before + amount);
+    assert_eq!(at(CHARLIE).0, charlie_before + amount);
     assert_eq!(at(BOB).0, bob_before - amount - fee);
     assert_eq!(at(BOB).1, bob_nonce + 1);
 

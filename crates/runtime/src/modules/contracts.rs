@@ -609,7 +609,9 @@ impl Call {
         let micros = match self {
             Call::create_cluster { .. } => 100,
             Call::upload_code { code } => 200 + code.len() as u64 / 10,
-            Call::create_random_cluster { .. } | Call::replace_replica { .. } => 200 + 10 * registry::MAX_WORKERS as u64,
+            Call::create_random_cluster { .. } | Call::replace_replica { .. } => {
+                200 + 10 * registry::MAX_WORKERS as u64
+            }
             Call::instantiate { envelope, .. } | Call::call { envelope, .. } => 150 + envelope.len() as u64 / 100,
         };
         DispatchInfo { weight: Weight::from_parts(micros * WEIGHT_REF_TIME_PER_MICROS, 0), ..Default::default() }
@@ -932,7 +934,14 @@ fn notify(ext: &mut Ext<'_>, notice: Notice) -> DispatchResult {
     Ok(())
 }
 
-fn freeze(ext: &mut Ext<'_>, cluster: H256, worker: sr25519::Public, block: BlockNumber, committed: H256, reported: H256) {
+fn freeze(
+    ext: &mut Ext<'_>,
+    cluster: H256,
+    worker: sr25519::Public,
+    block: BlockNumber,
+    committed: H256,
+    reported: H256,
+) {
     if !frozen(ext, &cluster) {
         let number = ext.env.number;
         ext.put(keys::frozen(&cluster), &number);
@@ -1033,12 +1042,8 @@ fn apply_commit(ext: &mut Ext<'_>, id: H256, commit: ClusterCommit) -> DispatchR
     } else {
         ext.put(keys::queue(&id), &rest);
     }
-    let record = DeltaRecord {
-        block: commit.block,
-        state_root: commit.state_root,
-        deltas: commit.deltas,
-        created: deployed,
-    };
+    let record =
+        DeltaRecord { block: commit.block, state_root: commit.state_root, deltas: commit.deltas, created: deployed };
     ext.put(keys::delta(&id, state.deltas), &record);
     ext.put(
         keys::commit_state(&id),
