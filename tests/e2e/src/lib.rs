@@ -284,3 +284,16 @@ pub fn http_post_to(port: u16, path: &str, body: &[u8]) -> Option<HttpResponse> 
     let status = head.lines().next()?.split_whitespace().nth(1)?.parse().ok()?;
     Some((status, Vec::new(), body.to_string()))
 }
+
+/// A port `p` with `p..=p + n` free, below Linux's ephemeral range
+/// (32768–60999) so outgoing connections of the processes under test
+/// (relayers, clients) cannot take one of them before it is bound.
+pub fn free_port_range(n: u16) -> u16 {
+    let mut p = 20_000 + (std::process::id() % 12_000) as u16;
+    loop {
+        if (0..=n).all(|i| std::net::TcpListener::bind(("127.0.0.1", p + i)).is_ok()) {
+            return p;
+        }
+        p = if p + 2 * n + 1 > 32_000 { 20_000 } else { p + n + 1 };
+    }
+}

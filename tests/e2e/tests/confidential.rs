@@ -18,15 +18,6 @@ use umbra_primitives::AccountId32;
 
 const BOB: &str = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty";
 
-fn free_ports(n: u16) -> u16 {
-    loop {
-        let p = free_port();
-        if p < u16::MAX - n && (1..=n).all(|i| std::net::TcpListener::bind(("127.0.0.1", p + i)).is_ok()) {
-            return p;
-        }
-    }
-}
-
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
@@ -37,7 +28,7 @@ fn demo_token_is_confidential() {
     let port = free_port();
     // The pRuntime ports must not overlap the node's RPC port.
     let pruntime_port = loop {
-        let p = free_ports(5);
+        let p = umbra_e2e::free_port_range(5);
         if !(p..=p + 5).contains(&port) {
             break p;
         }

@@ -28,24 +28,13 @@ fn account(port: u16, ss58: &str) -> (u128, u32) {
 const BOB: &str = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty";
 const CHARLIE: &str = "5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y";
 
-/// A port whose five successors are free too (the workers' and the
-/// gatekeeper's private and public APIs).
-fn free_port_pair() -> u16 {
-    loop {
-        let p = free_port();
-        if p < u16::MAX - 5 && (1..6).all(|i| std::net::TcpListener::bind(("127.0.0.1", p + i)).is_ok()) {
-            return p;
-        }
-    }
-}
-
 #[test]
 fn devnet_then_transfer() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     // The pRuntime ports must not overlap the node's RPC port.
     let pruntime_port = loop {
-        let p = free_port_pair();
+        let p = umbra_e2e::free_port_range(5);
         if !(p..=p + 5).contains(&port) {
             break p;
         }
