@@ -213,12 +213,7 @@ impl Host for ContractHost {
     }
 
     fn next_key(&self, prefix: &[u8], after: Option<&[u8]>) -> Option<Vec<u8>> {
-        use std::ops::Bound;
-        let start = match after {
-            Some(a) => Bound::Excluded(a.to_vec()),
-            None => Bound::Included(prefix.to_vec()),
-        };
-        self.storage.range((start, Bound::Unbounded)).map(|(k, _)| k).next().filter(|k| k.starts_with(prefix)).cloned()
+        umbra_vm::next_key_in(&self.storage, prefix, after)
     }
 
     fn random(&mut self, out: &mut [u8]) {

@@ -29,6 +29,18 @@ pub trait Host: Send {
     fn derive_secret(&mut self, salt: &[u8]) -> [u8; 32];
 }
 
+/// [`Host::next_key`] over an ordered map: the first key with `prefix`
+/// strictly after `after` (or the first with `prefix`).
+pub fn next_key_in(storage: &BTreeMap<Vec<u8>, Vec<u8>>, prefix: &[u8], after: Option<&[u8]>) -> Option<Vec<u8>> {
+    let start = after.map_or_else(|| prefix.to_vec(), <[u8]>::to_vec);
+    storage
+        .range(start..)
+        .map(|(k, _)| k)
+        .find(|k| after.is_none_or(|a| k.as_slice() > a))
+        .filter(|k| k.starts_with(prefix))
+        .cloned()
+}
+
 /// A host over an in-memory map with a seeded random stream (tests, the
 /// native harness, benchmarks).
 pub struct MemoryHost {
@@ -62,13 +74,7 @@ impl Host for MemoryHost {
     }
 
     fn next_key(&self, prefix: &[u8], after: Option<&[u8]>) -> Option<Vec<u8>> {
-        let start = after.map_or_else(|| prefix.to_vec(), <[u8]>::to_vec);
-        self.storage
-            .range(start..)
-            .map(|(k, _)| k)
-            .find(|k| after.is_none_or(|a| k.as_slice() > a))
-            .filter(|k| k.starts_with(prefix))
-            .cloned()
+        next_key_in(&self.storage, prefix, after)
     }
 
     fn random(&mut self, out: &mut [u8]) {

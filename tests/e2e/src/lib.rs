@@ -297,3 +297,62 @@ pub fn free_port_range(n: u16) -> u16 {
         p = if p + 2 * n + 1 > 32_000 { 20_000 } else { p + n + 1 };
     }
 }
+
+/// `umbra devnet` started on loopback with its stdout read line by line.
+pub struct Devnet {
+    /// The `umbra devnet` process.
+    pub child: Child,
+    /// Lines printed so far.
+    pub seen: Vec<String>,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Devnet {
+    /// Starts `umbra devnet` on `rpc_port` with data in `base`, pRuntime
+    /// ports from [`free_port_range`] (never overlapping `rpc_port`), and
+    /// `extra` flags.
+    pub fn start(base: &Path, rpc_port: u16, extra: &[&str]) -> Devnet {
+        let pruntime_port = loop {
+            let p = free_port_range(5);
+            if !(p..=p + 5).contains(&rpc_port) {
+                break p;
+            }
+        };
+        let mut child = Command::new(binary("umbra"))
+            .args(["devnet", "--rpc-port", &rpc_port.to_string(), "--pruntime-port", &pruntime_port.to_string()])
+            .args(extra)
+            .arg("--base-path")
+            .arg(base)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, lines) = mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        Devnet { child, seen: Vec::new(), lines }
+    }
+
+    /// Collects output until a line satisfies `done`; panics with the
+    /// output when the devnet exits first or `timeout` passes.
+    pub fn wait_line(&mut self, what: &str, timeout: Duration, done: impl Fn(&str) -> bool) {
+        wait_for(what, timeout, || {
+            while let Ok(line) = self.lines.try_recv() {
+                self.seen.push(line);
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let mut err = String::new();
+                if let Some(mut e) = self.child.stderr.take() {
+                    let _ = e.read_to_string(&mut err);
+                }
+                panic!("devnet exited early ({status}): {:#?} {err}", self.seen);
+            }
+            self.seen.iter().any(|l| done(l)).then_some(())
+        });
+    }
+}

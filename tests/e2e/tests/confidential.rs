@@ -5,15 +5,10 @@
 //! and the Contracts storage) never sees the transfer's plaintext.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)] // test code
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Command, Stdio},
-    sync::mpsc,
-    time::Duration,
-};
+use std::time::Duration;
 
 use parity_scale_codec::Encode;
-use umbra_e2e::{binary, free_port, http_rpc, wait_for};
+use umbra_e2e::{free_port, http_rpc, Devnet};
 use umbra_primitives::AccountId32;
 
 const BOB: &str = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty";
@@ -26,43 +21,9 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 fn demo_token_is_confidential() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    // The pRuntime ports must not overlap the node's RPC port.
-    let pruntime_port = loop {
-        let p = umbra_e2e::free_port_range(5);
-        if !(p..=p + 5).contains(&port) {
-            break p;
-        }
-    };
-    let mut devnet = Command::new(binary("umbra"))
-        .args(["devnet", "--demo", "--rpc-port", &port.to_string(), "--pruntime-port", &pruntime_port.to_string()])
-        .arg("--base-path")
-        .arg(dir.path().join("devnet"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let stdout = devnet.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut seen = Vec::new();
-    wait_for("the demo to complete", Duration::from_secs(300), || {
-        while let Ok(line) = rx.try_recv() {
-            seen.push(line);
-        }
-        if let Ok(Some(status)) = devnet.try_wait() {
-            let mut err = String::new();
-            if let Some(mut e) = devnet.stderr.take() {
-                let _ = std::io::Read::read_to_string(&mut e, &mut err);
-            }
-            panic!("devnet exited early ({status}): {seen:#?} {err}");
-        }
-        seen.iter().any(|l| l.starts_with("demo complete")).then_some(())
-    });
+    let mut devnet = Devnet::start(&dir.path().join("devnet"), port, &["--demo"]);
+    devnet.wait_line("the demo to complete", Duration::from_secs(300), |l| l.starts_with("demo complete"));
+    let seen = &devnet.seen;
     let line = |prefix: &str| {
         seen.iter().map(|l| l.trim_start()).find(|l| l.starts_with(prefix)).unwrap_or_default().to_string()
     };
@@ -111,6 +72,6 @@ fn demo_token_is_confidential() {
         let bytes = hex::decode(hex_value.trim_start_matches("0x")).unwrap();
         assert!(!contains(&bytes, &transfer_args), "Contracts storage {key} holds the transfer");
     }
-    let _ = std::process::Command::new("kill").args(["-INT", &devnet.id().to_string()]).status();
-    let _ = devnet.wait();
+    let _ = std::process::Command::new("kill").args(["-INT", &devnet.child.id().to_string()]).status();
+    let _ = devnet.child.wait();
 }

@@ -5,14 +5,9 @@
 //! everything the devnet started.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)] // test code
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Command, Stdio},
-    sync::mpsc,
-    time::Duration,
-};
+use std::{process::Command, time::Duration};
 
-use umbra_e2e::{binary, free_port, http_rpc, wait_for};
+use umbra_e2e::{binary, free_port, http_rpc, wait_for, Devnet};
 use umbra_primitives::AccountId32;
 use umbra_runtime::modules::system;
 
@@ -33,51 +28,18 @@ fn devnet_then_transfer() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     // The pRuntime ports must not overlap the node's RPC port.
-    let pruntime_port = loop {
-        let p = umbra_e2e::free_port_range(5);
-        if !(p..=p + 5).contains(&port) {
-            break p;
-        }
-    };
-    let mut devnet = Command::new(binary("umbra"))
-        .args(["devnet", "--rpc-port", &port.to_string(), "--fresh", "--pruntime-port", &pruntime_port.to_string()])
-        .arg("--base-path")
-        .arg(dir.path().join("devnet"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let stdout = devnet.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut seen = Vec::new();
-    wait_for("the devnet to report finality", Duration::from_secs(120), || {
-        while let Ok(line) = rx.try_recv() {
-            seen.push(line);
-        }
-        if let Ok(Some(status)) = devnet.try_wait() {
-            let mut err = String::new();
-            if let Some(mut e) = devnet.stderr.take() {
-                let _ = std::io::Read::read_to_string(&mut e, &mut err);
-            }
-            panic!("devnet exited early ({status}): {seen:?} {err}");
-        }
-        seen.iter().any(|l| l.contains("press Ctrl-C to stop")).then_some(())
-    });
-    assert!(seen.iter().any(|l| l.contains("blocks are produced and finalized")), "{seen:?}");
-    assert!(seen.iter().any(|l| l.contains("worker synced to #") && l.contains("registered on chain")), "{seen:?}");
-    assert!(seen.iter().any(|l| l.contains("master key epoch 0 published")), "{seen:?}");
+    let mut devnet = Devnet::start(&dir.path().join("devnet"), port, &["--fresh"]);
+    devnet.wait_line("the devnet to report finality", Duration::from_secs(120), |l| l.contains("press Ctrl-C to stop"));
+    assert!(devnet.seen.iter().any(|l| l.contains("blocks are produced and finalized")), "{:?}", devnet.seen);
+    assert!(
+        devnet.seen.iter().any(|l| l.contains("worker synced to #") && l.contains("registered on chain")),
+        "{:?}",
+        devnet.seen
+    );
+    assert!(devnet.seen.iter().any(|l| l.contains("master key epoch 0 published")), "{:?}", devnet.seen);
     // The status line (printed every 10 s without a terminal) shows the worker.
-    wait_for("a status line with the worker", Duration::from_secs(60), || {
-        while let Ok(line) = rx.try_recv() {
-            seen.push(line);
-        }
-        seen.iter().any(|l| l.contains("| worker synced #") && l.contains("| gatekeeper epoch 0")).then_some(())
+    devnet.wait_line("a status line with the worker", Duration::from_secs(60), |l| {
+        l.contains("| worker synced #") && l.contains("| gatekeeper epoch 0")
     });
     let out = Command::new(binary("umbra"))
         .args(["--url", &format!("ws://127.0.0.1:{port}"), "gatekeeper", "status"])
@@ -90,7 +52,11 @@ fn devnet_then_transfer() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("3 worker(s)"));
-    assert!(seen.iter().any(|l| l.contains(&format!("ws://127.0.0.1:{port}"))), "endpoints printed: {seen:?}");
+    assert!(
+        devnet.seen.iter().any(|l| l.contains(&format!("ws://127.0.0.1:{port}"))),
+        "endpoints printed: {:?}",
+        devnet.seen
+    );
 
     // Bob pays Charlie: neither authors blocks nor relays, so nothing else
     // touches their balances meanwhile.
@@ -142,8 +108,9 @@ fn devnet_then_transfer() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("decimal places"));
 
     // SIGINT stops the devnet and its node.
-    rustix::process::kill_process(rustix::process::Pid::from_child(&devnet), rustix::process::Signal::INT).unwrap();
-    let status = wait_for("the devnet to stop", Duration::from_secs(60), || devnet.try_wait().unwrap());
+    rustix::process::kill_process(rustix::process::Pid::from_child(&devnet.child), rustix::process::Signal::INT)
+        .unwrap();
+    let status = wait_for("the devnet to stop", Duration::from_secs(60), || devnet.child.try_wait().unwrap());
     assert!(status.success(), "devnet exit status {status}");
     wait_for("the node's RPC port to close", Duration::from_secs(30), || {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_err().then_some(())
