@@ -41,6 +41,10 @@ pub(crate) enum ContractCommand {
         /// The crate's directory.
         #[arg(default_value = ".")]
         path: PathBuf,
+        /// Cargo's target directory (default: the crate's own, or its
+        /// workspace's).
+        #[arg(long)]
+        target_dir: Option<PathBuf>,
     },
     /// Upload contract code (a wasm file); the chain validates it.
     Upload {
@@ -193,7 +197,7 @@ fn show_output(status: ExecStatus, output: &[u8], returns: Option<&str>) -> Stri
 pub(crate) async fn run(client: &Client, command: ContractCommand) -> Result<String, CliError> {
     match command {
         ContractCommand::New { name, dir } => new_crate(&name, &dir),
-        ContractCommand::Build { path } => build(&path),
+        ContractCommand::Build { path, target_dir } => build(&path, target_dir.as_deref()),
         ContractCommand::Upload { wasm, from } => {
             let meta = std::fs::metadata(&wasm).map_err(|e| CliError::new(format!("{}: {e}", wasm.display())))?;
             if meta.len() > umbra_vm::limits::MAX_CODE_SIZE as u64 {
@@ -384,7 +388,7 @@ mod tests {{
     Ok(format!("created {} (native tests: cargo test; wasm: umbra contract build {})", root.display(), root.display()))
 }
 
-pub(crate) fn build(path: &Path) -> Result<String, CliError> {
+pub(crate) fn build(path: &Path, target_dir: Option<&Path>) -> Result<String, CliError> {
     let manifest = path.join("Cargo.toml");
     let text = std::fs::read_to_string(&manifest).map_err(|e| CliError::new(format!("{}: {e}", manifest.display())))?;
     let name = text
@@ -393,16 +397,20 @@ pub(crate) fn build(path: &Path) -> Result<String, CliError> {
         .ok_or_else(|| CliError::new(format!("{}: no package name", manifest.display())))?
         .replace('-', "_");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = std::process::Command::new(cargo)
-        .args(["build", "--release", "--target", "wasm32-unknown-unknown", "--manifest-path"])
-        .arg(&manifest)
-        .status()
-        .map_err(|e| CliError::new(format!("cargo: {e}")))?;
+    let mut command = std::process::Command::new(cargo);
+    command.args(["build", "--release", "--target", "wasm32-unknown-unknown", "--manifest-path"]).arg(&manifest);
+    if let Some(dir) = target_dir {
+        command.arg("--target-dir").arg(dir);
+    }
+    let status = command.status().map_err(|e| CliError::new(format!("cargo: {e}")))?;
     if !status.success() {
         return Err(CliError::new("cargo build failed"));
     }
     // The crate's own target dir, or an enclosing workspace's.
-    let candidates = [path.join("target"), path.join("../target"), path.join("../../target")];
+    let candidates = match target_dir {
+        Some(dir) => vec![dir.to_path_buf()],
+        None => vec![path.join("target"), path.join("../target"), path.join("../../target")],
+    };
     let wasm = candidates
         .iter()
         .map(|t| t.join(format!("wasm32-unknown-unknown/release/{name}.wasm")))

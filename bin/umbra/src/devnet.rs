@@ -37,9 +37,13 @@ pub(crate) struct DevnetArgs {
     #[arg(long)]
     node_bin: Option<PathBuf>,
     /// The first worker pRuntime's private API port (public API: +1; the
-    /// gatekeeper pRuntime uses +2 and +3, the second worker +4 and +5).
+    /// gatekeeper pRuntime uses +2 and +3, worker `i` ≥ 2 uses +2i and
+    /// +2i+1).
     #[arg(long, default_value_t = 8100)]
     pruntime_port: u16,
+    /// Worker pRuntimes to start (1 to 6).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=MAX_WORKERS as i64))]
+    workers: u16,
     /// Start only the node (no pRuntime, no relayer).
     #[arg(long)]
     no_worker: bool,
@@ -48,6 +52,26 @@ pub(crate) struct DevnetArgs {
     /// running.
     #[arg(long, conflicts_with = "no_worker")]
     demo: bool,
+    /// TEST ONLY: start worker `N` with the pRuntime's divergence fault
+    /// hook (its contract state differs on purpose).
+    #[arg(long, hide = true)]
+    test_fault_diverge: Option<u16>,
+}
+
+/// Most workers a devnet starts (one funded relayer account each).
+const MAX_WORKERS: u16 = 6;
+
+/// The relayer accounts of workers 1…6 (endowed in the dev chain spec).
+const WORKER_SIGNERS: [&str; MAX_WORKERS as usize] =
+    ["//Ferdie", "//Dave", "//Ferdie//stash", "//Dave//stash", "//Charlie//stash", "//Bob//stash"];
+
+/// Worker `i`'s (1-based) private API port; its public API is one above.
+pub(crate) fn worker_port(base: u16, i: u16) -> u16 {
+    if i == 1 {
+        base
+    } else {
+        base + 2 * i
+    }
 }
 
 fn default_base_path() -> Result<PathBuf, CliError> {
@@ -215,9 +239,14 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<String, CliError> {
     let log_path = base.join("node.log");
     let (log, log_err) = open_log(&log_path)?;
 
+    if args.demo && args.workers < 2 {
+        return Err(CliError::new("--demo needs at least 2 workers (a 2-replica cluster)"));
+    }
+    let workers_text =
+        format!(", a gatekeeper and {} worker pRuntime(s) (SIMULATED TEE) with their relayers", args.workers);
     println!(
         "umbra devnet: starting 1 node{} (chain dev, data in {})",
-        if args.no_worker { "" } else { ", a gatekeeper and two worker pRuntimes (SIMULATED TEE) with their relayers" },
+        if args.no_worker { "" } else { &workers_text },
         base.display()
     );
     let mut cmd = Command::new(&node_bin);
@@ -265,8 +294,8 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<String, CliError> {
     };
     let mut workers: Vec<Managed> = Vec::new();
     if let Some((pruntime_bin, relayer_bin)) = &worker_bins {
-        if let Err(e) = start_worker(pruntime_port, &base, &url, pruntime_bin, relayer_bin, &client, &mut workers).await
-        {
+        let plan = Plan { base_port: pruntime_port, workers: args.workers, faulty: args.test_fault_diverge };
+        if let Err(e) = start_worker(&plan, &base, &url, pruntime_bin, relayer_bin, &client, &mut workers).await {
             for w in &mut workers {
                 stop(&mut w.child, Duration::from_secs(5));
             }
@@ -282,10 +311,14 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<String, CliError> {
         }
         println!("  node log:                      {}", log_path.display());
         if !workers.is_empty() {
-            println!("  pRuntime private API (relayer): http://127.0.0.1:{}/status", args.pruntime_port);
-            println!("  pRuntime public API:            http://127.0.0.1:{}/info", args.pruntime_port + 1);
             println!("  gatekeeper pRuntime:            http://127.0.0.1:{}/status", args.pruntime_port + 2);
-            println!("  second worker public API:       http://127.0.0.1:{}/info", args.pruntime_port + 5);
+            for i in 1..=args.workers {
+                let port = worker_port(args.pruntime_port, i);
+                println!(
+                    "  worker {i} pRuntime:              http://127.0.0.1:{port}/status (public API http://127.0.0.1:{}/info)",
+                    port + 1
+                );
+            }
         }
         println!("press Ctrl-C to stop\n");
         let _ = std::io::stdout().flush();
@@ -293,7 +326,9 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<String, CliError> {
     }
     .await;
     let result = match result {
-        Ok(()) if args.demo => crate::demo::run(&client, args.pruntime_port + 1, args.pruntime_port + 5).await,
+        Ok(()) if args.demo => {
+            crate::demo::run(&client, args.pruntime_port + 1, worker_port(args.pruntime_port, 2) + 1).await
+        }
         other => other,
     };
     if let Err(e) = result {
@@ -328,8 +363,9 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<String, CliError> {
         ticks += 1;
         if let Some(mut line) = status_line(&client).await {
             if !workers.is_empty() {
-                line.push_str(&worker_status(args.pruntime_port));
-                line.push_str(&worker_status(args.pruntime_port + 4));
+                for i in 1..=args.workers {
+                    line.push_str(&worker_status(worker_port(args.pruntime_port, i)));
+                }
                 line.push_str(&gatekeeper_status(args.pruntime_port + 2));
             }
             if tty {
@@ -367,10 +403,20 @@ fn worker_status(port: u16) -> String {
 
 /// One pRuntime + relayer pair of the devnet.
 struct Pair<'a> {
-    name: &'static str,
+    name: String,
     role: &'a str,
     port: u16,
     signer: &'a str,
+    /// Extra pRuntime arguments.
+    extra: &'a [&'a str],
+}
+
+/// What `start_worker` starts.
+struct Plan {
+    base_port: u16,
+    workers: u16,
+    /// The worker started with the test-only divergence fault hook.
+    faulty: Option<u16>,
 }
 
 /// Starts a pRuntime and its relayer, allows the measurement and waits for
@@ -384,8 +430,8 @@ async fn start_pair(
     client: &Client,
     workers: &mut Vec<Managed>,
 ) -> Result<String, CliError> {
-    let data = base.join(pair.name);
-    let pruntime_args: Vec<String> = vec![
+    let data = base.join(&pair.name);
+    let mut pruntime_args: Vec<String> = vec![
         "--data-dir".into(),
         data.display().to_string(),
         "--private-addr".into(),
@@ -397,6 +443,7 @@ async fn start_pair(
         "--role".into(),
         pair.role.into(),
     ];
+    pruntime_args.extend(pair.extra.iter().map(|s| s.to_string()));
     workers.push(spawn("pRuntime", pruntime_bin, &pruntime_args, base.join(format!("{}.log", pair.name)))?);
     let relayer_args: Vec<String> = vec![
         "--node".into(),
@@ -439,7 +486,7 @@ fn gatekeeper_status(port: u16) -> String {
 /// Starts the gatekeeper and the worker, appoints the gatekeeper and waits
 /// for the master key of epoch 0.
 async fn start_worker(
-    pruntime_port: u16,
+    plan: &Plan,
     base: &Path,
     node_url: &str,
     pruntime_bin: &Path,
@@ -447,7 +494,8 @@ async fn start_worker(
     client: &Client,
     workers: &mut Vec<Managed>,
 ) -> Result<(), CliError> {
-    let gatekeeper = Pair { name: "gatekeeper", role: "gatekeeper", port: pruntime_port + 2, signer: "//Eve" };
+    let gatekeeper =
+        Pair { name: "gatekeeper".into(), role: "gatekeeper", port: plan.base_port + 2, signer: "//Eve", extra: &[] };
     let identity = start_pair(&gatekeeper, base, node_url, pruntime_bin, relayer_bin, client, workers).await?;
     let set: Vec<umbra_crypto::sr25519::Public> = client
         .storage(&umbra_runtime::modules::gatekeeper::keys::gatekeepers(), None)
@@ -474,10 +522,20 @@ async fn start_worker(
         .await?
         .ok_or_else(|| CliError::new("the gatekeeper did not publish epoch 0's key"))?;
     println!("  master key epoch 0 published: 0x{}", hex::encode(published));
-    let worker = Pair { name: "pruntime", role: "worker", port: pruntime_port, signer: "//Ferdie" };
-    start_pair(&worker, base, node_url, pruntime_bin, relayer_bin, client, workers).await?;
-    let second = Pair { name: "pruntime2", role: "worker", port: pruntime_port + 4, signer: "//Dave" };
-    start_pair(&second, base, node_url, pruntime_bin, relayer_bin, client, workers).await?;
+    for (i, signer) in (1..=plan.workers).zip(WORKER_SIGNERS) {
+        let faulty = plan.faulty == Some(i);
+        if faulty {
+            println!("  worker {i}: TEST FAULT HOOK — its contract state diverges on purpose");
+        }
+        let worker = Pair {
+            name: if i == 1 { "pruntime".into() } else { format!("pruntime{i}") },
+            role: "worker",
+            port: worker_port(plan.base_port, i),
+            signer,
+            extra: if faulty { &["--test-fault-diverge"] } else { &[] },
+        };
+        start_pair(&worker, base, node_url, pruntime_bin, relayer_bin, client, workers).await?;
+    }
     Ok(())
 }
 

@@ -59,6 +59,19 @@ pub(crate) enum ClusterCommand {
         #[arg(long, default_value = "//Alice")]
         sudo: String,
     },
+    /// Replace a replica that left (no heartbeat within the grace period,
+    /// attestation lapsed or policy no longer met; anyone may ask): the
+    /// chain draws its successor by random dispatch, the gatekeepers send
+    /// it the cluster key and it rebuilds the state from the chain.
+    Replace {
+        /// Cluster id (0x hex).
+        id: String,
+        /// The replica that left (worker identity, 0x hex).
+        worker: String,
+        /// Secret URI of the signer.
+        #[arg(long, default_value = "//Alice")]
+        from: String,
+    },
     /// A cluster's workers, epoch and published signing key.
     Show {
         /// Cluster id (0x hex).
@@ -71,6 +84,14 @@ async fn get<T: Decode>(client: &Client, key: &[u8]) -> Result<Option<T>, CliErr
         None => Ok(None),
         Some(raw) => T::decode(&mut &raw[..]).map(Some).map_err(|_| CliError::new("undecodable storage value")),
     }
+}
+
+fn parse_cluster(id: &str) -> Result<H256, CliError> {
+    hex::decode(id.trim_start_matches("0x"))
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .map(H256)
+        .ok_or_else(|| CliError::new(format!("`{id}` is not a 0x cluster id (64 hex digits)")))
 }
 
 fn hex32(bytes: &[u8; 32]) -> String {
@@ -165,12 +186,29 @@ pub(crate) async fn cluster_command(client: &Client, command: ClusterCommand) ->
                 sudo(client, &suri, RuntimeCall::Contracts(contracts::Call::create_cluster { workers })).await?;
             Ok(format!("cluster {} created in block #{n}", hex32(&contracts::cluster_id(count).0)))
         }
+        ClusterCommand::Replace { id, worker, from } => {
+            let id = parse_cluster(&id)?;
+            let worker = crate::registry::parse_identity(&worker)?;
+            let call = RuntimeCall::Contracts(contracts::Call::replace_replica { cluster: id, worker });
+            let included = crate::contract::submit(client, &from, call).await?;
+            let new = included
+                .events
+                .iter()
+                .find_map(|e| match e {
+                    umbra_runtime::RuntimeEvent::Contracts(contracts::Event::ReplicaReplaced { new, .. }) => Some(*new),
+                    _ => None,
+                })
+                .ok_or_else(|| CliError::new("no ReplicaReplaced event in the block"))?;
+            Ok(format!(
+                "replica {} of cluster {} replaced by {} in block #{}",
+                hex32(&worker.0),
+                hex32(&id.0),
+                hex32(&new.0),
+                included.block_number
+            ))
+        }
         ClusterCommand::Show { id } => {
-            let bytes = hex::decode(id.trim_start_matches("0x"))
-                .ok()
-                .and_then(|b| <[u8; 32]>::try_from(b).ok())
-                .ok_or_else(|| CliError::new(format!("`{id}` is not a 0x cluster id (64 hex digits)")))?;
-            let id = H256(bytes);
+            let id = parse_cluster(&id)?;
             let info: contracts::ClusterInfo = get(client, &contracts::keys::cluster(&id))
                 .await?
                 .ok_or_else(|| CliError::new(format!("no cluster {}", hex32(&id.0))))?;

@@ -127,7 +127,9 @@ fn main() -> ExitCode {
                 rt.block_on(with_client(&url, |c| async move { gatekeeper::gatekeeper_command(&c, cmd).await }))
             }),
             Command::Contract(contract::ContractCommand::New { name, dir }) => contract::new_crate(&name, &dir),
-            Command::Contract(contract::ContractCommand::Build { path }) => contract::build(&path),
+            Command::Contract(contract::ContractCommand::Build { path, target_dir }) => {
+                contract::build(&path, target_dir.as_deref())
+            }
             Command::Contract(cmd) => {
                 runtime().and_then(|rt| rt.block_on(with_client(&url, |c| async move { contract::run(&c, cmd).await })))
             }

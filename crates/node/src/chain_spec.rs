@@ -14,7 +14,8 @@
 //! The built-in `dev` and `local` specs carry the seed's token distribution
 //! of 1,000,000,000 UMB: 5% team, 15% sale, 1% testnet rewards, 9% airdrop,
 //! 70% the mining subsidy pool (the treasury's mining pool account), plus
-//! 1,000,000 UMB for each dev account `//Alice` … `//Ferdie` on top.
+//! 1,000,000 UMB for each dev account `//Alice` … `//Ferdie` and each
+//! `//Alice//stash` … `//Ferdie//stash` on top.
 
 use std::collections::BTreeMap;
 
@@ -245,6 +246,11 @@ fn distribution_and_dev() -> Vec<(String, String)> {
         .collect();
     for name in DEV_NAMES {
         balances.push((ss58(&dev_public(name).0 .0), DEV_ENDOWMENT.to_string()));
+    }
+    // As in Substrate's dev chains, each `//Name//stash` too (devnet
+    // relayers of workers beyond the second sign with them).
+    for name in DEV_NAMES {
+        balances.push((ss58(&dev_public(&format!("{name}//stash")).0 .0), DEV_ENDOWMENT.to_string()));
     }
     balances
 }

@@ -298,23 +298,53 @@ pub fn free_port_range(n: u16) -> u16 {
     }
 }
 
-/// `umbra devnet` started on loopback with its stdout read line by line.
+/// Bytes a chain observer sees (see [`Devnet::observed`]).
+pub struct Observed {
+    /// Every extrinsic of every finalized block.
+    pub extrinsics: Vec<Vec<u8>>,
+    /// Every value under the Contracts module's prefix.
+    pub storage: Vec<Vec<u8>>,
+}
+
+impl Observed {
+    /// Panics, naming `what`, when any observed byte string contains
+    /// `needle`.
+    pub fn assert_hidden(&self, what: &str, needle: &[u8]) {
+        let contains = |hay: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+        assert!(!self.extrinsics.iter().any(|x| contains(x)), "a block carries {what} in plaintext");
+        assert!(!self.storage.iter().any(|v| contains(v)), "Contracts storage holds {what} in plaintext");
+    }
+}
+
+/// `umbra devnet` started on loopback with its stdout read line by line;
+/// dropping it stops the devnet (SIGINT, then SIGKILL after 30 s).
 pub struct Devnet {
     /// The `umbra devnet` process.
     pub child: Child,
     /// Lines printed so far.
     pub seen: Vec<String>,
+    /// The node's JSON-RPC port.
+    pub rpc_port: u16,
+    /// The first worker's private pRuntime port (`--pruntime-port`).
+    pub pruntime_port: u16,
     lines: mpsc::Receiver<String>,
 }
 
 impl Devnet {
     /// Starts `umbra devnet` on `rpc_port` with data in `base`, pRuntime
     /// ports from [`free_port_range`] (never overlapping `rpc_port`), and
-    /// `extra` flags.
+    /// `extra` flags (`--workers N` is honoured when choosing ports).
     pub fn start(base: &Path, rpc_port: u16, extra: &[&str]) -> Devnet {
+        let workers: u16 = extra
+            .iter()
+            .position(|a| *a == "--workers")
+            .and_then(|i| extra.get(i + 1))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(2);
+        let span = 2 * workers.max(2) + 1;
         let pruntime_port = loop {
-            let p = free_port_range(5);
-            if !(p..=p + 5).contains(&rpc_port) {
+            let p = free_port_range(span);
+            if !(p..=p + span).contains(&rpc_port) {
                 break p;
             }
         };
@@ -335,7 +365,85 @@ impl Devnet {
                 let _ = tx.send(line);
             }
         });
-        Devnet { child, seen: Vec::new(), lines }
+        Devnet { child, seen: Vec::new(), rpc_port, pruntime_port, lines }
+    }
+
+    /// Worker `i`'s (1-based) private pRuntime port (the devnet's layout).
+    pub fn worker_private(&self, i: u16) -> u16 {
+        if i == 1 {
+            self.pruntime_port
+        } else {
+            self.pruntime_port + 2 * i
+        }
+    }
+
+    /// Worker `i`'s public pRuntime API as a URL.
+    pub fn worker_url(&self, i: u16) -> String {
+        format!("http://127.0.0.1:{}", self.worker_private(i) + 1)
+    }
+
+    /// The node's WebSocket URL.
+    pub fn ws_url(&self) -> String {
+        format!("ws://127.0.0.1:{}", self.rpc_port)
+    }
+
+    /// Runs the `umbra` CLI against this devnet.
+    pub fn umbra(&self, args: &[&str]) -> std::process::Output {
+        Command::new(binary("umbra")).args(["--url", &self.ws_url()]).args(args).output().unwrap()
+    }
+
+    /// Runs the `umbra` CLI and returns its stdout; panics with stderr on
+    /// failure.
+    pub fn umbra_ok(&self, args: &[&str]) -> String {
+        let out = self.umbra(args);
+        assert!(out.status.success(), "umbra {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// What a chain observer sees of confidential contracts: every
+    /// extrinsic of every block up to the finalized head, and every value
+    /// under the Contracts module's storage prefix.
+    pub fn observed(&self) -> Observed {
+        let rpc = |m: &str, p: Value| http_rpc(self.rpc_port, m, p);
+        let finalized = rpc("chain_getFinalizedHead", serde_json::json!([]));
+        let head = rpc("chain_getHeader", serde_json::json!([finalized["result"]]));
+        let top = u32::from_str_radix(head["result"]["number"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+        let unhex = |v: &Value| hex::decode(v.as_str().unwrap().trim_start_matches("0x")).unwrap();
+        let mut extrinsics = Vec::new();
+        for n in 1..=top {
+            let hash = rpc("chain_getBlockHash", serde_json::json!([n]));
+            let block = rpc("chain_getBlock", serde_json::json!([hash["result"]]));
+            extrinsics.extend(block["result"]["block"]["extrinsics"].as_array().unwrap().iter().map(unhex));
+        }
+        let prefix = format!("0x{}", hex::encode(umbra_crypto::hashing::twox_128(b"Contracts")));
+        let mut storage = Vec::new();
+        let mut start = Value::Null;
+        loop {
+            let keys = rpc("state_getKeysPaged", serde_json::json!([prefix, 1000, start]));
+            let keys = keys["result"].as_array().unwrap().clone();
+            for key in &keys {
+                let value = rpc("state_getStorage", serde_json::json!([key]));
+                if !value["result"].is_null() {
+                    storage.push(unhex(&value["result"]));
+                }
+            }
+            match keys.last() {
+                Some(last) if keys.len() == 1000 => start = last.clone(),
+                _ => break,
+            }
+        }
+        Observed { extrinsics, storage }
+    }
+
+    /// The pid of the process started with `needle` in its command line
+    /// (e.g. a worker's `--private-addr`), from `/proc`.
+    pub fn pid_of(needle: &str) -> Option<u32> {
+        std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+            let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            text.contains(needle).then_some(pid)
+        })
     }
 
     /// Collects output until a line satisfies `done`; panics with the
@@ -354,5 +462,23 @@ impl Devnet {
             }
             self.seen.iter().any(|l| done(l)).then_some(())
         });
+    }
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
+        let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
