@@ -253,5 +253,11 @@ pub(crate) async fn block(client: &Client, which: &str) -> Result<String, CliErr
         out.push_str(&format!("\n    [{i}] {line} -> {}", outcome.unwrap_or_else(|| "?".into())));
     }
     out.push_str(&format!("\n  events:          {}", events.len()));
+    for e in &events {
+        // The event's variant and fields (long ones cut at 200 chars).
+        let text = format!("{:?}", e.event);
+        let cut: String = text.chars().take(200).collect();
+        out.push_str(&format!("\n    {cut}{}", if cut.len() < text.len() { "…" } else { "" }));
+    }
     Ok(out)
 }

@@ -113,7 +113,7 @@ pub(crate) enum ContractCommand {
     },
 }
 
-fn parse_h256(s: &str, what: &str) -> Result<H256, CliError> {
+pub(crate) fn parse_h256(s: &str, what: &str) -> Result<H256, CliError> {
     hex::decode(s.trim_start_matches("0x"))
         .ok()
         .and_then(|b| <[u8; 32]>::try_from(b).ok())
@@ -121,7 +121,7 @@ fn parse_h256(s: &str, what: &str) -> Result<H256, CliError> {
         .ok_or_else(|| CliError::new(format!("`{s}` is not a 0x {what} (64 hex digits)")))
 }
 
-fn signer(from: &str) -> Result<Pair, CliError> {
+pub(crate) fn signer(from: &str) -> Result<Pair, CliError> {
     let suri = crate::key::secret_arg(from)?;
     Ok(Pair::from_suri(Scheme::Sr25519, &SecretUri::parse(&suri)?)?)
 }

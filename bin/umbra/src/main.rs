@@ -5,6 +5,7 @@
 //! exits with status 1 (usage errors: status 2, from clap).
 
 mod attestation;
+mod bench;
 mod chain;
 mod contract;
 mod demo;
@@ -65,9 +66,12 @@ enum Command {
     /// Clusters of workers.
     #[command(subcommand)]
     Cluster(gatekeeper::ClusterCommand),
-    /// Confidential contracts: code upload.
+    /// Confidential contracts: new, build, upload, instantiate, call, query.
     #[command(subcommand)]
     Contract(contract::ContractCommand),
+    /// Measure a running network: confidential commands/s, queries/s.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 /// A failure to report to the user: one line, no secrets.
@@ -132,6 +136,9 @@ fn main() -> ExitCode {
             }
             Command::Contract(cmd) => {
                 runtime().and_then(|rt| rt.block_on(with_client(&url, |c| async move { contract::run(&c, cmd).await })))
+            }
+            Command::Bench(cmd) => {
+                runtime().and_then(|rt| rt.block_on(with_client(&url, |c| async move { bench::run(&c, cmd).await })))
             }
             Command::Cluster(cmd) => runtime().and_then(|rt| {
                 rt.block_on(with_client(&url, |c| async move { gatekeeper::cluster_command(&c, cmd).await }))

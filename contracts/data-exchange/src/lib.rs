@@ -7,7 +7,7 @@
 //! contracts do not hold chain balances yet, so credits stand in for a
 //! token transfer.
 //!
-//! * constructor `new()`: the deployer operates the market;
+//! * constructor `open()`: the deployer operates the market;
 //! * command `grant(to: [u8; 32], amount: u128)`: operator only;
 //! * command `list(price: u128, data: Vec<u8>) -> u32`: a new listing;
 //! * command `buy(listing: u32)`: pays the seller, grants access;
@@ -69,7 +69,7 @@ pub mod data_exchange {
     impl Exchange {
         /// Opens the exchange, operated by the deployer.
         #[constructor]
-        pub fn new() -> Self {
+        pub fn open() -> Self {
             let this = Self::storage();
             this.operator.set(&env::caller().unwrap_or_default());
             this.listings.set(&0);

@@ -295,6 +295,58 @@ pub struct QueryAnswer {
     pub worker: sr25519::Public,
 }
 
+/// A worker checked once against the chain (see [`Client::query_target`]),
+/// queried many times without chain reads.
+#[derive(Clone, Debug)]
+pub struct QueryTarget {
+    addr: String,
+    contract: H256,
+    identity: sr25519::Public,
+    ecdh: x25519::Public,
+    domain: Domain,
+    genesis: H256,
+}
+
+impl QueryTarget {
+    /// One query: `input` sealed to the worker, with a certificate by the
+    /// signer valid until the given block when one is given; the answer
+    /// must be signed by the worker's registered identity and open.
+    pub async fn query(&self, input: Vec<u8>, signer: Option<(&Pair, BlockNumber)>) -> Result<QueryAnswer> {
+        let label = Label::Envelope.in_domain(self.domain);
+        let mut session =
+            SealingSession::new(&mut rand_core::OsRng, &self.ecdh, label).map_err(|e| bad(format!("sealing: {e}")))?;
+        let certificate = signer.map(|(pair, expires_at)| {
+            let message = wire::Certificate::message(&self.genesis, &session.ephemeral().0, expires_at);
+            wire::Certificate {
+                account: AccountId32(pair.public()),
+                expires_at,
+                signature: pair.sign(&message, &mut rand_core::OsRng),
+            }
+        });
+        let context = envelope::context(&self.genesis.0, Purpose::Query, &self.contract.0);
+        let sealed = session
+            .seal(&context, &wire::QueryPayload { input, certificate }.encode())
+            .map_err(|e| bad(format!("sealing: {e}")))?;
+        let request = wire::QueryRequest { contract: self.contract, envelope: sealed.envelope.to_bytes() };
+        let (answer, body, signature) = http(&self.addr, Method::POST, "/query", request.encode()).await?;
+        // The answer is signed by the registered identity.
+        let mut signed = RESPONSE_CONTEXT.to_vec();
+        signed.extend_from_slice(&umbra_crypto::hashing::blake2_256(&body));
+        let signature = signature.ok_or_else(|| bad("unsigned worker response"))?;
+        if !sr25519::verify(&sr25519::Signature(signature), &signed, &self.identity) {
+            return Err(bad("the worker's response signature does not verify"));
+        }
+        let reply = hex::decode(answer["envelope"].as_str().unwrap_or_default().trim_start_matches("0x"))
+            .map_err(|e| bad(e.to_string()))?;
+        let reply = Envelope::from_bytes(&reply, MAX_WORKER_RESPONSE).map_err(|e| bad(e.to_string()))?;
+        let context = envelope::context(&self.genesis.0, Purpose::QueryResponse, &self.contract.0);
+        let plaintext = sealed.reply.open(&reply, &context).map_err(|e| bad(format!("answer does not open: {e}")))?;
+        let response: wire::QueryResponse =
+            umbra_primitives::decode_bounded(&plaintext, MAX_WORKER_RESPONSE).map_err(|e| bad(e.to_string()))?;
+        Ok(QueryAnswer { response, worker: self.identity })
+    }
+}
+
 impl Client {
     /// Uploaded code.
     pub async fn code(&self, hash: &H256) -> Result<Option<Vec<u8>>> {
@@ -372,20 +424,10 @@ impl Client {
         }
     }
 
-    /// Queries `contract` on the worker at `url` (`http://host:port`): the
-    /// worker's identity and X25519 key come from its `/info` and must match
-    /// its registration on chain and a replica of the contract's cluster;
-    /// the answer's signature is checked against that identity. With
-    /// `signer`, the query carries a certificate valid for `validity`
-    /// blocks, so the contract sees the signer as caller.
-    pub async fn query(
-        &self,
-        url: &str,
-        contract: &H256,
-        input: Vec<u8>,
-        signer: Option<&Pair>,
-        validity: BlockNumber,
-    ) -> Result<QueryAnswer> {
+    /// Checks that the worker at `url` (`http://host:port`) is registered
+    /// with the ECDH key it serves and is a replica of `contract`'s
+    /// cluster; the result queries it without further chain reads.
+    pub async fn query_target(&self, url: &str, contract: &H256) -> Result<QueryTarget> {
         let addr = url.trim_start_matches("http://").trim_end_matches('/').to_string();
         let info = http(&addr, Method::GET, "/info", Vec::new()).await?.0;
         let identity = parse32(&info["identity"]).ok_or_else(|| bad("worker info without identity"))?;
@@ -401,44 +443,31 @@ impl Client {
         if !cluster.workers.contains(&identity) {
             return Err(bad("the worker is not a replica of the contract's cluster"));
         }
-        let domain = domain_of(registered.platform);
-        let label = Label::Envelope.in_domain(domain);
-        let mut session = SealingSession::new(&mut rand_core::OsRng, &x25519::Public(ecdh), label)
-            .map_err(|e| bad(format!("sealing: {e}")))?;
-        let certificate = match signer {
-            None => None,
-            Some(pair) => {
-                let head = self.best_header().await?.number;
-                let expires_at = head.saturating_add(validity);
-                let message = wire::Certificate::message(&self.genesis_hash(), &session.ephemeral().0, expires_at);
-                Some(wire::Certificate {
-                    account: AccountId32(pair.public()),
-                    expires_at,
-                    signature: pair.sign(&message, &mut rand_core::OsRng),
-                })
-            }
-        };
-        let context = envelope::context(&self.genesis_hash().0, Purpose::Query, &contract.0);
-        let sealed = session
-            .seal(&context, &wire::QueryPayload { input, certificate }.encode())
-            .map_err(|e| bad(format!("sealing: {e}")))?;
-        let request = wire::QueryRequest { contract: *contract, envelope: sealed.envelope.to_bytes() };
-        let (answer, body, signature) = http(&addr, Method::POST, "/query", request.encode()).await?;
-        // The answer is signed by the registered identity.
-        let mut signed = RESPONSE_CONTEXT.to_vec();
-        signed.extend_from_slice(&umbra_crypto::hashing::blake2_256(&body));
-        let signature = signature.ok_or_else(|| bad("unsigned worker response"))?;
-        if !sr25519::verify(&sr25519::Signature(signature), &signed, &identity) {
-            return Err(bad("the worker's response signature does not verify"));
-        }
-        let reply = hex::decode(answer["envelope"].as_str().unwrap_or_default().trim_start_matches("0x"))
-            .map_err(|e| bad(e.to_string()))?;
-        let reply = Envelope::from_bytes(&reply, MAX_WORKER_RESPONSE).map_err(|e| bad(e.to_string()))?;
-        let context = envelope::context(&self.genesis_hash().0, Purpose::QueryResponse, &contract.0);
-        let plaintext = sealed.reply.open(&reply, &context).map_err(|e| bad(format!("answer does not open: {e}")))?;
-        let response: wire::QueryResponse =
-            umbra_primitives::decode_bounded(&plaintext, MAX_WORKER_RESPONSE).map_err(|e| bad(e.to_string()))?;
-        Ok(QueryAnswer { response, worker: identity })
+        Ok(QueryTarget {
+            addr,
+            contract: *contract,
+            identity,
+            ecdh: x25519::Public(ecdh),
+            domain: domain_of(registered.platform),
+            genesis: self.genesis_hash(),
+        })
+    }
+
+    /// Queries `contract` on the worker at `url`: the input sealed to the
+    /// worker's registered ECDH key, signed by `signer` when given (a
+    /// certificate valid for `validity` blocks), the answer checked against
+    /// the worker's registered identity and opened.
+    pub async fn query(
+        &self,
+        url: &str,
+        contract: &H256,
+        input: Vec<u8>,
+        signer: Option<&Pair>,
+        validity: BlockNumber,
+    ) -> Result<QueryAnswer> {
+        let target = self.query_target(url, contract).await?;
+        let expires_at = self.best_header().await?.number.saturating_add(validity);
+        target.query(input, signer.map(|p| (p, expires_at))).await
     }
 
     /// A registered worker (for its platform and keys).

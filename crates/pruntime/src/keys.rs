@@ -218,13 +218,19 @@ pub fn observe(
             };
             gatekeeper_notice(ctx, &ext, notice, active, counter, secrets, state, entropy, &mut out);
         } else if message.destination.as_slice() == contracts::TOPIC && active {
-            let Ok(contracts::Notice::ClusterCreated { cluster, workers, epoch }) =
-                contracts::Notice::decode(&mut &message.payload[..])
-            else {
-                state.key_errors += 1;
-                continue;
-            };
-            distribute_cluster_key(ctx, &ext, cluster, &workers, epoch, counter, secrets, state, &mut out);
+            match contracts::Notice::decode(&mut &message.payload[..]) {
+                Ok(contracts::Notice::ClusterCreated { cluster, workers, epoch }) => {
+                    distribute_cluster_key(ctx, &ext, cluster, &workers, epoch, counter, secrets, state, &mut out)
+                }
+                // A replacement replica gets the key of the cluster it
+                // joins; it rebuilds the state from the chain's deltas.
+                Ok(contracts::Notice::ReplicaAdded { cluster, worker, epoch }) => {
+                    distribute_cluster_key(ctx, &ext, cluster, &[worker], epoch, counter, secrets, state, &mut out)
+                }
+                // Commits are for replicas.
+                Ok(_) => {}
+                Err(_) => state.key_errors += 1,
+            }
         }
     }
     out

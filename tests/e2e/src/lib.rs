@@ -289,7 +289,12 @@ pub fn http_post_to(port: u16, path: &str, body: &[u8]) -> Option<HttpResponse> 
 /// (32768–60999) so outgoing connections of the processes under test
 /// (relayers, clients) cannot take one of them before it is bound.
 pub fn free_port_range(n: u16) -> u16 {
-    let mut p = 20_000 + (std::process::id() % 12_000) as u16;
+    // Ports are bound later by the processes under test, so parallel tests
+    // of one binary must not be handed the same free range: each call
+    // starts past the ranges handed out before.
+    static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    let offset = NEXT.fetch_add(n + 1, std::sync::atomic::Ordering::Relaxed) % 10_000;
+    let mut p = 20_000 + ((std::process::id() % 12_000) as u16 + offset) % 12_000;
     loop {
         if (0..=n).all(|i| std::net::TcpListener::bind(("127.0.0.1", p + i)).is_ok()) {
             return p;

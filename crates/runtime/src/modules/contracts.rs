@@ -52,9 +52,11 @@ pub const MAX_ENVELOPE_LEN: usize = 64 * 1024;
 /// Largest salt.
 pub const MAX_SALT_LEN: usize = 64;
 /// Most commands queued per cluster in one block.
-pub const MAX_COMMANDS_PER_BLOCK: usize = 256;
+pub const MAX_COMMANDS_PER_BLOCK: usize = 2048;
 /// Most commands waiting for a commit per cluster.
 pub const MAX_QUEUE: usize = 4 * MAX_COMMANDS_PER_BLOCK;
+/// Most envelope bytes waiting for a commit per cluster.
+pub const MAX_QUEUE_BYTES: u64 = 16 * 1024 * 1024;
 /// Largest gas limit of one command.
 pub const MAX_GAS_LIMIT: u64 = 10_000_000_000;
 /// Price of one unit of gas in planck, reserved up front, unused part
@@ -201,6 +203,17 @@ pub struct Ack {
     pub state_root: H256,
 }
 
+/// A block's share of a cluster's queue.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Encode, Decode, TypeInfo)]
+pub struct QueuedBlock {
+    /// The block the commands were queued in.
+    pub block: BlockNumber,
+    /// How many (entries `0..count`).
+    pub count: u32,
+    /// Their envelope bytes.
+    pub bytes: u64,
+}
+
 /// A cluster's committed position.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Encode, Decode, TypeInfo)]
 pub struct CommitState {
@@ -299,9 +312,15 @@ pub mod keys {
     pub fn cluster_contracts(cluster: &H256) -> Vec<u8> {
         map_key(NAME, "ClusterContracts", StorageHasher::Blake2_128Concat, cluster.as_bytes())
     }
-    /// `Contracts.Queue(cluster)`: commands waiting for a commit.
-    pub fn queue(cluster: &H256) -> Vec<u8> {
-        map_key(NAME, "Queue", StorageHasher::Blake2_128Concat, cluster.as_bytes())
+    /// `Contracts.QueuedBlocks(cluster)`: the blocks with commands waiting
+    /// for a commit, ascending, with their counts and envelope bytes.
+    pub fn queued_blocks(cluster: &H256) -> Vec<u8> {
+        map_key(NAME, "QueuedBlocks", StorageHasher::Blake2_128Concat, cluster.as_bytes())
+    }
+    /// `Contracts.Queue((cluster, block, index))`: one waiting command (one
+    /// entry each, so queueing costs the same at any queue length).
+    pub fn queue_entry(cluster: &H256, block: BlockNumber, index: u32) -> Vec<u8> {
+        map_key(NAME, "Queue", StorageHasher::Blake2_128Concat, &(cluster, block, index).encode())
     }
     /// `Contracts.NextCallId`.
     pub fn next_call_id() -> Vec<u8> {
@@ -675,9 +694,17 @@ pub fn cluster_contracts(ext: &Ext<'_>, cluster: &H256) -> Vec<H256> {
     ext.get_or_default(&keys::cluster_contracts(cluster))
 }
 
-/// A cluster's queued commands.
+/// A cluster's queued commands, in chain order.
 pub fn queue(ext: &Ext<'_>, cluster: &H256) -> Vec<Command> {
-    ext.get_or_default(&keys::queue(cluster))
+    queued_blocks(ext, cluster)
+        .iter()
+        .flat_map(|q| (0..q.count).filter_map(move |i| ext.get::<Command>(&keys::queue_entry(cluster, q.block, i))))
+        .collect()
+}
+
+/// The blocks with commands waiting in a cluster's queue.
+pub fn queued_blocks(ext: &Ext<'_>, cluster: &H256) -> Vec<QueuedBlock> {
+    ext.get_or_default(&keys::queued_blocks(cluster))
 }
 
 /// A cluster's committed position.
@@ -849,9 +876,12 @@ fn enqueue(
     if frozen(ext, &cluster) {
         return Err(Error::ClusterFrozen.into());
     }
-    let mut queue = queue(ext, &cluster);
+    let mut blocks = queued_blocks(ext, &cluster);
     let number = ext.env.number;
-    if queue.len() >= MAX_QUEUE || queue.iter().filter(|c| c.block == number).count() >= MAX_COMMANDS_PER_BLOCK {
+    let waiting: u64 = blocks.iter().map(|q| u64::from(q.count)).sum();
+    let bytes: u64 = blocks.iter().map(|q| q.bytes).sum::<u64>().saturating_add(envelope.len() as u64);
+    let here = blocks.last().filter(|q| q.block == number).map_or(0, |q| q.count as usize);
+    if waiting >= MAX_QUEUE as u64 || here >= MAX_COMMANDS_PER_BLOCK || bytes > MAX_QUEUE_BYTES {
         return Err(Error::QueueFull.into());
     }
     let fee = Balance::from(gas_limit).saturating_mul(GAS_PRICE);
@@ -859,17 +889,18 @@ fn enqueue(
     let call_id: u64 = ext.get_or_default(&keys::next_call_id());
     ext.put(keys::next_call_id(), &call_id.saturating_add(1));
     ext.put(keys::pending_call(call_id), &PendingCall { caller, gas_limit, cluster });
-    queue.push(Command {
-        call_id,
-        contract,
-        caller,
-        kind,
-        envelope,
-        gas_limit,
-        block: number,
-        timestamp: timestamp::now(ext),
-    });
-    ext.put(keys::queue(&cluster), &queue);
+    let size = envelope.len() as u64;
+    let command =
+        Command { call_id, contract, caller, kind, envelope, gas_limit, block: number, timestamp: timestamp::now(ext) };
+    ext.put(keys::queue_entry(&cluster, number, here as u32), &command);
+    match blocks.last_mut().filter(|q| q.block == number) {
+        Some(q) => {
+            q.count += 1;
+            q.bytes = q.bytes.saturating_add(size);
+        }
+        None => blocks.push(QueuedBlock { block: number, count: 1, bytes: size }),
+    }
+    ext.put(keys::queued_blocks(&cluster), &blocks);
     ext.deposit_event(Event::CommandQueued { call_id, contract });
     Ok(call_id)
 }
@@ -989,8 +1020,13 @@ fn apply_commit(ext: &mut Ext<'_>, id: H256, commit: ClusterCommit) -> DispatchR
     if commit.block < state.block || commit.block >= ext.env.number {
         return Err(Error::BadCommit.into());
     }
-    let queue = queue(ext, &id);
-    let (covered, rest): (Vec<Command>, Vec<Command>) = queue.into_iter().partition(|c| c.block <= commit.block);
+    let (done, rest): (Vec<QueuedBlock>, Vec<QueuedBlock>) =
+        queued_blocks(ext, &id).into_iter().partition(|q| q.block <= commit.block);
+    let reader: &Ext<'_> = ext;
+    let covered: Vec<Command> = done
+        .iter()
+        .flat_map(|q| (0..q.count).filter_map(move |i| reader.get::<Command>(&keys::queue_entry(&id, q.block, i))))
+        .collect();
     let exact = !covered.is_empty()
         && covered.len() == commit.results.len()
         && covered.iter().zip(&commit.results).all(|(c, r)| c.call_id == r.call_id && r.output.len() <= MAX_OUTPUT_LEN);
@@ -1037,10 +1073,15 @@ fn apply_commit(ext: &mut Ext<'_>, id: H256, commit: ClusterCommit) -> DispatchR
         all.extend(deployed.iter().copied());
         ext.put(keys::cluster_contracts(&id), &all);
     }
+    for q in &done {
+        for i in 0..q.count {
+            ext.kill(keys::queue_entry(&id, q.block, i));
+        }
+    }
     if rest.is_empty() {
-        ext.kill(keys::queue(&id));
+        ext.kill(keys::queued_blocks(&id));
     } else {
-        ext.put(keys::queue(&id), &rest);
+        ext.put(keys::queued_blocks(&id), &rest);
     }
     let record =
         DeltaRecord { block: commit.block, state_root: commit.state_root, deltas: commit.deltas, created: deployed };

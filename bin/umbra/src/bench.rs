@@ -1,0 +1,274 @@
+//! `umbra bench`: end-to-end throughput of a running network, measured
+//! from outside through its public APIs.
+//!
+//! * `commands`: `--count` sealed commands to one contract, signed with
+//!   consecutive nonces and submitted concurrently; the rate is from the
+//!   first submission to the finalized block holding the last commit.
+//!   Statuses come from the public `CommandExecuted` events. Assumes no
+//!   other traffic to the contract meanwhile.
+//! * `queries`: `--count` encrypted, signed-answer queries to one worker
+//!   over `--concurrency` connections; rate, p50 and p99 latency.
+
+use std::{collections::BTreeMap, sync::Arc, time::Duration, time::Instant};
+
+use clap::Subcommand;
+use futures::{stream, StreamExt};
+use umbra_client::{
+    contracts::{call_input, encode_args, seal_command, Abi},
+    Client,
+};
+use umbra_primitives::{AccountId32, H256};
+use umbra_runtime::{
+    event::Phase,
+    modules::{contracts, system},
+    RuntimeCall, RuntimeEvent,
+};
+
+use crate::CliError;
+
+/// Submissions in flight at once.
+const IN_FLIGHT: usize = 128;
+
+#[derive(Subcommand)]
+pub(crate) enum BenchCommand {
+    /// Confidential commands per second, end to end: sealed, signed,
+    /// submitted, executed by every replica, committed and finalized.
+    Commands {
+        /// Contract id (0x hex).
+        #[arg(long)]
+        contract: String,
+        /// Method (a command of the contract's ABI).
+        #[arg(long, default_value = "bump")]
+        method: String,
+        /// Arguments as a JSON array.
+        #[arg(long, default_value = "[]")]
+        args: String,
+        /// Commands to send.
+        #[arg(long, default_value_t = 1000)]
+        count: u32,
+        /// Gas limit of each.
+        #[arg(long, default_value_t = 1_000_000)]
+        gas: u64,
+        /// Secret URI of the sender.
+        #[arg(long, default_value = "//Alice")]
+        from: String,
+        /// Give up waiting for commits after this many seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout_secs: u64,
+    },
+    /// Encrypted queries per second against one worker, with latency
+    /// percentiles.
+    Queries {
+        /// Contract id (0x hex).
+        #[arg(long)]
+        contract: String,
+        /// Method (a query of the contract's ABI).
+        #[arg(long)]
+        method: String,
+        /// Arguments as a JSON array.
+        #[arg(long, default_value = "[]")]
+        args: String,
+        /// The worker's public API (`http://host:port`).
+        #[arg(long)]
+        worker: String,
+        /// Queries to send.
+        #[arg(long, default_value_t = 10_000)]
+        count: u32,
+        /// Concurrent connections.
+        #[arg(long, default_value_t = 8)]
+        concurrency: u32,
+        /// Secret URI of the account the queries speak for; anonymous
+        /// without.
+        #[arg(long)]
+        from: Option<String>,
+    },
+}
+
+pub(crate) async fn run(client: &Client, command: BenchCommand) -> Result<String, CliError> {
+    match command {
+        BenchCommand::Commands { contract, method, args, count, gas, from, timeout_secs } => {
+            commands(client, &contract, &method, &args, count, gas, &from, Duration::from_secs(timeout_secs)).await
+        }
+        BenchCommand::Queries { contract, method, args, worker, count, concurrency, from } => {
+            queries(client, &contract, &method, &args, &worker, count, concurrency, from.as_deref()).await
+        }
+    }
+}
+
+async fn input_of(client: &Client, contract: &H256, method: &str, args: &str) -> Result<Vec<u8>, CliError> {
+    let info = client.contract_info(contract).await?.ok_or_else(|| CliError::new("no such contract"))?;
+    let code = client.code(&info.code_hash).await?.ok_or_else(|| CliError::new("no such code on chain"))?;
+    let m = Abi::from_code(&code)?.method(method)?;
+    let values = serde_json::from_str(args).map_err(|e| CliError::new(format!("--args is not JSON: {e}")))?;
+    Ok(call_input(m.selector, encode_args(&m.args, &values)?))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn commands(
+    client: &Client,
+    contract: &str,
+    method: &str,
+    args: &str,
+    count: u32,
+    gas: u64,
+    from: &str,
+    timeout: Duration,
+) -> Result<String, CliError> {
+    let contract = crate::contract::parse_h256(contract, "contract id")?;
+    let info = client.contract_info(&contract).await?.ok_or_else(|| CliError::new("no such contract"))?;
+    let keys = info.pubkeys.ok_or_else(|| CliError::new("the contract's constructor has not committed"))?;
+    let input = input_of(client, &contract, method, args).await?;
+    let cluster = client.cluster_info(&info.cluster).await?.ok_or_else(|| CliError::new("no cluster"))?;
+    let domain = client.cluster_domain(&cluster).await?;
+    let pair = crate::contract::signer(from)?;
+    let nonce = client.next_nonce(&AccountId32(pair.public())).await?;
+
+    let prepared = Instant::now();
+    let mut xts = Vec::with_capacity(count as usize);
+    for i in 0..count {
+        let (envelope, _) = seal_command(&client.genesis_hash(), &keys.ecdh, &contract, input.clone(), domain)?;
+        let call = RuntimeCall::Contracts(contracts::Call::call { contract, envelope, gas_limit: gas });
+        xts.push(client.sign(call, &pair, nonce + i, 0).await?);
+    }
+    let prepare_secs = prepared.elapsed().as_secs_f64();
+
+    let start_block = finalized_number(client).await?;
+    let started = Instant::now();
+    let results: Vec<_> = stream::iter(xts.iter()).map(|xt| client.submit(xt)).buffered(IN_FLIGHT).collect().await;
+    let submit_secs = started.elapsed().as_secs_f64();
+    let rejected = results.iter().filter(|r| r.is_err()).count();
+    if let Some(Err(e)) = results.iter().find(|r| r.is_err()) {
+        eprintln!("  {rejected} submissions rejected by the pool, e.g.: {e}");
+    }
+    let accepted = count as usize - rejected;
+
+    // Follow finality: queued → executed, by call id.
+    let mut queued: BTreeMap<u64, Option<contracts::ExecStatus>> = BTreeMap::new();
+    let mut refused = 0usize;
+    let mut next = start_block + 1;
+    let mut last_commit = None;
+    while started.elapsed() < timeout {
+        let head = finalized_number(client).await?;
+        while next <= head {
+            let hash = client.block_hash(next).await?.ok_or_else(|| CliError::new("finalized block vanished"))?;
+            for record in client.events(hash).await? {
+                match record.event {
+                    RuntimeEvent::Contracts(contracts::Event::CommandQueued { call_id, contract: c })
+                        if c == contract =>
+                    {
+                        queued.entry(call_id).or_insert(None);
+                    }
+                    RuntimeEvent::Contracts(contracts::Event::CommandExecuted { call_id, status, .. }) => {
+                        if let Some(slot) = queued.get_mut(&call_id) {
+                            *slot = Some(status);
+                            last_commit = Some((next, started.elapsed()));
+                        }
+                    }
+                    RuntimeEvent::System(system::Event::ExtrinsicFailed { ref dispatch_error, .. })
+                        if matches!(record.phase, Phase::ApplyExtrinsic(_)) =>
+                    {
+                        let text = crate::chain::describe_error(dispatch_error);
+                        if text.starts_with("Contracts.") {
+                            refused += 1;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            next += 1;
+        }
+        let executed = queued.values().filter(|s| s.is_some()).count();
+        if queued.len() + refused >= accepted && executed == queued.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let executed = queued.values().filter(|s| s.is_some()).count();
+    let mut statuses: BTreeMap<String, usize> = BTreeMap::new();
+    for status in queued.values().flatten() {
+        *statuses.entry(format!("{status:?}")).or_default() += 1;
+    }
+    let (last_block, elapsed) = last_commit.unwrap_or((next.saturating_sub(1), started.elapsed()));
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    let statuses: Vec<String> = statuses.iter().map(|(s, n)| format!("{s}: {n}")).collect();
+    Ok(format!(
+        "{count} commands to 0x{} ({method}, gas {gas}): {executed} committed in {secs:.2} s = {:.0} commands/s \
+         (blocks #{}..#{last_block}; sealing and signing {prepare_secs:.2} s, submission {submit_secs:.2} s)\n\
+         statuses: {}\nrefused by the chain: {refused}; rejected by the pool: {rejected}; not committed: {}",
+        hex::encode(contract.0),
+        executed as f64 / secs,
+        start_block + 1,
+        if statuses.is_empty() { "none".to_string() } else { statuses.join(", ") },
+        queued.len() - executed,
+    ))
+}
+
+async fn finalized_number(client: &Client) -> Result<u32, CliError> {
+    let hash = client.finalized_hash().await?;
+    Ok(client.header(hash).await?.map(|h| h.number).unwrap_or(0))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn queries(
+    client: &Client,
+    contract: &str,
+    method: &str,
+    args: &str,
+    worker: &str,
+    count: u32,
+    concurrency: u32,
+    from: Option<&str>,
+) -> Result<String, CliError> {
+    let contract = crate::contract::parse_h256(contract, "contract id")?;
+    let input = input_of(client, &contract, method, args).await?;
+    let target = Arc::new(client.query_target(worker, &contract).await?);
+    let pair = from.map(crate::contract::signer).transpose()?.map(Arc::new);
+    let expires_at = client.best_header().await?.number.saturating_add(1_000);
+    let concurrency = concurrency.clamp(1, 256);
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for t in 0..concurrency {
+        let n = count / concurrency + u32::from(t < count % concurrency);
+        let (target, pair, input) = (target.clone(), pair.clone(), input.clone());
+        tasks.spawn(async move {
+            let mut latencies = Vec::with_capacity(n as usize);
+            let mut errors = Vec::new();
+            for _ in 0..n {
+                let sent = Instant::now();
+                match target.query(input.clone(), pair.as_deref().map(|p| (p, expires_at))).await {
+                    Ok(answer) if answer.response.status == contracts::ExecStatus::Success => {
+                        latencies.push(sent.elapsed().as_micros() as u64)
+                    }
+                    Ok(answer) => errors.push(format!("{:?}", answer.response.status)),
+                    Err(e) => errors.push(e.to_string()),
+                }
+            }
+            (latencies, errors)
+        });
+    }
+    let mut latencies = Vec::with_capacity(count as usize);
+    let mut errors = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        let (l, e) = done.map_err(|e| CliError::new(e.to_string()))?;
+        latencies.extend(l);
+        errors.extend(e);
+    }
+    let secs = started.elapsed().as_secs_f64().max(1e-9);
+    latencies.sort_unstable();
+    let pct = |p: usize| latencies.get((latencies.len() * p / 100).min(latencies.len().saturating_sub(1))).copied();
+    let ms = |v: Option<u64>| v.map_or("-".to_string(), |us| format!("{:.2} ms", us as f64 / 1000.0));
+    let mut out = format!(
+        "{count} queries ({method}) to {worker} over {concurrency} connections: {} answered in {secs:.2} s = {:.0} queries/s; \
+         latency p50 {}, p99 {}, max {}; errors {}",
+        latencies.len(),
+        latencies.len() as f64 / secs,
+        ms(pct(50)),
+        ms(pct(99)),
+        ms(latencies.last().copied()),
+        errors.len()
+    );
+    if let Some(e) = errors.first() {
+        out.push_str(&format!(" (first: {e})"));
+    }
+    Ok(out)
+}
