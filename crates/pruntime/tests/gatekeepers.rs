@@ -7,137 +7,23 @@
 
 mod common;
 
-use common::Fixture;
-use parity_scale_codec::{Decode, Encode};
-use umbra_attestation::{
-    sim::{dev_sim_service_pair, SimEvidence, SimQuote},
-    Evidence, Measurement, PlatformKind, TcbStatus,
-};
+use common::{identity, status, Net, DOMAIN};
+use parity_scale_codec::Decode;
+use umbra_attestation::{sim::dev_sim_service_pair, Measurement, TcbStatus};
 use umbra_crypto::{
     envelope::{self, Purpose, Recipient},
     hierarchy::{ClusterKey, MasterSecret},
     labels::{Domain, Label},
     sr25519, x25519,
 };
-use umbra_primitives::{block::OpaqueExtrinsic, extrinsic::Era};
-use umbra_pruntime::core::{Config, Core, Identity};
+use umbra_pruntime::core::Config;
 use umbra_runtime::{
     modules::{
         contracts, gatekeeper, message_queue,
         registry::{self, WorkerRole},
-        sudo,
     },
-    testing::dev_account,
     RuntimeCall,
 };
-
-const DOMAIN: Domain = Domain::Insecure;
-
-struct Net {
-    f: Fixture,
-    nodes: Vec<Core>,
-    seen: std::collections::BTreeSet<(Vec<u8>, u64)>,
-    entropy: u8,
-}
-
-fn identity(seed: u8) -> Identity {
-    Identity { signing: sr25519::Pair::from_seed(&[seed; 32]), ecdh: x25519::Secret::from_bytes([seed ^ 0x5a; 32]) }
-}
-
-impl Net {
-    fn new(roles: &[(u8, WorkerRole)]) -> Self {
-        let mut f = Fixture::new();
-        let mut nodes = Vec::new();
-        for (seed, role) in roles {
-            let config = Config { role: *role, heartbeat_interval: 0, domain: DOMAIN, ..Config::default() };
-            let mut core = Core::new(config, identity(*seed));
-            core.init(&f.anchor).unwrap();
-            core.load_state(0, f.genesis_pairs.clone()).unwrap();
-            nodes.push(core);
-        }
-        let add = registry::Call::add_measurement { measurement: Measurement(vec![9; 32]) };
-        let xt = sign(
-            &mut f,
-            "Alice",
-            RuntimeCall::Sudo(sudo::Call::sudo { call: Box::new(RuntimeCall::Registry(Box::new(add))) }),
-        );
-        let mut net = Net { f, nodes, seen: Default::default(), entropy: 100 };
-        net.block(vec![xt]);
-        net
-    }
-
-    /// Produces a block with `txs` plus everyone's new egress, feeds it to
-    /// every core.
-    fn block(&mut self, mut txs: Vec<OpaqueExtrinsic>) {
-        for i in 0..self.nodes.len() {
-            for m in self.nodes[i].egress() {
-                let key = (m.message.sender.encode(), m.sequence);
-                if self.seen.insert(key) {
-                    let call = RuntimeCall::MessageQueue(message_queue::Call::sync_offchain_message { signed: m });
-                    txs.push(sign_nonce(&mut self.f, "Ferdie", call, txs.len()));
-                }
-            }
-        }
-        let (header, changes) = self.f.produce(txs);
-        let justification = self.f.justify(&header);
-        for core in &mut self.nodes {
-            self.entropy = self.entropy.wrapping_add(1);
-            core.set_entropy([self.entropy; 32]);
-            core.sync_headers(std::slice::from_ref(&header), &justification, header.number).unwrap();
-            core.dispatch_blocks(&[(header.number, changes.clone())]).unwrap();
-        }
-    }
-
-    fn blocks(&mut self, n: usize) {
-        for _ in 0..n {
-            self.block(vec![]);
-        }
-    }
-
-    fn register(&mut self, i: usize, measurement: [u8; 32]) {
-        let info = self.nodes[i].registration_info(PlatformKind::Sim, Default::default(), None).unwrap();
-        let mut report_data = [0u8; 64];
-        report_data[..32].copy_from_slice(&info.binding());
-        let quote = SimQuote {
-            measurement,
-            report_data,
-            issued_at_ms: info.attested_at_ms,
-            tcb_status: TcbStatus::UpToDate,
-            advisories: vec![],
-        };
-        let evidence = Evidence::Sim(SimEvidence::sign(quote, &dev_sim_service_pair()));
-        let call =
-            RuntimeCall::Registry(Box::new(registry::Call::register_worker { info, evidence, collateral: None }));
-        let xt = sign(&mut self.f, "Bob", call);
-        self.block(vec![xt]);
-    }
-
-    fn sudo(&mut self, call: RuntimeCall) {
-        let xt = sign(&mut self.f, "Alice", RuntimeCall::Sudo(sudo::Call::sudo { call: Box::new(call) }));
-        self.block(vec![xt]);
-    }
-
-    fn public(&self, i: usize) -> sr25519::Public {
-        self.nodes[i].identity().public()
-    }
-
-    fn ext(&self) -> umbra_runtime::state::Ext<'_> {
-        self.f.chain.ext()
-    }
-}
-
-fn sign(f: &mut Fixture, who: &str, call: RuntimeCall) -> OpaqueExtrinsic {
-    sign_nonce(f, who, call, 0)
-}
-
-fn sign_nonce(f: &mut Fixture, who: &str, call: RuntimeCall, offset: usize) -> OpaqueExtrinsic {
-    let nonce = f.chain.account(&dev_account(who)).nonce + offset as u32;
-    f.chain.sign(who, call, nonce, 0, Era::Immortal)
-}
-
-fn status(core: &Core) -> umbra_pruntime::core::Status {
-    core.status()
-}
 
 #[test]
 fn gatekeepers_share_rotate_and_distribute_keys() {
