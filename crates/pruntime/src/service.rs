@@ -111,8 +111,13 @@ impl RateLimiter {
         // `rate` queries per second = `rate` thousandths per millisecond.
         let burst = 2 * rate * 1000;
         let refill = |at: Instant| (now.saturating_duration_since(at).as_millis() as u64).saturating_mul(rate);
-        if self.buckets.len() >= MAX_TRACKED_CLIENTS {
+        if self.buckets.len() >= MAX_TRACKED_CLIENTS && !self.buckets.contains_key(&ip) {
             self.buckets.retain(|_, (tokens, at)| tokens.saturating_add(refill(*at)) < burst);
+            // Still full of active clients: a new address waits (memory
+            // stays bounded whatever the number of addresses).
+            if self.buckets.len() >= MAX_TRACKED_CLIENTS {
+                return false;
+            }
         }
         let (tokens, at) = self.buckets.entry(ip).or_insert((burst, now));
         let gained = refill(*at);
@@ -477,4 +482,51 @@ fn info_json(shell: &Shell) -> Reply {
         "caught_up": status.caught_up,
         "role": format!("{:?}", shell.core.config().role),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{
+        net::{IpAddr, Ipv4Addr},
+        time::Duration,
+    };
+
+    use super::*;
+
+    #[test]
+    fn rate_limiter_allows_a_burst_then_the_rate_per_address() {
+        let mut limiter = RateLimiter { rate: 100, buckets: Default::default() };
+        let a = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1));
+        let b = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
+        let t0 = Instant::now();
+        // A burst of twice the rate, then refusals.
+        assert_eq!((0..250).filter(|_| limiter.allow(a, t0)).count(), 200);
+        assert!(!limiter.allow(a, t0));
+        // Another address has its own bucket.
+        assert!(limiter.allow(b, t0));
+        // 100 ms later: 10 more (100 per second).
+        let t1 = t0 + Duration::from_millis(100);
+        assert_eq!((0..50).filter(|_| limiter.allow(a, t1)).count(), 10);
+        // Never more than the burst, however long the pause.
+        let t2 = t1 + Duration::from_secs(3600);
+        assert_eq!((0..500).filter(|_| limiter.allow(a, t2)).count(), 200);
+    }
+
+    #[test]
+    fn rate_limiter_bounds_the_addresses_it_tracks() {
+        let mut limiter = RateLimiter { rate: 10, buckets: Default::default() };
+        let t0 = Instant::now();
+        for i in 0..MAX_TRACKED_CLIENTS as u32 {
+            assert!(limiter.allow(IpAddr::V4(Ipv4Addr::from(i)), t0));
+        }
+        // Full of active clients: a new address is refused, known ones not.
+        let newcomer = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+        assert!(!limiter.allow(newcomer, t0));
+        assert!(limiter.allow(IpAddr::V4(Ipv4Addr::from(7)), t0));
+        assert_eq!(limiter.buckets.len(), MAX_TRACKED_CLIENTS);
+        // Once their buckets refill, idle clients are forgotten.
+        let later = t0 + Duration::from_secs(10);
+        assert!(limiter.allow(newcomer, later));
+        assert!(limiter.buckets.len() < 10);
+    }
 }
