@@ -1,10 +1,11 @@
 //! `umbra devnet`: starts a local network in a data directory — one
-//! `umbra-node --dev`, a gatekeeper pRuntime and a worker pRuntime in a
-//! SIMULATED TEE, each with its `umbra-relayer` — allows the pRuntime
-//! measurement (Sudo), appoints the gatekeeper, waits for its epoch-0
-//! master key and for the worker to be synced and registered, then shows a live status line and
-//! the endpoints; SIGINT or SIGTERM stops every process it started. Works without a terminal (status lines are then printed every
-//! ten seconds instead of redrawn).
+//! `umbra-node --dev`, a gatekeeper pRuntime and `--workers` worker
+//! pRuntimes (default 2) in a SIMULATED TEE, each with its `umbra-relayer`
+//! — allows the pRuntime measurement (Sudo), appoints the gatekeeper, waits
+//! for its epoch-0 master key and for every worker to be synced and
+//! registered, then shows a live status line and the endpoints; SIGINT or
+//! SIGTERM stops every process it started. Works without a terminal
+//! (status lines are then printed every ten seconds instead of redrawn).
 
 use std::{
     fs,
