@@ -273,11 +273,16 @@ pub(crate) async fn run(client: &Client, command: ContractCommand) -> Result<Str
             eprintln!("  command {call_id} queued in block #{}; waiting for its commit", included.block_number);
             let result = client.wait_result(call_id, Duration::from_secs(120)).await?;
             let output = open_output(&opener, &client.genesis_hash(), &contract, &result)?;
-            Ok(format!(
+            let mut text = format!(
                 "{} (command {call_id}, {} gas)",
                 show_output(output.status, &output.output, m.returns.as_deref()),
                 result.gas_used
-            ))
+            );
+            // Events are sealed with the output: only the caller sees them.
+            for event in &output.events {
+                text.push_str(&format!("\n  event 0x{}", hex::encode(event)));
+            }
+            Ok(text)
         }
         ContractCommand::Query { contract, method, args, worker, from } => {
             let contract = parse_h256(&contract, "contract id")?;

@@ -53,6 +53,10 @@ pub(crate) struct DevnetArgs {
     /// running.
     #[arg(long, conflicts_with = "no_worker")]
     demo: bool,
+    /// Queries per second each client address may send to a worker
+    /// (pRuntime `--query-rate`).
+    #[arg(long, default_value_t = 2000)]
+    query_rate: u32,
     /// TEST ONLY: start worker `N` with the pRuntime's divergence fault
     /// hook (its contract state differs on purpose).
     #[arg(long, hide = true)]
@@ -295,7 +299,12 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<String, CliError> {
     };
     let mut workers: Vec<Managed> = Vec::new();
     if let Some((pruntime_bin, relayer_bin)) = &worker_bins {
-        let plan = Plan { base_port: pruntime_port, workers: args.workers, faulty: args.test_fault_diverge };
+        let plan = Plan {
+            base_port: pruntime_port,
+            workers: args.workers,
+            faulty: args.test_fault_diverge,
+            query_rate: args.query_rate,
+        };
         if let Err(e) = start_worker(&plan, &base, &url, pruntime_bin, relayer_bin, &client, &mut workers).await {
             for w in &mut workers {
                 stop(&mut w.child, Duration::from_secs(5));
@@ -409,7 +418,7 @@ struct Pair<'a> {
     port: u16,
     signer: &'a str,
     /// Extra pRuntime arguments.
-    extra: &'a [&'a str],
+    extra: Vec<String>,
 }
 
 /// What `start_worker` starts.
@@ -418,6 +427,8 @@ struct Plan {
     workers: u16,
     /// The worker started with the test-only divergence fault hook.
     faulty: Option<u16>,
+    /// Workers' per-address query rate.
+    query_rate: u32,
 }
 
 /// Starts a pRuntime and its relayer, allows the measurement and waits for
@@ -444,7 +455,7 @@ async fn start_pair(
         "--role".into(),
         pair.role.into(),
     ];
-    pruntime_args.extend(pair.extra.iter().map(|s| s.to_string()));
+    pruntime_args.extend(pair.extra.iter().cloned());
     workers.push(spawn("pRuntime", pruntime_bin, &pruntime_args, base.join(format!("{}.log", pair.name)))?);
     let relayer_args: Vec<String> = vec![
         "--node".into(),
@@ -495,8 +506,13 @@ async fn start_worker(
     client: &Client,
     workers: &mut Vec<Managed>,
 ) -> Result<(), CliError> {
-    let gatekeeper =
-        Pair { name: "gatekeeper".into(), role: "gatekeeper", port: plan.base_port + 2, signer: "//Eve", extra: &[] };
+    let gatekeeper = Pair {
+        name: "gatekeeper".into(),
+        role: "gatekeeper",
+        port: plan.base_port + 2,
+        signer: "//Eve",
+        extra: vec![],
+    };
     let identity = start_pair(&gatekeeper, base, node_url, pruntime_bin, relayer_bin, client, workers).await?;
     let set: Vec<umbra_crypto::sr25519::Public> = client
         .storage(&umbra_runtime::modules::gatekeeper::keys::gatekeepers(), None)
@@ -533,7 +549,11 @@ async fn start_worker(
             role: "worker",
             port: worker_port(plan.base_port, i),
             signer,
-            extra: if faulty { &["--test-fault-diverge"] } else { &[] },
+            extra: [
+                vec!["--query-rate".to_string(), plan.query_rate.to_string()],
+                if faulty { vec!["--test-fault-diverge".to_string()] } else { vec![] },
+            ]
+            .concat(),
         };
         start_pair(&worker, base, node_url, pruntime_bin, relayer_bin, client, workers).await?;
     }

@@ -295,6 +295,9 @@ pub struct QueryAnswer {
     pub worker: sr25519::Public,
 }
 
+/// A kept-alive HTTP connection to a worker (see [`QueryTarget::connect`]).
+pub struct QueryConnection(Sender);
+
 /// A worker checked once against the chain (see [`Client::query_target`]),
 /// queried many times without chain reads.
 #[derive(Clone, Debug)]
@@ -308,10 +311,27 @@ pub struct QueryTarget {
 }
 
 impl QueryTarget {
-    /// One query: `input` sealed to the worker, with a certificate by the
-    /// signer valid until the given block when one is given; the answer
-    /// must be signed by the worker's registered identity and open.
+    /// One query on a new connection (see [`QueryTarget::query_on`]).
     pub async fn query(&self, input: Vec<u8>, signer: Option<(&Pair, BlockNumber)>) -> Result<QueryAnswer> {
+        let mut connection = self.connect().await?;
+        self.query_on(&mut connection, input, signer).await
+    }
+
+    /// A kept-alive connection to the worker for [`QueryTarget::query_on`].
+    pub async fn connect(&self) -> Result<QueryConnection> {
+        Ok(QueryConnection(connect(&self.addr).await?))
+    }
+
+    /// One query over `connection`: `input` sealed to the worker, with a
+    /// certificate by the signer valid until the given block when one is
+    /// given; the answer must be signed by the worker's registered identity
+    /// and open.
+    pub async fn query_on(
+        &self,
+        connection: &mut QueryConnection,
+        input: Vec<u8>,
+        signer: Option<(&Pair, BlockNumber)>,
+    ) -> Result<QueryAnswer> {
         let label = Label::Envelope.in_domain(self.domain);
         let mut session =
             SealingSession::new(&mut rand_core::OsRng, &self.ecdh, label).map_err(|e| bad(format!("sealing: {e}")))?;
@@ -328,7 +348,8 @@ impl QueryTarget {
             .seal(&context, &wire::QueryPayload { input, certificate }.encode())
             .map_err(|e| bad(format!("sealing: {e}")))?;
         let request = wire::QueryRequest { contract: self.contract, envelope: sealed.envelope.to_bytes() };
-        let (answer, body, signature) = http(&self.addr, Method::POST, "/query", request.encode()).await?;
+        let (answer, body, signature) =
+            send(&mut connection.0, &self.addr, Method::POST, "/query", request.encode()).await?;
         // The answer is signed by the registered identity.
         let mut signed = RESPONSE_CONTEXT.to_vec();
         signed.extend_from_slice(&umbra_crypto::hashing::blake2_256(&body));
@@ -481,12 +502,32 @@ fn parse32(v: &Value) -> Option<[u8; 32]> {
 }
 
 /// One HTTP/1 request to a worker: (JSON, raw body, signature header).
-async fn http(addr: &str, method: Method, path: &str, body: Vec<u8>) -> Result<(Value, Vec<u8>, Option<[u8; 64]>)> {
-    let err = |m: String| Error::Rpc(format!("worker {addr}{path}: {m}"));
+/// An HTTP/1.1 connection to a worker's public API (kept alive).
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+async fn connect(addr: &str) -> Result<Sender> {
+    let err = |m: String| Error::Rpc(format!("worker {addr}: {m}"));
     let stream = tokio::net::TcpStream::connect(addr).await.map_err(|e| err(e.to_string()))?;
-    let (mut sender, connection) =
+    let (sender, connection) =
         hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| err(e.to_string()))?;
     tokio::spawn(connection);
+    Ok(sender)
+}
+
+async fn http(addr: &str, method: Method, path: &str, body: Vec<u8>) -> Result<(Value, Vec<u8>, Option<[u8; 64]>)> {
+    let mut sender = connect(addr).await?;
+    send(&mut sender, addr, method, path, body).await
+}
+
+async fn send(
+    sender: &mut Sender,
+    addr: &str,
+    method: Method,
+    path: &str,
+    body: Vec<u8>,
+) -> Result<(Value, Vec<u8>, Option<[u8; 64]>)> {
+    let err = |m: String| Error::Rpc(format!("worker {addr}{path}: {m}"));
+    sender.ready().await.map_err(|e| err(e.to_string()))?;
     let request = Request::builder()
         .method(method)
         .uri(path)

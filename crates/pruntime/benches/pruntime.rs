@@ -2,6 +2,10 @@
 //! verified headers (one justification) and every block's storage changes
 //! applied with state-root checks. No network: the end-to-end number
 //! through the relayer is in docs/BENCHMARKS.md.
+//!
+//! And the worker's side of one encrypted query (`run_query`: open the
+//! envelope, check the certificate, run the contract read-only, seal the
+//! answer) on one core.
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -56,5 +60,70 @@ fn catch_up(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, catch_up);
+fn query(c: &mut Criterion) {
+    use std::sync::Arc;
+
+    use parity_scale_codec::Encode;
+    use umbra_crypto::{
+        envelope::{self, Purpose, SealingSession},
+        hierarchy::ClusterKey,
+        labels::{Domain, Label},
+    };
+    use umbra_primitives::{AccountId32, H256};
+    use umbra_runtime::modules::contracts::wire;
+
+    // A counter: `call` returns the stored u64.
+    let code = wat::parse_str(
+        r#"(module
+  (import "umbra" "return_value" (func $ret (param i32 i32)))
+  (import "umbra" "storage_get" (func $get (param i32 i32 i32 i32) (result i64)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "count")
+  (func (export "deploy"))
+  (func (export "call")
+    (drop (call $get (i32.const 0) (i32.const 5) (i32.const 16) (i32.const 8)))
+    (call $ret (i32.const 16) (i32.const 8))))"#,
+    )
+    .unwrap();
+    let vm = Arc::new(umbra_vm::Vm::new().unwrap());
+    let code_hash = H256(vm.prepare(&code).unwrap());
+    let domain = Domain::Insecure;
+    let contract = H256([7; 32]);
+    let snapshot = umbra_pruntime::contracts::Snapshot {
+        vm,
+        contract,
+        code_hash,
+        storage: Arc::new([(b"count".to_vec(), 42u64.to_le_bytes().to_vec())].into_iter().collect()),
+        block_number: 100,
+        state_root: H256([1; 32]),
+        contract_key: ClusterKey::from_bytes([3; 32]).contract_key(domain, &contract.0),
+        domain,
+    };
+    let worker = x25519::Secret::from_bytes([5; 32]);
+    let genesis = H256([9; 32]);
+    let caller = sr25519::Pair::from_seed(&[8; 32]);
+    let mut rng = rand_core::OsRng;
+    let mut session = SealingSession::new(&mut rng, &worker.public(), Label::Envelope.in_domain(domain)).unwrap();
+    let message = wire::Certificate::message(&genesis, &session.ephemeral().0, 1_000);
+    let certificate = wire::Certificate {
+        account: AccountId32(caller.public().0),
+        expires_at: 1_000,
+        signature: caller.sign_deterministic(&message).0,
+    };
+    let sealed = session
+        .seal(
+            &envelope::context(&genesis.0, Purpose::Query, &contract.0),
+            &wire::QueryPayload { input: vec![], certificate: Some(certificate) }.encode(),
+        )
+        .unwrap();
+    let request = sealed.envelope.to_bytes();
+    let mut group = c.benchmark_group("pruntime_query");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("signed_query", |b| {
+        b.iter(|| umbra_pruntime::contracts::run_query(&snapshot, &worker, &genesis, &request, [4; 32]).unwrap())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, catch_up, query);
 criterion_main!(benches);

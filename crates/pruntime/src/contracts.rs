@@ -613,22 +613,26 @@ impl Executor {
         };
         let Some(vm) = &self.vm else { return (bad, None) };
         let outcome = vm.execute(&code_hash.0, entry, &payload.input, command.gas_limit, context, Box::new(host));
-        let (status, output, gas_used, effects) = match outcome {
+        let (status, output, gas_used, effects, events) = match outcome {
             Ok((o, _)) => {
                 let status = exec_status(&o.status);
-                let effects = (status == ExecStatus::Success).then_some(o.effects.writes);
-                (status, o.output, o.gas_used, effects)
+                let success = status == ExecStatus::Success;
+                let events = if success { o.effects.events } else { Vec::new() };
+                (status, o.output, o.gas_used, success.then_some(o.effects.writes), events)
             }
             Err(e) => {
                 // Input over the VM's bound, or an engine error.
                 tracing::warn!(call_id = command.call_id, error = %e, "command refused by the VM");
-                (ExecStatus::Trapped, Vec::new(), 0, None)
+                (ExecStatus::Trapped, Vec::new(), 0, None, Vec::new())
             }
         };
-        let (status, output, effects) = if output.len() > contracts::MAX_OUTPUT_LEN - 128 {
-            (ExecStatus::TooLarge, Vec::new(), None)
+        // Output and events travel sealed to the caller; together they must
+        // fit a result's bound.
+        let size = output.len() + events.iter().map(|e| e.len() + 4).sum::<usize>();
+        let (status, output, effects, events) = if size > contracts::MAX_OUTPUT_LEN - 128 {
+            (ExecStatus::TooLarge, Vec::new(), None, Vec::new())
         } else {
-            (status, output, effects)
+            (status, output, effects, events)
         };
         let sealed = session.reply_key(&envelope).seal(
             &envelope::context(
@@ -636,7 +640,7 @@ impl Executor {
                 Purpose::CommandOutput,
                 &wire::output_subject(&command.contract, command.call_id),
             ),
-            &wire::CommandOutput { status, output }.encode(),
+            &wire::CommandOutput { status, output, events }.encode(),
         );
         let output = sealed.map(|e| e.to_bytes()).unwrap_or_default();
         (CallResult { call_id: command.call_id, status, gas_used, output }, effects)

@@ -189,7 +189,11 @@ fn every_example_contract_through_the_cli() {
 
     // Confidential token: a transfer, and balances only for their owner.
     let token = net.deploy("token", "[1000000]");
-    assert!(net.call(&token, "//Alice", "transfer", &format!("[\"{CHARLIE}\", 4242]")).starts_with("()"));
+    let sent = net.call(&token, "//Alice", "transfer", &format!("[\"{CHARLIE}\", 4242]"));
+    assert!(sent.starts_with("()"), "{sent}");
+    // The token's `transfer` event reaches the caller, sealed with the output.
+    let event = format!("event 0x{}", hex::encode((b"transfer", 4242u128).encode()));
+    assert!(sent.contains(&event), "{sent}");
     let charlie = net.query(&token, Some("//Charlie"), 2, "balance_of", &format!("[\"{CHARLIE}\"]"));
     assert!(charlie.starts_with("\"4242\""), "{charlie}");
     let snoop = net.query(&token, Some("//Bob"), 1, "balance_of", &format!("[\"{ALICE}\"]"));

@@ -52,7 +52,7 @@ pub const MAX_ENVELOPE_LEN: usize = 64 * 1024;
 /// Largest salt.
 pub const MAX_SALT_LEN: usize = 64;
 /// Most commands queued per cluster in one block.
-pub const MAX_COMMANDS_PER_BLOCK: usize = 2048;
+pub const MAX_COMMANDS_PER_BLOCK: usize = 4096;
 /// Most commands waiting for a commit per cluster.
 pub const MAX_QUEUE: usize = 4 * MAX_COMMANDS_PER_BLOCK;
 /// Most envelope bytes waiting for a commit per cluster.
@@ -1123,6 +1123,9 @@ pub mod wire {
         pub status: ExecStatus,
         /// Return value or revert reason.
         pub output: Vec<u8>,
+        /// Events the contract emitted (a successful command only):
+        /// confidential like the output, so only the caller reads them.
+        pub events: Vec<Vec<u8>>,
     }
 
     /// An account's statement that a query's ephemeral key speaks for it
