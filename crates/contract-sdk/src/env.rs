@@ -29,6 +29,14 @@ mod host {
         pub(super) fn random(out: *mut u8, len: u32);
         pub(super) fn derive_secret(salt: *const u8, salt_len: u32, out: *mut u8);
         pub(super) fn gas_left() -> u64;
+        pub(super) fn call_contract(
+            callee: *const u8,
+            input: *const u8,
+            input_len: u32,
+            gas: u64,
+            out: *mut u8,
+            cap: u32,
+        ) -> i64;
     }
 }
 
@@ -193,4 +201,69 @@ pub fn derive_secret(salt: &[u8]) -> [u8; 32] {
 /// Gas left.
 pub fn gas_left() -> u64 {
     host_call!(host::gas_left(), u64::MAX)
+}
+
+/// Largest output a contract-to-contract call returns to its caller.
+pub const MAX_CALL_OUTPUT: usize = 16 * 1024;
+
+/// Why a call to another contract gave no output.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CallError {
+    /// The callee reverted with this reason (its writes are discarded).
+    Reverted(Vec<u8>),
+    /// The callee ran out of the gas it was given.
+    OutOfGas,
+    /// The callee trapped.
+    Trapped,
+    /// Refused: no such contract in this cluster, a call back into a
+    /// contract already on the call stack, more than four levels deep, or
+    /// (natively) no VM.
+    Refused,
+    /// Its output was longer than [`MAX_CALL_OUTPUT`].
+    OutputTooLarge,
+}
+
+/// Calls `contract` (of the same cluster) with `input` (a SCALE
+/// [`crate::Call`]) and at most `gas`; the callee sees this contract as its
+/// caller. Its writes apply only if this whole call succeeds. Natively
+/// (`cargo test`) there is no other contract: always `Refused`.
+pub fn call_contract(contract: &[u8; 32], input: &[u8], gas: u64) -> Result<Vec<u8>, CallError> {
+    host_call!(
+        {
+            let mut out = alloc::vec![0u8; MAX_CALL_OUTPUT];
+            let r = host::call_contract(
+                contract.as_ptr(),
+                input.as_ptr(),
+                input.len() as u32,
+                gas,
+                out.as_mut_ptr(),
+                out.len() as u32,
+            );
+            if r < 0 {
+                return Err(CallError::Refused);
+            }
+            let len = (r & 0xffff_ffff) as usize;
+            if len > MAX_CALL_OUTPUT {
+                return Err(CallError::OutputTooLarge);
+            }
+            out.truncate(len);
+            match r >> 32 {
+                0 => Ok(out),
+                1 => Err(CallError::Reverted(out)),
+                2 => Err(CallError::OutOfGas),
+                _ => Err(CallError::Trapped),
+            }
+        },
+        {
+            let _ = (contract, input, gas);
+            Err(CallError::Refused)
+        }
+    )
+}
+
+/// Calls `method` of `contract` with SCALE-encoded `args` (see
+/// [`call_contract`]).
+pub fn invoke(contract: &[u8; 32], method: &str, args: Vec<u8>, gas: u64) -> Result<Vec<u8>, CallError> {
+    use parity_scale_codec::Encode;
+    call_contract(contract, &crate::Call { selector: crate::selector(method), args }.encode(), gas)
 }

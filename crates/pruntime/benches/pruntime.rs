@@ -98,6 +98,7 @@ fn query(c: &mut Criterion) {
         state_root: H256([1; 32]),
         contract_key: ClusterKey::from_bytes([3; 32]).contract_key(domain, &contract.0),
         domain,
+        nest: None,
     };
     let worker = x25519::Secret::from_bytes([5; 32]);
     let genesis = H256([9; 32]);

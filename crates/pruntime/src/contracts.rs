@@ -44,7 +44,7 @@ use umbra_runtime::{
     },
     state::Ext,
 };
-use umbra_vm::{CallContext, Entry, Host, Status, Vm};
+use umbra_vm::{CallContext, Entry, Host, NestedCall, NestedResult, Status, Vm};
 
 use crate::replica::Replica;
 
@@ -187,6 +187,9 @@ pub struct Snapshot {
     pub contract_key: ContractKey,
     /// Key domain.
     pub domain: Domain,
+    /// The cluster's other contracts, for read-only nested calls (`None`:
+    /// calls to other contracts are refused).
+    pub nest: Option<Arc<Nest>>,
 }
 
 /// The executor.
@@ -197,6 +200,10 @@ pub struct Executor {
     clusters: BTreeMap<H256, HostedCluster>,
     stats: ExecStats,
     fault_diverge: bool,
+    /// Code read from the chain, by hash (for nested calls, which cannot
+    /// read the chain: a module evicted from the VM's cache is prepared
+    /// again from here, so every replica runs the same).
+    codes: BTreeMap<H256, Arc<Vec<u8>>>,
 }
 
 struct ContractHost {
@@ -205,6 +212,54 @@ struct ContractHost {
     counter: u64,
     key: ContractKey,
     domain: Domain,
+    /// Contract-to-contract calls (shared by every host of one command).
+    nest: Option<Arc<Nest>>,
+    /// Contracts on the call stack, this one last (re-entry is refused).
+    stack: Vec<H256>,
+}
+
+type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+/// What contract-to-contract calls of one command or query need: the
+/// cluster's contracts as they were before it, the VM, the cluster key to
+/// derive callees' keys, and the writes and events of nested calls so far
+/// (kept only if the outer call succeeds).
+pub struct Nest {
+    vm: Arc<Vm>,
+    contracts: BTreeMap<H256, (H256, Arc<Storage>)>,
+    codes: BTreeMap<H256, Arc<Vec<u8>>>,
+    cluster_key: ClusterKey,
+    writes: std::sync::Mutex<BTreeMap<H256, Writes>>,
+    events: std::sync::Mutex<Vec<Vec<u8>>>,
+}
+
+impl Nest {
+    fn new(
+        vm: Arc<Vm>,
+        hosted: &HostedCluster,
+        codes: &BTreeMap<H256, Arc<Vec<u8>>>,
+        cluster_key: &ClusterKey,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            vm,
+            contracts: hosted.contracts.iter().map(|(id, c)| (*id, (c.code_hash, c.storage.clone()))).collect(),
+            codes: hosted
+                .contracts
+                .values()
+                .filter_map(|c| codes.get(&c.code_hash).map(|code| (c.code_hash, code.clone())))
+                .collect(),
+            cluster_key: ClusterKey::from_bytes(*cluster_key.expose()),
+            writes: Default::default(),
+            events: Default::default(),
+        })
+    }
+
+    /// The nested calls' writes per contract, and their events.
+    fn take(&self) -> (BTreeMap<H256, Writes>, Vec<Vec<u8>>) {
+        let writes = self.writes.lock().map(|mut w| std::mem::take(&mut *w)).unwrap_or_default();
+        let events = self.events.lock().map(|mut e| std::mem::take(&mut *e)).unwrap_or_default();
+        (writes, events)
+    }
 }
 
 impl Host for ContractHost {
@@ -226,6 +281,80 @@ impl Host for ContractHost {
 
     fn derive_secret(&mut self, salt: &[u8]) -> [u8; 32] {
         *self.key.app_secret(self.domain, salt)
+    }
+
+    fn call_contract(&mut self, call: NestedCall) -> Option<NestedResult> {
+        let nest = self.nest.clone()?;
+        let callee = H256(call.callee);
+        if self.stack.len() >= umbra_vm::abi::MAX_CALL_DEPTH || self.stack.contains(&callee) {
+            return None;
+        }
+        let (code_hash, base) = nest.contracts.get(&callee)?.clone();
+        // The callee's state: as before this command, plus what earlier
+        // nested calls of this command wrote to it.
+        let (saved_writes, saved_events) = {
+            let writes = nest.writes.lock().ok()?;
+            (writes.clone(), nest.events.lock().ok()?.len())
+        };
+        let storage = match saved_writes.get(&callee) {
+            Some(w) => {
+                let mut s = (*base).clone();
+                for (k, v) in w {
+                    match v {
+                        Some(v) => s.insert(k.clone(), v.clone()),
+                        None => s.remove(k),
+                    };
+                }
+                Arc::new(s)
+            }
+            None => base,
+        };
+        // Deterministic per (command seed, position of this nested call).
+        self.counter += 1;
+        let seed = umbra_crypto::hashing::blake2_256(&(b"nested", self.seed, self.counter, callee).encode());
+        let mut stack = self.stack.clone();
+        stack.push(callee);
+        let child = ContractHost {
+            storage,
+            seed,
+            counter: 0,
+            key: nest.cluster_key.contract_key(self.domain, &callee.0),
+            domain: self.domain,
+            nest: Some(nest.clone()),
+            stack,
+        };
+        let context = CallContext {
+            caller: Some(call.caller),
+            contract_id: call.callee,
+            block_number: call.block_number,
+            block_timestamp: call.block_timestamp,
+            debug: false,
+            writable: call.writable,
+        };
+        // Evicted from the VM's cache: prepared again from the code kept.
+        if let Some(code) = nest.codes.get(&code_hash) {
+            if nest.vm.prepare(code).is_err() {
+                return None;
+            }
+        }
+        let executed =
+            nest.vm.execute(&code_hash.0, Entry::Call, &call.input, call.gas_limit, context, Box::new(child));
+        let (outcome, _) = match executed {
+            Ok(done) => done,
+            Err(_) => {
+                // Roll back what the callee's own nested calls wrote.
+                *nest.writes.lock().ok()? = saved_writes;
+                return Some(NestedResult { status: Status::Trapped("refused".into()), output: vec![], gas_used: 0 });
+            }
+        };
+        if outcome.status == Status::Success {
+            nest.writes.lock().ok()?.entry(callee).or_default().extend(outcome.effects.writes);
+            nest.events.lock().ok()?.extend(outcome.effects.events);
+        } else {
+            *nest.writes.lock().ok()? = saved_writes;
+            nest.events.lock().ok()?.truncate(saved_events);
+        }
+        Some(NestedResult { status: outcome.status, output: outcome.output, gas_used: outcome.gas_used })
     }
 }
 
@@ -289,7 +418,7 @@ impl Executor {
                 None
             }
         };
-        Self { vm, clusters: BTreeMap::new(), stats: ExecStats::default(), fault_diverge }
+        Self { vm, clusters: BTreeMap::new(), stats: ExecStats::default(), fault_diverge, codes: BTreeMap::new() }
     }
 
     /// Counters.
@@ -327,12 +456,21 @@ impl Executor {
             state_root: hosted.root,
             contract_key: ClusterKey::from_bytes(*key).contract_key(domain, &contract.0),
             domain,
+            nest: self.vm.clone().map(|vm| Nest::new(vm, hosted, &self.codes, &ClusterKey::from_bytes(*key))),
         })
     }
 
-    fn prepare(&self, ext: &Ext<'_>, code_hash: &H256) -> bool {
+    fn prepare(&mut self, ext: &Ext<'_>, code_hash: &H256) -> bool {
         let Some(vm) = &self.vm else { return false };
-        let Some(code) = ext.get::<Vec<u8>>(&contracts::keys::code(code_hash)) else { return false };
+        let code = match self.codes.get(code_hash) {
+            Some(code) => code.clone(),
+            None => {
+                let Some(code) = ext.get::<Vec<u8>>(&contracts::keys::code(code_hash)) else { return false };
+                let code = Arc::new(code);
+                self.codes.insert(*code_hash, code.clone());
+                code
+            }
+        };
         vm.prepare(&code).is_ok()
     }
 
@@ -497,9 +635,9 @@ impl Executor {
             self.stats.commands += 1;
             let ck = key.contract_key(ctx.domain, &command.contract.0);
             let (result, effects) = self.execute_command(ctx, ext, key, &ck, hosted, command);
-            let delta_growth: usize = effects
-                .as_ref()
-                .map_or(0, |e| e.iter().map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len) + 16).sum());
+            let delta_growth: usize = effects.as_ref().map_or(0, |all| {
+                all.values().flat_map(|e| e.iter()).map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len) + 16).sum()
+            });
             let cost = result.output.len() + delta_growth + 64;
             let (result, effects) = if cost > budget || delta_growth > contracts::MAX_DELTA_LEN / 2 {
                 // Would not fit in one commit: refused, deterministically.
@@ -521,10 +659,12 @@ impl Executor {
                         },
                     ));
                 }
-                if let Some(state) = hosted.contracts.get_mut(&command.contract) {
-                    state.apply(&effects);
+                for (contract, changes) in effects {
+                    if let Some(state) = hosted.contracts.get_mut(&contract) {
+                        state.apply(&changes);
+                    }
+                    writes.entry(contract).or_default().extend(changes);
                 }
-                writes.entry(command.contract).or_default().extend(effects);
             }
             results.push(result);
         }
@@ -550,8 +690,8 @@ impl Executor {
         ClusterCommit { cluster: *cluster_id, block, state_root: hosted.root, results, deltas, contract_keys }
     }
 
-    /// Runs one command; its writes when it succeeded.
-    #[allow(clippy::type_complexity)]
+    /// Runs one command; when it succeeded, its writes per contract (its
+    /// own and those of the contracts it called).
     fn execute_command(
         &mut self,
         ctx: &Context<'_>,
@@ -560,7 +700,7 @@ impl Executor {
         ck: &ContractKey,
         hosted: &HostedCluster,
         command: &Command,
-    ) -> (CallResult, Option<BTreeMap<Vec<u8>, Option<Vec<u8>>>>) {
+    ) -> (CallResult, Option<BTreeMap<H256, Writes>>) {
         let bad =
             CallResult { call_id: command.call_id, status: ExecStatus::BadEnvelope, gas_used: 0, output: Vec::new() };
         let secret = match command.kind {
@@ -596,12 +736,23 @@ impl Executor {
                 (Entry::Call, state.storage.clone(), state.code_hash)
             }
         };
+        let Some(vm) = self.vm.clone() else { return (bad, None) };
+        // Every contract of the cluster callable: code known.
+        let hashes: Vec<H256> = hosted.contracts.values().map(|c| c.code_hash).collect();
+        for hash in &hashes {
+            if !self.codes.contains_key(hash) {
+                self.prepare(ext, hash);
+            }
+        }
+        let nest = Nest::new(vm.clone(), hosted, &self.codes, cluster_key);
         let host = ContractHost {
             storage,
             seed: *ck.command_seed(ctx.domain, command.call_id),
             counter: 0,
             key: ContractKey::from_bytes(*ck.expose()),
             domain: ctx.domain,
+            nest: Some(nest.clone()),
+            stack: vec![command.contract],
         };
         let context = CallContext {
             caller: Some(command.caller.0),
@@ -611,14 +762,22 @@ impl Executor {
             debug: false,
             writable: true,
         };
-        let Some(vm) = &self.vm else { return (bad, None) };
         let outcome = vm.execute(&code_hash.0, entry, &payload.input, command.gas_limit, context, Box::new(host));
+        let (nested_writes, nested_events) = nest.take();
         let (status, output, gas_used, effects, events) = match outcome {
             Ok((o, _)) => {
                 let status = exec_status(&o.status);
-                let success = status == ExecStatus::Success;
-                let events = if success { o.effects.events } else { Vec::new() };
-                (status, o.output, o.gas_used, success.then_some(o.effects.writes), events)
+                if status == ExecStatus::Success {
+                    // The command's writes, then its nested calls'; events
+                    // of nested calls follow the command's own.
+                    let mut writes = nested_writes;
+                    writes.entry(command.contract).or_default().extend(o.effects.writes);
+                    let mut events = o.effects.events;
+                    events.extend(nested_events);
+                    (status, o.output, o.gas_used, Some(writes), events)
+                } else {
+                    (status, o.output, o.gas_used, None, Vec::new())
+                }
             }
             Err(e) => {
                 // Input over the VM's bound, or an engine error.
@@ -704,6 +863,8 @@ pub fn run_query(
         counter: 0,
         key: ContractKey::from_bytes(*snapshot.contract_key.expose()),
         domain: snapshot.domain,
+        nest: snapshot.nest.clone(),
+        stack: vec![snapshot.contract],
     };
     let call_context = CallContext {
         caller,

@@ -340,3 +340,103 @@ fn queries_refuse_forged_expired_replayed_and_misaddressed_requests() {
     assert!(matches!(ask(b"garbage"), Err(QueryError::Bad(_))));
     assert!(matches!(ask(&signed[..signed.len() - 1]), Err(QueryError::Bad(_))));
 }
+
+/// Calls another contract: input = callee id (32 bytes) ‖ one input byte
+/// for the callee; returns `call_contract`'s i64 (status << 32 | length)
+/// followed by up to 8 bytes of the callee's output, and stores the i64.
+fn caller_contract() -> Vec<u8> {
+    wat::parse_str(
+        r#"(module
+  (import "umbra" "input" (func $input (param i32 i32) (result i32)))
+  (import "umbra" "return_value" (func $ret (param i32 i32)))
+  (import "umbra" "storage_set" (func $set (param i32 i32 i32 i32)))
+  (import "umbra" "call_contract" (func $cc (param i32 i32 i32 i64 i32 i32) (result i64)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "last")
+  (func (export "deploy"))
+  (func (export "call")
+    (drop (call $input (i32.const 100) (i32.const 33)))
+    (i64.store (i32.const 200)
+      (call $cc (i32.const 100) (i32.const 132) (i32.const 1) (i64.const 1000000) (i32.const 208) (i32.const 8)))
+    (call $set (i32.const 0) (i32.const 4) (i32.const 200) (i32.const 8))
+    (call $ret (i32.const 200) (i32.const 16)))
+)"#,
+    )
+    .unwrap()
+}
+
+#[test]
+fn contracts_call_each_other_and_both_states_commit() {
+    let Deployed { mut net, cluster, contract: counter } = deployed();
+    let code = caller_contract();
+    let code_hash = H256(umbra_crypto::hashing::blake2_256(&code));
+    let upload = sign(&mut net.f, "Bob", RuntimeCall::Contracts(contracts::Call::upload_code { code }));
+    net.block(vec![upload]);
+    let caller = contracts::contract_id(&dev_account("Charlie"), &code_hash, &cluster, b"caller");
+    let cluster_ecdh = gatekeeper::cluster_ecdh(&net.ext(), &cluster).unwrap();
+    let (envelope, _) = seal_command(&net, cluster_ecdh, &caller, vec![]);
+    let instantiate = RuntimeCall::Contracts(contracts::Call::instantiate {
+        cluster,
+        code_hash,
+        salt: b"caller".to_vec(),
+        envelope,
+        gas_limit: 10_000_000,
+    });
+    let xt = sign(&mut net.f, "Charlie", instantiate);
+    net.block(vec![xt]);
+    net.blocks(3);
+    let keys = contracts::contract(&net.ext(), &caller).unwrap().pubkeys.expect("caller deployed");
+
+    // One command each: the counter through the caller (twice), the caller
+    // into itself (re-entry), and into a contract that does not exist.
+    let inputs = [
+        [counter.0.to_vec(), vec![0]].concat(),
+        [counter.0.to_vec(), vec![0]].concat(),
+        [caller.0.to_vec(), vec![0]].concat(),
+        [vec![0xab; 32], vec![0]].concat(),
+    ];
+    let first = net.ext().get_or_default::<u64>(&contracts::keys::next_call_id());
+    let mut openers = Vec::new();
+    let mut txs = Vec::new();
+    for (i, input) in inputs.iter().enumerate() {
+        let (envelope, opener) = seal_command(&net, keys.ecdh, &caller, input.clone());
+        openers.push(opener);
+        txs.push(call(&mut net, "Charlie", caller, envelope, i));
+    }
+    net.block(txs);
+    net.blocks(3);
+    let output = |i: usize| -> Vec<u8> {
+        let result: contracts::CallResult = net.ext().get(&contracts::keys::result(first + i as u64)).unwrap();
+        assert_eq!(result.status, ExecStatus::Success, "command {i}");
+        let envelope = Envelope::from_bytes(&result.output, contracts::MAX_OUTPUT_LEN).unwrap();
+        let context = envelope::context(
+            &net.f.chain.genesis_hash.0,
+            Purpose::CommandOutput,
+            &wire::output_subject(&caller, first + i as u64),
+        );
+        let out: wire::CommandOutput =
+            parity_scale_codec::Decode::decode(&mut &openers[i].open(&envelope, &context).unwrap()[..]).unwrap();
+        out.output
+    };
+    let code_of = |out: &[u8]| i64::from_le_bytes(out[..8].try_into().unwrap());
+    // Success (status 0), 8 bytes: the counter's new value, 1 then 2 — the
+    // nested write persisted between commands.
+    let one = output(0);
+    assert_eq!(code_of(&one), 8);
+    assert_eq!(one[8..16], 1u64.to_le_bytes());
+    let two = output(1);
+    assert_eq!(two[8..16], 2u64.to_le_bytes());
+    assert_eq!(code_of(&output(2)), -1, "re-entry refused");
+    assert_eq!(code_of(&output(3)), -1, "unknown contract refused");
+
+    // The block's commit carries a delta for both contracts, and both
+    // replicas reached its root.
+    let state = contracts::commit_state(&net.ext(), &cluster);
+    let record: contracts::DeltaRecord = net.ext().get(&contracts::keys::delta(&cluster, state.deltas - 1)).unwrap();
+    let touched: Vec<H256> = record.deltas.iter().map(|(c, _)| *c).collect();
+    assert!(touched.contains(&counter) && touched.contains(&caller), "{touched:?}");
+    for i in 1..=2 {
+        assert_eq!(status(&net.nodes[i]).hosted[0].3, format!("0x{}", hex::encode(state.state_root.0)));
+    }
+    assert!(!contracts::frozen(&net.ext(), &cluster));
+}

@@ -53,6 +53,12 @@ pub const FUNCTIONS: &[(&str, &[ValType], &[ValType])] = &[
     ("gas_left", &[], &[I64]),
     // debug_log(ptr, len): kept on dev chains and in queries only
     ("debug_log", &[I32, I32], &[]),
+    // call_contract(callee_ptr, input_ptr, input_len, gas, out_ptr, out_cap)
+    //   -> status << 32 | full output length, or -1 when refused (no such
+    //   contract in the cluster, re-entry, depth); status 0 success,
+    //   1 reverted, 2 out of gas, 3 trapped. The callee sees the calling
+    //   contract as its caller; its gas is charged to the caller.
+    ("call_contract", &[I32, I32, I32, I64, I32, I32], &[I64]),
 ];
 
 /// The signature of host function `name`.
@@ -75,4 +81,9 @@ pub mod cost {
     pub const HASH: u64 = 500;
     /// An event (plus bytes).
     pub const EVENT: u64 = 1_000;
+    /// A call into another contract (plus bytes, plus the callee's gas).
+    pub const CALL_CONTRACT: u64 = 20_000;
 }
+
+/// Deepest chain of contract-to-contract calls.
+pub const MAX_CALL_DEPTH: usize = 4;

@@ -27,6 +27,44 @@ pub trait Host: Send {
     fn random(&mut self, out: &mut [u8]);
     /// 32 contract-private bytes for `salt`.
     fn derive_secret(&mut self, salt: &[u8]) -> [u8; 32];
+    /// Runs another contract of the cluster (`call_contract`); `None`
+    /// refuses (unknown contract, re-entry, depth, or a host without
+    /// other contracts). The callee's writes are the host's to keep: they
+    /// apply only if the whole outer call succeeds.
+    fn call_contract(&mut self, call: NestedCall) -> Option<NestedResult> {
+        let _ = call;
+        None
+    }
+}
+
+/// A contract-to-contract call, as the host receives it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NestedCall {
+    /// The calling contract (the callee's `caller`).
+    pub caller: [u8; 32],
+    /// The contract called.
+    pub callee: [u8; 32],
+    /// Its input (selector ‖ arguments).
+    pub input: Vec<u8>,
+    /// Gas it may use (at most what the caller has left).
+    pub gas_limit: u64,
+    /// Whether it may write (false inside queries).
+    pub writable: bool,
+    /// Block context, inherited.
+    pub block_number: u32,
+    /// Block timestamp, inherited.
+    pub block_timestamp: u64,
+}
+
+/// How a contract-to-contract call ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NestedResult {
+    /// Its status.
+    pub status: Status,
+    /// Its output (or revert reason).
+    pub output: Vec<u8>,
+    /// Gas it used.
+    pub gas_used: u64,
 }
 
 /// [`Host::next_key`] over an ordered map: the first key with `prefix`
@@ -451,6 +489,43 @@ fn link(linker: &mut Linker<CallState>) -> Result<(), Error> {
             let salt = read(&mut c, sp, sl, limits::MAX_KEY_LEN)?;
             let secret = c.data_mut().host.derive_secret(&salt);
             write(&mut c, op, &secret)
+        },
+    ))?;
+    e(linker.func_wrap(
+        abi::MODULE,
+        "call_contract",
+        |mut c: Caller<'_, CallState>,
+         cp: u32,
+         ip: u32,
+         il: u32,
+         gas: u64,
+         op: u32,
+         cap: u32|
+         -> wasmtime::Result<i64> {
+            charge(&mut c, cost::HOST_CALL + cost::CALL_CONTRACT)?;
+            let callee: [u8; 32] = read(&mut c, cp, 32, 32)?.try_into().map_err(|_| fail(Error::OutOfBounds))?;
+            let input = read(&mut c, ip, il, limits::MAX_INPUT)?;
+            let left = c.get_fuel()?;
+            let context = &c.data().context;
+            let call = NestedCall {
+                caller: context.contract_id,
+                callee,
+                input,
+                gas_limit: gas.min(left),
+                writable: context.writable,
+                block_number: context.block_number,
+                block_timestamp: context.block_timestamp,
+            };
+            let Some(result) = c.data_mut().host.call_contract(call) else { return Ok(-1) };
+            c.set_fuel(left.saturating_sub(result.gas_used))?;
+            let code: i64 = match result.status {
+                Status::Success => 0,
+                Status::Reverted => 1,
+                Status::OutOfGas => 2,
+                Status::Trapped(_) => 3,
+            };
+            let len = write_capped(&mut c, op, cap, &result.output)?;
+            Ok((code << 32) | len)
         },
     ))?;
     e(linker.func_wrap(abi::MODULE, "gas_left", |mut c: Caller<'_, CallState>| -> wasmtime::Result<u64> {

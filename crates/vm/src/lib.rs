@@ -27,7 +27,10 @@ mod exec;
 pub mod validate;
 
 #[cfg(feature = "engine")]
-pub use exec::{engine_config, next_key_in, CallContext, Effects, Entry, Host, MemoryHost, Outcome, Status, Vm};
+pub use exec::{
+    engine_config, next_key_in, CallContext, Effects, Entry, Host, MemoryHost, NestedCall, NestedResult, Outcome,
+    Status, Vm,
+};
 
 /// Limits of contract code and execution.
 pub mod limits {
