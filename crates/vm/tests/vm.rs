@@ -181,3 +181,66 @@ fn upload_validation_refuses_precisely() {
     let vm = Vm::new().unwrap();
     assert!(matches!(vm.prepare(&ok(r#"(func (drop (f64.const 1)))"#)), Err(Error::FloatingPoint(_))));
 }
+
+/// A host whose `call_contract` answers with a fixed result and records
+/// what it was asked.
+struct Calls {
+    seen: std::sync::Arc<std::sync::Mutex<Vec<umbra_vm::NestedCall>>>,
+}
+
+impl umbra_vm::Host for Calls {
+    fn get(&self, _: &[u8]) -> Option<Vec<u8>> {
+        None
+    }
+    fn next_key(&self, _: &[u8], _: Option<&[u8]>) -> Option<Vec<u8>> {
+        None
+    }
+    fn random(&mut self, out: &mut [u8]) {
+        out.fill(0);
+    }
+    fn derive_secret(&mut self, _: &[u8]) -> [u8; 32] {
+        [0; 32]
+    }
+    fn call_contract(&mut self, call: umbra_vm::NestedCall) -> Option<umbra_vm::NestedResult> {
+        self.seen.lock().unwrap().push(call);
+        Some(umbra_vm::NestedResult { status: Status::Reverted, output: b"nope".to_vec(), gas_used: 5_000 })
+    }
+}
+
+#[test]
+fn call_contract_passes_caller_input_and_gas_and_charges_the_callee() {
+    // Calls contract [9; 32] with input "hi" and 1 billion gas; returns the
+    // i64 result followed by the (capped) output.
+    let code = module(&format!(
+        r#"(module {IMPORTS}
+  (import "umbra" "call_contract" (func $cc (param i32 i32 i32 i64 i32 i32) (result i64)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "\09\09\09\09\09\09\09\09\09\09\09\09\09\09\09\09\09\09\09\09\09\09\09\09\09\09\09\09\09\09\09\09hi")
+  (func (export "deploy"))
+  (func (export "call")
+    (i64.store (i32.const 100) (call $cc (i32.const 0) (i32.const 32) (i32.const 2) (i64.const 1000000000) (i32.const 108) (i32.const 2)))
+    (call $ret (i32.const 100) (i32.const 10))))"#
+    ));
+    let vm = Vm::new().unwrap();
+    let hash = vm.prepare(&code).unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let host = Box::new(Calls { seen: seen.clone() });
+    let (out, _) = vm.execute(&hash, Entry::Call, &[], 10_000_000, context(true), host).unwrap();
+    assert_eq!(out.status, Status::Success);
+    // Reverted (1) << 32 | full length 4; two bytes fit the buffer.
+    assert_eq!(i64::from_le_bytes(out.output[..8].try_into().unwrap()), (1 << 32) | 4);
+    assert_eq!(&out.output[8..], b"no");
+    let calls = seen.lock().unwrap();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].caller, [2; 32], "the callee's caller is the calling contract");
+    assert_eq!(calls[0].callee, [9; 32]);
+    assert_eq!(calls[0].input, b"hi");
+    assert!(calls[0].gas_limit < 10_000_000, "capped at what the caller has left");
+    assert!(calls[0].writable);
+    assert!(out.gas_used > 5_000 + umbra_vm::abi::cost::CALL_CONTRACT, "the callee's gas is charged");
+
+    // A host without other contracts refuses: -1.
+    let (refused, _) =
+        vm.execute(&hash, Entry::Call, &[], 10_000_000, context(true), Box::new(MemoryHost::new([0; 32]))).unwrap();
+    assert_eq!(i64::from_le_bytes(refused.output[..8].try_into().unwrap()), -1);
+}
