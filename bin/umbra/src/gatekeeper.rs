@@ -80,10 +80,7 @@ pub(crate) enum ClusterCommand {
 }
 
 async fn get<T: Decode>(client: &Client, key: &[u8]) -> Result<Option<T>, CliError> {
-    match client.storage(key, None).await? {
-        None => Ok(None),
-        Some(raw) => T::decode(&mut &raw[..]).map(Some).map_err(|_| CliError::new("undecodable storage value")),
-    }
+    Ok(client.storage_value(key).await?)
 }
 
 fn parse_cluster(id: &str) -> Result<H256, CliError> {

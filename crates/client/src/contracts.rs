@@ -374,7 +374,9 @@ impl Client {
         self.storage_value(&contracts::keys::code(hash)).await
     }
 
-    async fn storage_value<T: Decode>(&self, key: &[u8]) -> Result<Option<T>> {
+    /// The value at `key` at the best block, decoded as `T` (all bytes
+    /// consumed); `None` when absent.
+    pub async fn storage_value<T: Decode>(&self, key: &[u8]) -> Result<Option<T>> {
         match self.storage(key, None).await? {
             None => Ok(None),
             Some(bytes) => umbra_primitives::decode_bounded(&bytes, usize::MAX)
