@@ -696,7 +696,12 @@ pub fn cluster_contracts(ext: &Ext<'_>, cluster: &H256) -> Vec<H256> {
 
 /// A cluster's queued commands, in chain order.
 pub fn queue(ext: &Ext<'_>, cluster: &H256) -> Vec<Command> {
-    queued_blocks(ext, cluster)
+    commands_of(ext, cluster, &queued_blocks(ext, cluster))
+}
+
+/// The commands queued in `blocks` of a cluster's queue, in order.
+fn commands_of(ext: &Ext<'_>, cluster: &H256, blocks: &[QueuedBlock]) -> Vec<Command> {
+    blocks
         .iter()
         .flat_map(|q| (0..q.count).filter_map(move |i| ext.get::<Command>(&keys::queue_entry(cluster, q.block, i))))
         .collect()
@@ -1022,11 +1027,7 @@ fn apply_commit(ext: &mut Ext<'_>, id: H256, commit: ClusterCommit) -> DispatchR
     }
     let (done, rest): (Vec<QueuedBlock>, Vec<QueuedBlock>) =
         queued_blocks(ext, &id).into_iter().partition(|q| q.block <= commit.block);
-    let reader: &Ext<'_> = ext;
-    let covered: Vec<Command> = done
-        .iter()
-        .flat_map(|q| (0..q.count).filter_map(move |i| reader.get::<Command>(&keys::queue_entry(&id, q.block, i))))
-        .collect();
+    let covered = commands_of(ext, &id, &done);
     let exact = !covered.is_empty()
         && covered.len() == commit.results.len()
         && covered.iter().zip(&commit.results).all(|(c, r)| c.call_id == r.call_id && r.output.len() <= MAX_OUTPUT_LEN);
