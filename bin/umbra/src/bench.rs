@@ -13,10 +13,7 @@
 use std::{collections::BTreeMap, sync::Arc, time::Duration, time::Instant};
 
 use clap::Subcommand;
-use umbra_client::{
-    contracts::{call_input, encode_args, seal_command, Abi},
-    Client,
-};
+use umbra_client::{contracts::seal_command, Client};
 use umbra_crypto::Pair;
 use umbra_primitives::{block::OpaqueExtrinsic, extrinsic::MultiAddress, AccountId32, H256};
 use umbra_runtime::{
@@ -102,10 +99,7 @@ pub(crate) async fn run(client: &Client, command: BenchCommand) -> Result<String
 
 async fn input_of(client: &Client, contract: &H256, method: &str, args: &str) -> Result<Vec<u8>, CliError> {
     let info = client.contract_info(contract).await?.ok_or_else(|| CliError::new("no such contract"))?;
-    let code = client.code(&info.code_hash).await?.ok_or_else(|| CliError::new("no such code on chain"))?;
-    let m = Abi::from_code(&code)?.method(method)?;
-    let values = serde_json::from_str(args).map_err(|e| CliError::new(format!("--args is not JSON: {e}")))?;
-    Ok(call_input(m.selector, encode_args(&m.args, &values)?))
+    Ok(crate::contract::method_input(client, &info.code_hash, method, args).await?.1)
 }
 
 /// What `bench commands` sends.

@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::Subcommand;
 use serde_json::Value;
 use umbra_client::{
-    contracts::{call_input, decode_value, encode_args, open_output, seal_command, Abi},
+    contracts::{call_input, decode_value, encode_args, open_output, seal_command, Abi, AbiMethod},
     Client, Included, Status,
 };
 use umbra_crypto::{suri::SecretUri, Pair, Scheme};
@@ -150,6 +150,19 @@ pub(crate) async fn submit(client: &Client, from: &str, call: RuntimeCall) -> Re
     }
 }
 
+/// `method` of code `code_hash` and its call input (selector ‖ `args`
+/// encoded through the ABI).
+pub(crate) async fn method_input(
+    client: &Client,
+    code_hash: &H256,
+    method: &str,
+    args: &str,
+) -> Result<(AbiMethod, Vec<u8>), CliError> {
+    let m = abi_of(client, code_hash).await?.method(method)?;
+    let input = call_input(m.selector, encode_args(&m.args, &json_args(args)?)?);
+    Ok((m, input))
+}
+
 async fn abi_of(client: &Client, code_hash: &H256) -> Result<Abi, CliError> {
     let code = client.code(code_hash).await?.ok_or_else(|| CliError::new("no such code on chain"))?;
     Ok(Abi::from_code(&code)?)
@@ -254,9 +267,7 @@ pub(crate) async fn run(client: &Client, command: ContractCommand) -> Result<Str
             let contract = parse_h256(&contract, "contract id")?;
             let info = client.contract_info(&contract).await?.ok_or_else(|| CliError::new("no such contract"))?;
             let keys = info.pubkeys.ok_or_else(|| CliError::new("the contract's constructor has not committed"))?;
-            let abi = abi_of(client, &info.code_hash).await?;
-            let m = abi.method(&method)?;
-            let input = call_input(m.selector, encode_args(&m.args, &json_args(&args)?)?);
+            let (m, input) = method_input(client, &info.code_hash, &method, &args).await?;
             let cluster = client.cluster_info(&info.cluster).await?.ok_or_else(|| CliError::new("no cluster"))?;
             let domain = client.cluster_domain(&cluster).await?;
             let (envelope, opener) = seal_command(&client.genesis_hash(), &keys.ecdh, &contract, input, domain)?;
@@ -287,9 +298,7 @@ pub(crate) async fn run(client: &Client, command: ContractCommand) -> Result<Str
         ContractCommand::Query { contract, method, args, worker, from } => {
             let contract = parse_h256(&contract, "contract id")?;
             let info = client.contract_info(&contract).await?.ok_or_else(|| CliError::new("no such contract"))?;
-            let abi = abi_of(client, &info.code_hash).await?;
-            let m = abi.method(&method)?;
-            let input = call_input(m.selector, encode_args(&m.args, &json_args(&args)?)?);
+            let (m, input) = method_input(client, &info.code_hash, &method, &args).await?;
             let pair = from.as_deref().map(signer).transpose()?;
             let answer = client.query(&worker, &contract, input, pair.as_ref(), 20).await?;
             let r = answer.response;
