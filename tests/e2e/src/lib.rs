@@ -303,6 +303,13 @@ pub fn free_port_range(n: u16) -> u16 {
     }
 }
 
+/// The whitespace-separated word after `prefix` in `text` (a trailing
+/// comma dropped); panics with the text when `prefix` is absent.
+pub fn word_after(text: &str, prefix: &str) -> String {
+    let at = text.find(prefix).unwrap_or_else(|| panic!("no `{prefix}` in {text}")) + prefix.len();
+    text[at..].split_whitespace().next().unwrap_or_default().trim_end_matches(',').to_string()
+}
+
 /// Bytes a chain observer sees (see [`Devnet::observed`]).
 pub struct Observed {
     /// Every extrinsic of every finalized block.
@@ -403,6 +410,30 @@ impl Devnet {
         let out = self.umbra(args);
         assert!(out.status.success(), "umbra {args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Worker `i`'s identity (0x hex) from its public `/info`.
+    pub fn worker_identity(&self, i: u16) -> Option<String> {
+        let (_, _, body) = http_get(self.worker_private(i) + 1, "/info")?;
+        serde_json::from_str::<Value>(&body).ok()?["identity"].as_str().map(str::to_string)
+    }
+
+    /// Builds the contract crate at `krate` (relative to the repository)
+    /// with `umbra contract build` and uploads it; returns its code hash.
+    /// Builds into `target/contracts`: `cargo test` holds the workspace
+    /// target's lock.
+    pub fn upload_crate(&self, krate: &str) -> String {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let target = root.join("target/contracts");
+        let built = self.umbra_ok(&[
+            "contract",
+            "build",
+            root.join(krate).to_str().unwrap(),
+            "--target-dir",
+            target.to_str().unwrap(),
+        ]);
+        let wasm = built.split_whitespace().next().unwrap().to_string();
+        word_after(&self.umbra_ok(&["contract", "upload", &wasm]), "code ")
     }
 
     /// What a chain observer sees of confidential contracts: every

@@ -11,20 +11,14 @@
 //!   status while the worker keeps answering.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)] // test code
 
-use std::{path::PathBuf, time::Duration};
+use std::time::Duration;
 
-use umbra_e2e::{free_port, http_get, wait_for, Devnet};
+use umbra_e2e::{free_port, http_get, wait_for, word_after, Devnet};
 
 const CHARLIE: &str = "5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y";
 
-fn word_after(text: &str, prefix: &str) -> String {
-    let at = text.find(prefix).unwrap_or_else(|| panic!("no `{prefix}` in {text}")) + prefix.len();
-    text[at..].split_whitespace().next().unwrap().trim_end_matches(',').to_string()
-}
-
 fn identity(devnet: &Devnet, i: u16) -> String {
-    let (_, _, body) = http_get(devnet.worker_private(i) + 1, "/info").unwrap();
-    serde_json::from_str::<serde_json::Value>(&body).unwrap()["identity"].as_str().unwrap().to_string()
+    devnet.worker_identity(i).unwrap()
 }
 
 /// Starts a devnet with `extra` flags and waits for it.
@@ -50,17 +44,7 @@ fn named_cluster(devnet: &Devnet, workers: &[u16]) -> String {
 /// Builds, uploads and instantiates `krate` (a path under the repository)
 /// into `cluster`; returns the instantiate command's output.
 fn deploy(devnet: &Devnet, krate: &str, cluster: &str, args: &str) -> std::process::Output {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let target = root.join("target/contracts");
-    let built = devnet.umbra_ok(&[
-        "contract",
-        "build",
-        root.join(krate).to_str().unwrap(),
-        "--target-dir",
-        target.to_str().unwrap(),
-    ]);
-    let wasm = built.split_whitespace().next().unwrap().to_string();
-    let code = word_after(&devnet.umbra_ok(&["contract", "upload", &wasm]), "code ");
+    let code = devnet.upload_crate(krate);
     devnet.umbra(&["contract", "instantiate", &code, "--cluster", cluster, "--args", args])
 }
 

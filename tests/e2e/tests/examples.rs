@@ -6,10 +6,10 @@
 //! hash, a vote's arguments or a transfer.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)] // test code
 
-use std::{path::PathBuf, time::Duration};
+use std::time::Duration;
 
 use parity_scale_codec::Encode;
-use umbra_e2e::{free_port, wait_for, Devnet};
+use umbra_e2e::{free_port, wait_for, word_after, Devnet};
 use umbra_primitives::AccountId32;
 
 const ALICE: &str = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
@@ -30,20 +30,7 @@ impl Net {
     /// Builds the example crate, uploads it and instantiates it with
     /// `args` by Alice; returns the contract id.
     fn deploy(&self, krate: &str, args: &str) -> String {
-        // Not the workspace's target dir: `cargo test` holds its lock.
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let krate = root.join("contracts").join(krate);
-        let target = root.join("target/contracts");
-        let built = self.devnet.umbra_ok(&[
-            "contract",
-            "build",
-            krate.to_str().unwrap(),
-            "--target-dir",
-            target.to_str().unwrap(),
-        ]);
-        let wasm = built.split_whitespace().next().unwrap().to_string();
-        let uploaded = self.devnet.umbra_ok(&["contract", "upload", &wasm]);
-        let code = word_after(&uploaded, "code ");
+        let code = self.devnet.upload_crate(&format!("contracts/{krate}"));
         let ready =
             self.devnet.umbra_ok(&["contract", "instantiate", &code, "--cluster", &self.cluster, "--args", args]);
         assert!(ready.contains(" ready "), "{ready}");
@@ -79,29 +66,16 @@ impl Net {
         members
             .iter()
             .map(|id| {
-                (1..=2)
-                    .map(|i| self.devnet.worker_url(i))
-                    .find(|url| worker_identity(url).as_deref() == Some(id.as_str()))
-                    .unwrap()
+                let i = (1..=2).find(|i| self.devnet.worker_identity(*i).as_deref() == Some(id.as_str())).unwrap();
+                self.devnet.worker_url(i)
             })
             .collect()
     }
 }
 
-fn worker_identity(url: &str) -> Option<String> {
-    let port: u16 = url.rsplit(':').next()?.parse().ok()?;
-    let (_, _, body) = umbra_e2e::http_get(port, "/info")?;
-    serde_json::from_str::<serde_json::Value>(&body).ok()?["identity"].as_str().map(str::to_string)
-}
-
-fn word_after(text: &str, prefix: &str) -> String {
-    let at = text.find(prefix).unwrap_or_else(|| panic!("no `{prefix}` in {text}")) + prefix.len();
-    text[at..].split_whitespace().next().unwrap().to_string()
-}
-
 /// The state root a query answer names.
 fn root(answer: &str) -> String {
-    word_after(answer, "state root ").trim_end_matches(',').to_string()
+    word_after(answer, "state root ")
 }
 
 #[test]
