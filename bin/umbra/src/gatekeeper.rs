@@ -142,7 +142,7 @@ async fn status(client: &Client) -> Result<String, CliError> {
         lines.push("gatekeeper signing keys:".into());
         lines.extend(keys);
     }
-    let prefix = umbra_crypto::hashing::twox_128(gatekeeper::NAME.as_bytes())
+    let prefix = umbra_crypto::hashing::twox_128(contracts::NAME.as_bytes())
         .iter()
         .chain(umbra_crypto::hashing::twox_128(b"ClusterPubkeys").iter())
         .copied()
@@ -209,10 +209,10 @@ pub(crate) async fn cluster_command(client: &Client, command: ClusterCommand) ->
             let info: contracts::ClusterInfo = get(client, &contracts::keys::cluster(&id))
                 .await?
                 .ok_or_else(|| CliError::new(format!("no cluster {}", hex32(&id.0))))?;
-            let key: Option<(u32, sr25519::Public)> = get(client, &gatekeeper::keys::cluster_pubkey(&id)).await?;
+            let key: Option<(u32, sr25519::Public)> = get(client, &contracts::keys::cluster_pubkey(&id)).await?;
             let mut lines = vec![format!("cluster {}", hex32(&id.0)), format!("  epoch: {}", info.epoch)];
             lines.push(format!("  signing key: {}", key.map_or("not published yet".to_string(), |(_, k)| hex32(&k.0))));
-            let ecdh: Option<[u8; 32]> = get(client, &gatekeeper::keys::cluster_ecdh(&id)).await?;
+            let ecdh: Option<[u8; 32]> = get(client, &contracts::keys::cluster_ecdh(&id)).await?;
             lines.push(format!("  x25519 key: {}", ecdh.map_or("not published yet".to_string(), |k| hex32(&k))));
             lines.push("  workers:".into());
             lines.extend(info.workers.iter().map(|w| format!("    {}", hex32(&w.0))));

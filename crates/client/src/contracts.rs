@@ -18,7 +18,7 @@ use umbra_crypto::{
 use umbra_primitives::{AccountId32, BlockNumber, H256};
 use umbra_runtime::modules::{
     contracts::{self, wire, CallResult, ClusterInfo, ContractInfo},
-    gatekeeper, registry,
+    registry,
 };
 
 use crate::{Client, Error, Result};
@@ -397,7 +397,7 @@ impl Client {
 
     /// A cluster's X25519 public key, once its key is published.
     pub async fn cluster_ecdh(&self, id: &H256) -> Result<Option<[u8; 32]>> {
-        self.storage_value(&gatekeeper::keys::cluster_ecdh(id)).await
+        self.storage_value(&contracts::keys::cluster_ecdh(id)).await
     }
 
     /// A command's result, once committed.

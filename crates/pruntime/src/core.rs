@@ -30,11 +30,14 @@ use umbra_primitives::{
     sync::{GenesisAnchor, StorageChanges},
     BlockNumber, H256,
 };
-use umbra_runtime::modules::{
-    grandpa as grandpa_module,
-    message_queue::{self, Heartbeat, Message, MessageOrigin, RegistryNotice, SignedMessage},
-    registry::{self, WorkerRole},
-    timestamp,
+use umbra_runtime::{
+    modules::{
+        grandpa as grandpa_module,
+        message_queue::{self, Message, MessageOrigin, SignedMessage},
+        registry::{self, Heartbeat, WorkerRole},
+        timestamp,
+    },
+    routing,
 };
 use umbra_trie::StorageProof;
 
@@ -126,6 +129,9 @@ pub struct SyncState {
     pub last_heartbeat: Option<BlockNumber>,
     /// Messages from trusted origins that did not decode (a bug signal).
     pub malformed_messages: u64,
+    /// `Outbound` messages on a notice topic whose sender is not the topic's
+    /// owning module (ignored; the chain refuses to store them).
+    pub forged_notices: u64,
     /// Gatekeeper-channel sequence, divergences, key errors.
     pub keys: crate::keys::KeyState,
 }
@@ -161,6 +167,8 @@ pub struct Status {
     pub state_bytes: usize,
     /// Trusted-origin messages that did not decode.
     pub malformed_messages: u64,
+    /// Notices ignored because their sender does not own their topic.
+    pub forged_notices: u64,
     /// Whether this worker is in the gatekeeper set.
     pub gatekeeper: bool,
     /// Master-key epochs held, with their gatekeeper signing keys (0x-hex).
@@ -330,6 +338,7 @@ impl Core {
             worker: WorkerState::Unregistered,
             last_heartbeat: None,
             malformed_messages: 0,
+            forged_notices: 0,
             keys: Default::default(),
         });
         tracing::info!(genesis = ?genesis_hash, set_id, "pRuntime initialized");
@@ -435,7 +444,7 @@ impl Core {
         let me = self.identity.public();
         let registered = self.replica.get(&registry::keys::worker(&me)).is_some();
         let mut malformed = 0u64;
-        let outbound: Vec<Message> = match self.replica.get(&message_queue::keys::outbound()) {
+        let all: Vec<Message> = match self.replica.get(&message_queue::keys::outbound()) {
             None => Vec::new(),
             Some(bytes) => Vec::<Message>::decode(&mut &bytes[..]).unwrap_or_else(|_| {
                 tracing::error!(block = number, "MessageQueue.Outbound does not decode");
@@ -443,6 +452,16 @@ impl Core {
                 Vec::new()
             }),
         };
+        // Only notices their topic's owning module sent are acted on.
+        let (outbound, forged): (Vec<Message>, Vec<Message>) = all.into_iter().partition(routing::is_authentic_notice);
+        for message in &forged {
+            tracing::error!(
+                block = number,
+                topic = %String::from_utf8_lossy(&message.destination),
+                sender = ?message.sender,
+                "ignored an Outbound message whose sender does not own its topic"
+            );
+        }
         let worker_origin = MessageOrigin::Worker(me);
         let chain_next_worker: u64 =
             self.replica.decode(&message_queue::keys::next_sequence(&worker_origin)).unwrap_or(0);
@@ -451,10 +470,11 @@ impl Core {
         let caught_up = self.caught_up();
         let Some(sync) = self.sync.as_mut() else { return };
         sync.malformed_messages = sync.malformed_messages.saturating_add(malformed);
+        sync.forged_notices = sync.forged_notices.saturating_add(forged.len() as u64);
         for message in &outbound {
-            if message.destination.as_slice() == message_queue::REGISTRY_TOPIC {
-                match RegistryNotice::decode(&mut &message.payload[..]) {
-                    Ok(RegistryNotice::Registered { identity, .. }) if identity == me => {
+            if message.destination.as_slice() == registry::TOPIC {
+                match registry::Notice::decode(&mut &message.payload[..]) {
+                    Ok(registry::Notice::Registered { identity, .. }) if identity == me => {
                         tracing::info!(block = number, "registration seen on chain");
                     }
                     Ok(_) => {}
@@ -487,7 +507,7 @@ impl Core {
         let due = self.config.heartbeat_interval != 0
             && sync.last_heartbeat.is_none_or(|last| number >= last.saturating_add(self.config.heartbeat_interval));
         if matches!(sync.worker, WorkerState::Registered { .. }) && caught_up && due {
-            as_worker.push((message_queue::HEARTBEAT_TOPIC.to_vec(), Heartbeat { synced_block: number }.encode()));
+            as_worker.push((registry::HEARTBEAT_TOPIC.to_vec(), Heartbeat { synced_block: number }.encode()));
             sync.last_heartbeat = Some(number);
         }
         let ctx = crate::keys::Context {
@@ -605,6 +625,7 @@ impl Core {
             state_keys: self.replica.len(),
             state_bytes: self.replica.size_bytes(),
             malformed_messages: sync.map_or(0, |s| s.malformed_messages),
+            forged_notices: sync.map_or(0, |s| s.forged_notices),
             gatekeeper: self
                 .replica
                 .decode::<Vec<umbra_crypto::sr25519::Public>>(&umbra_runtime::modules::gatekeeper::keys::gatekeepers())

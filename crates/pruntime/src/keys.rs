@@ -3,7 +3,11 @@
 //! secrets only) entropy from the TEE.
 //!
 //! Per block, after its state is verified, [`observe`] reads the block's
-//! `Outbound` notices and the replica and:
+//! `Outbound` notices — only those the topic's owning module sent (the core
+//! drops any other, see `umbra_runtime::routing::is_authentic_notice`) —
+//! and cross-checks each against the verified replica before acting on it
+//! (the gatekeeper set, registered X25519 keys, the rotation lock, published
+//! master and cluster keys, cluster membership):
 //!
 //! * as the **first gatekeeper**, with no epoch 0 on chain: generates the
 //!   master secret (TEE entropy) and publishes its signing key;
@@ -18,7 +22,8 @@
 //!   the cluster's workers whose registration is current and passes policy
 //!   now (checked on its replica), nothing to the others;
 //! * as a **worker**: opens cluster keys addressed to it and checks them
-//!   against the cluster key published on chain.
+//!   against the cluster keys published in its replica of chain state (never
+//!   against the keys a notice claims).
 //!
 //! Anything on chain that differs from what it computed is counted as a
 //! divergence (status) and logged, never a crash.
@@ -35,8 +40,8 @@ use umbra_crypto::{
 use umbra_primitives::{BlockNumber, H256};
 use umbra_runtime::{
     modules::{
-        contracts,
-        gatekeeper::{self, ClusterKeys, GenesisKey, Handover, Notice, RotationProposal},
+        contracts::{self, ClusterKeys},
+        gatekeeper::{self, GenesisKey, Handover, Notice, RotationProposal},
         message_queue::{self, Message, MessageOrigin, SignedMessage},
         registry,
     },
@@ -132,7 +137,7 @@ pub struct Context<'a> {
     pub replica: &'a Replica,
     /// The block.
     pub number: BlockNumber,
-    /// Its `Outbound` messages.
+    /// Its `Outbound` notices, each sent by its topic's owning module.
     pub outbound: &'a [Message],
     /// Genesis hash (envelope contexts, message signatures).
     pub genesis: H256,
@@ -217,15 +222,41 @@ pub fn observe(
                 continue;
             };
             gatekeeper_notice(ctx, &ext, notice, active, counter, secrets, state, entropy, &mut out);
-        } else if message.destination.as_slice() == contracts::TOPIC && active {
+        } else if message.destination.as_slice() == contracts::TOPIC {
             match contracts::Notice::decode(&mut &message.payload[..]) {
-                Ok(contracts::Notice::ClusterCreated { cluster, workers, epoch }) => {
-                    distribute_cluster_key(ctx, &ext, cluster, &workers, epoch, counter, secrets, state, &mut out)
+                Ok(contracts::Notice::ClusterCreated { cluster, .. }) if active => {
+                    // Workers and epoch as the chain holds them.
+                    let Some(info) = contracts::cluster(&ext, &cluster) else {
+                        diverged(state, "a cluster notice names a cluster the chain does not hold");
+                        continue;
+                    };
+                    if contracts::cluster_pubkey(&ext, &cluster).is_some() {
+                        diverged(state, "a creation notice for a cluster whose keys are already published");
+                        continue;
+                    }
+                    distribute_cluster_key(
+                        ctx,
+                        &ext,
+                        cluster,
+                        &info.workers,
+                        info.epoch,
+                        counter,
+                        secrets,
+                        state,
+                        &mut out,
+                    )
                 }
                 // A replacement replica gets the key of the cluster it
                 // joins; it rebuilds the state from the chain's deltas.
-                Ok(contracts::Notice::ReplicaAdded { cluster, worker, epoch }) => {
-                    distribute_cluster_key(ctx, &ext, cluster, &[worker], epoch, counter, secrets, state, &mut out)
+                Ok(contracts::Notice::ReplicaAdded { cluster, worker, .. }) if active => {
+                    let Some(info) = contracts::cluster(&ext, &cluster).filter(|i| i.workers.contains(&worker)) else {
+                        diverged(state, "a replica notice names a worker outside the cluster on chain");
+                        continue;
+                    };
+                    distribute_cluster_key(ctx, &ext, cluster, &[worker], info.epoch, counter, secrets, state, &mut out)
+                }
+                Ok(contracts::Notice::ClusterKeys(delivery)) => {
+                    receive_cluster_key(ctx, &ext, &delivery, secrets, state, &mut out)
                 }
                 // Commits are for replicas.
                 Ok(_) => {}
@@ -234,6 +265,13 @@ pub fn observe(
         }
     }
     out
+}
+
+/// Counts something on chain that contradicts what this pRuntime verified
+/// or computed.
+fn diverged(state: &mut KeyState, what: &str) {
+    state.divergences += 1;
+    tracing::error!("{what}");
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -251,6 +289,11 @@ fn gatekeeper_notice(
     let me = ctx.identity.public();
     match notice {
         Notice::Added { identity, ecdh_public } if active && identity != me => {
+            // Only a member of the set, to the key it registered.
+            let registered = registry::worker(ext, &identity).map(|w| w.ecdh_public);
+            if !gatekeeper::gatekeepers(ext).contains(&identity) || registered != Some(ecdh_public) {
+                return diverged(state, "an Added notice for a non-member or an unregistered key");
+            }
             let Some((epoch, master)) = secrets.current() else { return };
             // Byte-identical on every gatekeeper: randomness from the
             // current master secret and the notice's position.
@@ -271,7 +314,7 @@ fn gatekeeper_notice(
             out.as_gatekeeper.push(sign_gatekeeper(ctx, &master, gatekeeper::HANDOVER_TOPIC, payload, state));
             tracing::info!(newcomer = %hex::encode(identity.0), epoch, "handing the master key history over");
         }
-        Notice::Handover(Handover { newcomer, envelope }) if newcomer == me => {
+        Notice::Handover(Handover { newcomer, envelope }) if newcomer == me && active => {
             let opened = recipient(ctx.ecdh).open_bytes(
                 &envelope,
                 gatekeeper::MAX_ENVELOPE_LEN,
@@ -299,7 +342,19 @@ fn gatekeeper_notice(
             }
             tracing::info!(epochs = history.len(), "received the master key history");
         }
-        Notice::RotationStarted { epoch, gatekeepers } if active && secrets.current().is_some() => {
+        Notice::RotationStarted { epoch, .. } if active && secrets.current().is_some() => {
+            // The epoch the chain locked, sealed to the set and the keys the
+            // chain holds (the set the chain checks the proposal against),
+            // never to a list a notice carries.
+            if ext.get::<u32>(&gatekeeper::keys::rotation_lock()) != Some(epoch) {
+                return diverged(state, "a RotationStarted notice for an epoch the chain has not locked");
+            }
+            let set = gatekeeper::gatekeepers(ext);
+            let gatekeepers: Vec<(sr25519::Public, [u8; 32])> =
+                set.iter().filter_map(|g| registry::worker(ext, g).map(|w| (*g, w.ecdh_public))).collect();
+            if gatekeepers.len() != set.len() {
+                return diverged(state, "a gatekeeper of the set is not registered");
+            }
             let Some(seed) = entropy.take() else {
                 state.key_errors += 1;
                 return;
@@ -340,6 +395,9 @@ fn gatekeeper_notice(
         }
         Notice::Rotation(proposal) => {
             let Some((_, envelope)) = proposal.envelopes.iter().find(|(g, _)| *g == me) else { return };
+            if gatekeeper::master_pubkey(ext, proposal.epoch) != Some(proposal.pubkey) {
+                return diverged(state, "a Rotation notice's key is not the chain's key of its epoch");
+            }
             let opened = recipient(ctx.ecdh).open_bytes(
                 envelope,
                 gatekeeper::MAX_ENVELOPE_LEN,
@@ -370,7 +428,6 @@ fn gatekeeper_notice(
                 }
             }
         }
-        Notice::ClusterKeys(delivery) => receive_cluster_key(ctx, &delivery, secrets, state, out),
         _ => {}
     }
 }
@@ -412,7 +469,7 @@ fn distribute_cluster_key(
     for worker in workers {
         // Only to workers whose registration is current and passes policy now.
         let Some(info) = registry::worker(ext, worker) else { continue };
-        if !gatekeeper::worker_passes_policy(ext, &info) {
+        if !registry::passes_policy(ext, &info) {
             tracing::warn!(worker = %hex::encode(worker.0), "cluster key withheld: registration not current or policy not met");
             continue;
         }
@@ -436,35 +493,49 @@ fn distribute_cluster_key(
         deliveries,
     }
     .encode();
-    out.as_gatekeeper.push(sign_gatekeeper(ctx, &current, gatekeeper::CLUSTER_KEYS_TOPIC, payload, state));
+    out.as_gatekeeper.push(sign_gatekeeper(ctx, &current, contracts::CLUSTER_KEYS_TOPIC, payload, state));
 }
 
 fn receive_cluster_key(
     ctx: &Context<'_>,
+    ext: &Ext<'_>,
     delivery: &ClusterKeys,
     secrets: &mut Secrets,
     state: &mut KeyState,
     out: &mut Output,
 ) {
     let me = ctx.identity.public();
+    // The keys the chain published for this cluster, never the notice's.
+    let published = contracts::cluster_pubkey(ext, &delivery.cluster);
+    let published_ecdh = contracts::cluster_ecdh(ext, &delivery.cluster);
+    if published != Some((delivery.epoch, delivery.cluster_pubkey)) || published_ecdh != Some(delivery.cluster_ecdh) {
+        return diverged(state, "a ClusterKeys notice differs from the cluster keys on chain");
+    }
     // A gatekeeper checks the published cluster key against its own.
     if let Some(master) = secrets.epoch(delivery.epoch) {
         if master.cluster_key(ctx.domain, &delivery.cluster.0).signing(ctx.domain).public() != delivery.cluster_pubkey {
-            state.divergences += 1;
-            tracing::error!(cluster = ?delivery.cluster, "the chain's cluster key differs from ours");
+            diverged(state, "the chain's cluster key differs from ours");
         }
     }
     let Some((_, envelope)) = delivery.deliveries.iter().find(|(w, _)| *w == me) else { return };
+    if !contracts::cluster(ext, &delivery.cluster).is_some_and(|c| c.workers.contains(&me)) {
+        return diverged(state, "a cluster key addressed to us for a cluster we are not in");
+    }
     let context = key_context(&ctx.genesis, &cluster_subject(&delivery.cluster, &me));
     let opened = recipient(ctx.ecdh).open_bytes(
         envelope,
-        gatekeeper::MAX_ENVELOPE_LEN,
+        contracts::MAX_KEY_ENVELOPE_LEN,
         Label::Envelope.in_domain(ctx.domain),
         &context,
     );
     let key = opened.ok().and_then(|o| <[u8; 32]>::try_from(o.plaintext.as_slice()).ok());
+    let matches = |k: &[u8; 32]| {
+        let key = ClusterKey::from_bytes(*k);
+        key.signing(ctx.domain).public() == delivery.cluster_pubkey
+            && key.ecdh(ctx.domain).public().0 == delivery.cluster_ecdh
+    };
     match key {
-        Some(k) if ClusterKey::from_bytes(k).signing(ctx.domain).public() == delivery.cluster_pubkey => {
+        Some(k) if matches(&k) => {
             if !secrets.clusters.iter().any(|(c, e, _)| *c == delivery.cluster && *e == delivery.epoch) {
                 secrets.clusters.push((delivery.cluster, delivery.epoch, k));
                 out.secrets_changed = true;

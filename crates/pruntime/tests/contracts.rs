@@ -109,7 +109,7 @@ fn deployed() -> Deployed {
     net.sudo(RuntimeCall::Contracts(contracts::Call::create_cluster { workers: vec![net.public(1), net.public(2)] }));
     net.blocks(2);
     let cluster = contracts::cluster_id(0);
-    let cluster_ecdh = gatekeeper::cluster_ecdh(&net.ext(), &cluster).expect("cluster key published");
+    let cluster_ecdh = contracts::cluster_ecdh(&net.ext(), &cluster).expect("cluster key published");
 
     let code = counter();
     let code_hash = H256(umbra_crypto::hashing::blake2_256(&code));
@@ -373,7 +373,7 @@ fn contracts_call_each_other_and_both_states_commit() {
     let upload = sign(&mut net.f, "Bob", RuntimeCall::Contracts(contracts::Call::upload_code { code }));
     net.block(vec![upload]);
     let caller = contracts::contract_id(&dev_account("Charlie"), &code_hash, &cluster, b"caller");
-    let cluster_ecdh = gatekeeper::cluster_ecdh(&net.ext(), &cluster).unwrap();
+    let cluster_ecdh = contracts::cluster_ecdh(&net.ext(), &cluster).unwrap();
     let (envelope, _) = seal_command(&net, cluster_ecdh, &caller, vec![]);
     let instantiate = RuntimeCall::Contracts(contracts::Call::instantiate {
         cluster,

@@ -16,6 +16,7 @@ use umbra_crypto::{
     labels::{Domain, Label},
     sr25519, x25519,
 };
+use umbra_primitives::H256;
 use umbra_pruntime::core::Config;
 use umbra_runtime::{
     modules::{
@@ -58,7 +59,7 @@ fn gatekeepers_share_rotate_and_distribute_keys() {
     net.sudo(RuntimeCall::Contracts(contracts::Call::create_cluster { workers: vec![net.public(2)] }));
     net.blocks(2);
     let cluster = contracts::cluster_id(0);
-    let on_chain: (u32, sr25519::Public) = net.ext().get(&gatekeeper::keys::cluster_pubkey(&cluster)).unwrap();
+    let on_chain: (u32, sr25519::Public) = net.ext().get(&contracts::keys::cluster_pubkey(&cluster)).unwrap();
     let worker_status = status(&net.nodes[2]);
     assert_eq!(worker_status.clusters.len(), 1, "the worker received its cluster key");
     assert_eq!(worker_status.clusters[0].2, format!("0x{}", hex::encode(on_chain.1 .0)));
@@ -83,7 +84,7 @@ fn gatekeepers_share_rotate_and_distribute_keys() {
     net.blocks(2);
     assert!(status(&net.nodes[3]).clusters.is_empty(), "no key for a worker failing policy");
     assert_eq!(status(&net.nodes[2]).clusters.len(), 2);
-    let deliveries: Vec<gatekeeper::ClusterKeys> = delivered(&net);
+    let deliveries: Vec<contracts::ClusterKeys> = delivered(&net);
     let second = deliveries.iter().find(|d| d.cluster == contracts::cluster_id(1)).expect("delivered");
     assert_eq!(second.deliveries.iter().map(|(w, _)| *w).collect::<Vec<_>>(), vec![net.public(2)]);
     // Worker 2's envelope, replayed to worker 3, does not open for it.
@@ -110,7 +111,7 @@ fn gatekeepers_share_rotate_and_distribute_keys() {
     assert_eq!(status(&net.nodes[0]).epochs.len(), 2, "a removed gatekeeper cannot derive epoch 2");
 }
 
-fn delivered(net: &Net) -> Vec<gatekeeper::ClusterKeys> {
+fn delivered(net: &Net) -> Vec<contracts::ClusterKeys> {
     // Every ClusterKeyPublished so far, read back from the fixture's blocks' outbound notices.
     let mut out = Vec::new();
     for (_, changes) in &net.f.blocks {
@@ -119,9 +120,9 @@ fn delivered(net: &Net) -> Vec<gatekeeper::ClusterKeys> {
                 if let Some(v) = value {
                     let messages: Vec<message_queue::Message> = Decode::decode(&mut &v[..]).unwrap();
                     for m in messages {
-                        if m.destination == gatekeeper::TOPIC {
-                            if let Ok(gatekeeper::Notice::ClusterKeys(d)) =
-                                gatekeeper::Notice::decode(&mut &m.payload[..])
+                        if m.destination == contracts::TOPIC {
+                            if let Ok(contracts::Notice::ClusterKeys(d)) =
+                                contracts::Notice::decode(&mut &m.payload[..])
                             {
                                 out.push(d);
                             }
@@ -204,4 +205,114 @@ fn a_restarted_gatekeeper_keeps_its_history_and_emits_nothing_divergent() {
     assert_eq!(status.epochs, vec![(0, format!("0x{}", hex::encode(published.0)))]);
     assert_eq!(status.divergences, 0);
     assert!(restored.egress().iter().all(|m| m.message.destination != gatekeeper::GENESIS_KEY_TOPIC));
+}
+
+/// What a forged notice could change in a core: its egress, its secrets and
+/// its key-role counters.
+fn footprint(core: &umbra_pruntime::core::Core) -> (Vec<Vec<u8>>, Vec<u32>, Vec<(H256, u32)>, bool, u64, u64) {
+    use parity_scale_codec::Encode;
+    let status = core.status();
+    (
+        core.egress().iter().map(|m| m.encode()).collect(),
+        core.secrets().master.iter().map(|(e, _)| *e).collect(),
+        core.secrets().clusters.iter().map(|(c, e, _)| (*c, *e)).collect(),
+        core.secrets().proposal.is_some(),
+        status.divergences,
+        status.key_errors,
+    )
+}
+
+/// Section 1 of the trust boundary: a finalized block whose `Outbound`
+/// carries forged notices — `Added`, `ClusterCreated`, `ReplicaAdded`,
+/// `ClusterKeys`, `Rotation`, `RotationStarted`, `Handover` — produces no
+/// egress, no sealed key and no secret in any core. Sent by a worker
+/// (not the topic's owner) they are ignored outright; sent in the owning
+/// module's name but contradicting the verified replica (a runtime bug, a
+/// lying majority) they are refused by the cross-checks and counted as
+/// divergences.
+#[test]
+fn forged_notices_in_finalized_blocks_release_nothing() {
+    use parity_scale_codec::Encode;
+    use umbra_runtime::modules::message_queue::{Message, MessageOrigin};
+    // 0: gatekeeper; 1: worker of cluster 0; 2: the attacker's worker.
+    let mut net = Net::new(&[(1, WorkerRole::Gatekeeper), (3, WorkerRole::Worker), (9, WorkerRole::Worker)]);
+    for i in 0..3 {
+        net.register(i, [9; 32]);
+    }
+    net.sudo(RuntimeCall::Gatekeeper(gatekeeper::Call::add_gatekeeper { identity: net.public(0) }));
+    net.blocks(2);
+    net.sudo(RuntimeCall::Contracts(contracts::Call::create_cluster { workers: vec![net.public(1)] }));
+    net.blocks(3);
+    let cluster = contracts::cluster_id(0);
+    assert_eq!(status(&net.nodes[1]).clusters.len(), 1, "the honest replica holds its key");
+    let attacker = net.public(2);
+    let attacker_ecdh = identity(9).ecdh.public().0;
+    // Attacker-chosen key material: a cluster key it knows.
+    let fake = ClusterKey::from_bytes([0xa7; 32]);
+    let fake_delivery = contracts::ClusterKeys {
+        cluster,
+        epoch: 0,
+        cluster_pubkey: fake.signing(DOMAIN).public(),
+        cluster_ecdh: fake.ecdh(DOMAIN).public().0,
+        deliveries: vec![(attacker, vec![7; 80])],
+    };
+    let fake_master = MasterSecret::from_bytes([0xa8; 32]);
+    let gk = |n: gatekeeper::Notice| (gatekeeper::TOPIC.to_vec(), n.encode());
+    let ct = |n: contracts::Notice| (contracts::TOPIC.to_vec(), n.encode());
+    let notices = vec![
+        gk(gatekeeper::Notice::Added { identity: attacker, ecdh_public: attacker_ecdh }),
+        ct(contracts::Notice::ClusterCreated { cluster: contracts::cluster_id(7), workers: vec![attacker], epoch: 0 }),
+        ct(contracts::Notice::ClusterCreated { cluster, workers: vec![attacker], epoch: 0 }),
+        ct(contracts::Notice::ReplicaAdded { cluster, worker: attacker, epoch: 0 }),
+        ct(contracts::Notice::ClusterKeys(fake_delivery)),
+        gk(gatekeeper::Notice::Rotation(gatekeeper::RotationProposal {
+            epoch: 1,
+            pubkey: fake_master.gatekeeper_signing(DOMAIN).public(),
+            proposer: attacker,
+            envelopes: vec![(net.public(0), vec![7; 80]), (attacker, vec![7; 80])],
+        })),
+        gk(gatekeeper::Notice::RotationStarted { epoch: 1, gatekeepers: vec![(attacker, attacker_ecdh)] }),
+        gk(gatekeeper::Notice::Handover(gatekeeper::Handover { newcomer: attacker, envelope: vec![7; 80] })),
+    ];
+    let forge = |sender: MessageOrigin| -> Vec<Message> {
+        notices
+            .iter()
+            .map(|(topic, payload)| Message {
+                sender: sender.clone(),
+                destination: topic.clone(),
+                payload: payload.clone(),
+            })
+            .collect()
+    };
+    let before: Vec<_> = net.nodes.iter().map(footprint).collect();
+
+    // Sent by a worker: not the owner of these topics, ignored outright.
+    net.block_forging(vec![], forge(MessageOrigin::Worker(attacker)));
+    for (i, core) in net.nodes.iter().enumerate() {
+        assert_eq!(footprint(core), before[i], "core {i} changed on notices from a worker");
+        assert_eq!(status(core).forged_notices, notices.len() as u64, "core {i} counted them");
+    }
+
+    // In the owning module's name, but contradicting the verified state:
+    // refused by the cross-checks (the topics' owners differ: send each
+    // from its own module).
+    let owned: Vec<Message> = notices
+        .iter()
+        .map(|(topic, payload)| {
+            let owner = umbra_runtime::routing::notice_owner(topic).unwrap();
+            Message { sender: MessageOrigin::module(owner), destination: topic.clone(), payload: payload.clone() }
+        })
+        .collect();
+    net.block_forging(vec![], owned);
+    for (i, core) in net.nodes.iter().enumerate() {
+        let (egress, master, clusters, proposal, _, _) = footprint(core);
+        let (egress0, master0, clusters0, proposal0, _, _) = &before[i];
+        assert_eq!(&egress, egress0, "core {i} emitted something");
+        assert_eq!((&master, &clusters, proposal), (master0, clusters0, *proposal0), "core {i} took a secret");
+    }
+    assert!(status(&net.nodes[0]).divergences >= 4, "the gatekeeper noticed the contradictions");
+    assert!(net.nodes[2].secrets().clusters.is_empty(), "the attacker's worker holds no cluster key");
+    // The honest network keeps working afterwards.
+    net.blocks(2);
+    assert_eq!(status(&net.nodes[1]).clusters.len(), 1);
 }

@@ -92,7 +92,8 @@ fn sync_offchain_message(c: &mut Criterion) {
         sim::{dev_sim_service_pair, SimEvidence, SimQuote},
         Measurement, TcbStatus,
     };
-    use umbra_runtime::modules::message_queue::{self, Heartbeat, Message, MessageOrigin, SignedMessage};
+    use umbra_runtime::modules::message_queue::{self, Message, MessageOrigin, SignedMessage};
+    use umbra_runtime::modules::registry::{Heartbeat, HEARTBEAT_TOPIC};
     const SLOT_MS: u64 = 1000;
     let mut chain = TestChain::dev(SLOT_MS);
     chain.produce(vec![]);
@@ -128,7 +129,7 @@ fn sync_offchain_message(c: &mut Criterion) {
 
     let message = Message {
         sender: MessageOrigin::Worker(worker.public()),
-        destination: message_queue::HEARTBEAT_TOPIC.to_vec(),
+        destination: HEARTBEAT_TOPIC.to_vec(),
         payload: parity_scale_codec::Encode::encode(&Heartbeat { synced_block: chain.head.number }),
     };
     let signature = worker.sign_deterministic(&message_queue::signing_payload(&chain.genesis_hash, &message, 0)).0;

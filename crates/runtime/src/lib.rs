@@ -35,6 +35,7 @@ pub mod extrinsic;
 pub mod genesis;
 pub mod metadata;
 pub mod modules;
+pub mod routing;
 pub mod state;
 #[cfg(feature = "test-utils")]
 pub mod testing;
@@ -185,7 +186,7 @@ pub(crate) fn dispatch(ext: &mut Ext<'_>, call: RuntimeCall, origin: Origin) -> 
         RuntimeCall::Sudo(c) => c.dispatch(ext, origin),
         RuntimeCall::Grandpa(c) => c.dispatch(ext, origin),
         RuntimeCall::Registry(c) => (*c).dispatch(ext, origin),
-        RuntimeCall::MessageQueue(c) => c.dispatch(ext, origin),
+        RuntimeCall::MessageQueue(c) => routing::dispatch(ext, c, origin),
         RuntimeCall::Gatekeeper(c) => c.dispatch(ext, origin),
         RuntimeCall::Contracts(c) => c.dispatch(ext, origin),
     }

@@ -108,7 +108,7 @@ pub fn validate_transaction(
     // Worker messages are also ordered by their origin's sequence, and the
     // same message from two submitters is one transaction.
     if let RuntimeCall::MessageQueue(message_queue::Call::sync_offchain_message { signed: message }) = &decoded.call {
-        let (mq_requires, mq_provides) = message_queue::validate(&ext, message)?;
+        let (mq_requires, mq_provides) = crate::routing::validate(&ext, message)?;
         requires.extend(mq_requires);
         provides.extend(mq_provides);
     }

@@ -1,6 +1,8 @@
-//! The MessageQueue module: worker egress with signatures and exact
-//! sequences, pool tags, on-chain topics (heartbeats), and chain → worker
-//! messages in `Outbound` for one block.
+//! The MessageQueue module and the runtime's router: worker egress with
+//! signatures and exact sequences, pool tags, topic ownership (module notice
+//! topics closed to every off-chain origin, on-chain topics open only to
+//! their origin kinds, unknown topics refused, nothing stored on refusal),
+//! and chain → worker notices in `Outbound` for one block.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)] // test code
 
 use umbra_attestation::{
@@ -12,8 +14,9 @@ use umbra_primitives::{extrinsic::Era, H256};
 use umbra_runtime::{
     event::EventRecord,
     modules::{
-        message_queue::{self, Error, Heartbeat, Message, MessageOrigin, RegistryNotice, SignedMessage},
-        registry::{self, WorkerFeatures, WorkerRegistrationInfo, WorkerRole},
+        contracts, gatekeeper,
+        message_queue::{self, Error, Message, MessageOrigin, SignedMessage},
+        registry::{self, Heartbeat, WorkerFeatures, WorkerRegistrationInfo, WorkerRole},
         sudo, system,
     },
     testing::TestChain,
@@ -74,7 +77,7 @@ fn sync(signed: SignedMessage) -> RuntimeCall {
 }
 
 fn heartbeat(chain: &Chain, key: &sr25519::Pair, synced_block: u32, sequence: u64) -> SignedMessage {
-    signed(chain, key, message_queue::HEARTBEAT_TOPIC, Heartbeat { synced_block }.encode_to_vec(), sequence)
+    signed(chain, key, registry::HEARTBEAT_TOPIC, Heartbeat { synced_block }.encode_to_vec(), sequence)
 }
 
 trait EncodeVec {
@@ -108,9 +111,10 @@ fn registration_is_announced_to_workers_for_one_block() {
     let outbound = message_queue::outbound(&chain.ext());
     assert_eq!(outbound.len(), 1);
     assert_eq!(outbound[0].sender, MessageOrigin::Module(b"Registry".to_vec()));
-    assert_eq!(outbound[0].destination, message_queue::REGISTRY_TOPIC);
-    let notice: RegistryNotice = parity_scale_codec::Decode::decode(&mut &outbound[0].payload[..]).unwrap();
-    assert_eq!(notice, RegistryNotice::Registered { identity: worker.public(), role: WorkerRole::Worker });
+    assert_eq!(outbound[0].destination, registry::TOPIC);
+    assert!(umbra_runtime::routing::is_authentic_notice(&outbound[0]));
+    let notice: registry::Notice = parity_scale_codec::Decode::decode(&mut &outbound[0].payload[..]).unwrap();
+    assert_eq!(notice, registry::Notice::Registered { identity: worker.public(), role: WorkerRole::Worker });
     chain.produce(vec![]);
     assert!(message_queue::outbound(&chain.ext()).is_empty(), "cleared in the next block");
 }
@@ -150,29 +154,87 @@ fn egress_needs_signature_registration_and_exact_sequence() {
     // Replayed.
     assert_eq!(submit(&mut chain, sync(first)), err(Error::BadSequence));
 
-    // A handler refusal consumes the sequence and says why.
-    assert_eq!(submit(&mut chain, sync(signed(&gh, &worker, b"^no/such/topic", vec![], 1))), Ok(()));
+    // A handler refusal consumes the sequence and says why: a heartbeat
+    // from the future is refused by the Registry.
+    assert_eq!(submit(&mut chain, sync(heartbeat(&gh, &worker, 10_000, 1))), Ok(()));
     assert_eq!(message_queue::next_sequence(&chain.ext(), &origin), 2);
-    assert!(events(&chain).iter().any(|e| matches!(&e.event,
-        RuntimeEvent::MessageQueue(message_queue::Event::MessageRejected { sequence: 1, error, .. })
-            if *error == DispatchError::from(Error::UnknownTopic))));
-    // A heartbeat from the future is refused by the Registry.
-    assert_eq!(submit(&mut chain, sync(heartbeat(&gh, &worker, 10_000, 2))), Ok(()));
     assert!(events(&chain).iter().any(|e| matches!(
         &e.event,
-        RuntimeEvent::MessageQueue(message_queue::Event::MessageRejected { sequence: 2, .. })
+        RuntimeEvent::MessageQueue(message_queue::Event::MessageRejected { sequence: 1, error, .. })
+            if *error == DispatchError::from(registry::Error::InvalidHeartbeat)
     )));
 
-    // Other topics go to workers through Outbound.
-    assert_eq!(submit(&mut chain, sync(signed(&gh, &worker, b"umbra/test", b"hello".to_vec(), 3))), Ok(()));
-    let outbound = message_queue::outbound(&chain.ext());
-    assert_eq!(outbound.last().map(|m| m.payload.clone()), Some(b"hello".to_vec()));
-
     // Bounds.
-    let big = signed(&gh, &worker, b"umbra/test", vec![0; message_queue::MAX_PAYLOAD_LEN + 1], 4);
+    let big = signed(&gh, &worker, registry::HEARTBEAT_TOPIC, vec![0; message_queue::MAX_PAYLOAD_LEN + 1], 2);
     assert_eq!(submit(&mut chain, sync(big)), err(Error::MessageTooLarge));
     let topic = vec![b'a'; message_queue::MAX_TOPIC_LEN + 1];
-    assert_eq!(submit(&mut chain, sync(signed(&gh, &worker, &topic, vec![], 4))), err(Error::InvalidTopic));
+    assert_eq!(submit(&mut chain, sync(signed(&gh, &worker, &topic, vec![], 2))), err(Error::InvalidTopic));
+    assert_eq!(message_queue::next_sequence(&chain.ext(), &origin), 2);
+}
+
+/// Every topic has one owner: a worker cannot post to a module's notice
+/// topic, to an on-chain topic of another origin kind, or to a topic the
+/// router does not know, and each refusal has its own error, consumes no
+/// sequence and stores nothing (the notices pRuntime trusts come only from
+/// their module).
+#[test]
+fn topics_are_owned_and_refusals_store_nothing() {
+    use parity_scale_codec::Encode;
+    let mut chain = TestChain::dev(1000);
+    let gh = g(&chain);
+    chain.produce(vec![]);
+    let attacker = sr25519::Pair::from_seed(&[4; 32]);
+    register(&mut chain, &attacker);
+    let origin = MessageOrigin::Worker(attacker.public());
+    let notice_added = gatekeeper::Notice::Added { identity: attacker.public(), ecdh_public: [3; 32] }.encode();
+    let cluster_created = contracts::Notice::ClusterCreated {
+        cluster: contracts::cluster_id(0),
+        workers: vec![attacker.public()],
+        epoch: 0,
+    }
+    .encode();
+    let handover = gatekeeper::Handover { newcomer: attacker.public(), envelope: vec![1; 80] }.encode();
+    let cases: Vec<(&[u8], Vec<u8>, Error)> = vec![
+        (gatekeeper::TOPIC, notice_added, Error::TopicOwnedByModule),
+        (contracts::TOPIC, cluster_created, Error::TopicOwnedByModule),
+        (registry::TOPIC, vec![0], Error::TopicOwnedByModule),
+        (gatekeeper::HANDOVER_TOPIC, handover, Error::OriginNotAllowed),
+        (contracts::CLUSTER_KEYS_TOPIC, vec![0], Error::OriginNotAllowed),
+        (contracts::COMMIT_TOPIC, vec![0], Error::OriginNotAllowed),
+        (b"^no/such/topic", vec![], Error::UnknownTopic),
+        (b"umbra/test", b"hello".to_vec(), Error::UnknownTopic),
+    ];
+    let number: u32 = chain.ext().get(&system::keys::number()).unwrap();
+    let head = chain.head_hash();
+    for (topic, payload, expected) in cases {
+        let message = signed(&gh, &attacker, topic, payload, 0);
+        // The pool refuses it with the error's index…
+        let n = chain.account(&umbra_runtime::testing::dev_account("Bob")).nonce;
+        let xt = chain.sign("Bob", sync(message.clone()), n, 0, Era::Immortal);
+        assert_eq!(
+            validate_transaction(&chain.state, head, number, TransactionSource::External, &xt),
+            Err(TransactionValidityError::Invalid(InvalidTransaction::Custom(expected as u8))),
+            "pool, topic {:?}",
+            String::from_utf8_lossy(topic)
+        );
+        // …and dispatch with the error itself, storing nothing.
+        let before = chain.state.clone();
+        assert_eq!(submit(&mut chain, sync(message)), err(expected));
+        let changed: Vec<&Vec<u8>> = chain
+            .state
+            .iter()
+            .filter(|(k, v)| before.get(*k) != Some(*v))
+            .map(|(k, _)| k)
+            .filter(|k| k.starts_with(&umbra_crypto::hashing::twox_128(message_queue::NAME.as_bytes())))
+            .collect();
+        assert!(changed.is_empty(), "MessageQueue storage changed for {:?}", String::from_utf8_lossy(topic));
+        assert_eq!(message_queue::next_sequence(&chain.ext(), &origin), 0);
+        assert!(message_queue::outbound(&chain.ext()).is_empty());
+    }
+    // Accounts and modules never sign messages.
+    let mut module = signed(&gh, &attacker, registry::HEARTBEAT_TOPIC, vec![], 0);
+    module.message.sender = MessageOrigin::module(gatekeeper::NAME);
+    assert_eq!(submit(&mut chain, sync(module)), err(Error::UnsupportedOrigin));
 }
 
 #[test]

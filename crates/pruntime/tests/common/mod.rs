@@ -129,7 +129,16 @@ impl Net {
 
     /// Produces a block with `txs` plus everyone's new egress, feeds it to
     /// every core.
-    pub fn block(&mut self, mut txs: Vec<OpaqueExtrinsic>) {
+    pub fn block(&mut self, txs: Vec<OpaqueExtrinsic>) {
+        self.block_forging(txs, Vec::new());
+    }
+
+    /// Like [`Net::block`], but the block's `MessageQueue.Outbound` also
+    /// holds `forged` — what a runtime bug or a lying validator majority
+    /// could finalize: the header's state root covers it and GRANDPA
+    /// justifies it, so every core verifies it and must judge the messages
+    /// themselves.
+    pub fn block_forging(&mut self, mut txs: Vec<OpaqueExtrinsic>, forged: Vec<message_queue::Message>) {
         for i in 0..self.nodes.len() {
             for m in self.nodes[i].egress() {
                 let key = (m.message.sender.encode(), m.sequence);
@@ -139,7 +148,23 @@ impl Net {
                 }
             }
         }
-        let (header, changes) = self.f.produce(txs);
+        let (header, changes) = if forged.is_empty() {
+            self.f.produce(txs)
+        } else {
+            let (mut built, _) = self.f.chain.build(txs);
+            self.f.chain.import(&built.header, &built.extrinsics).unwrap();
+            let mut outbound = message_queue::outbound(&self.f.chain.ext());
+            outbound.extend(forged);
+            let key = message_queue::keys::outbound();
+            self.f.chain.state.insert(key.clone(), outbound.encode());
+            built.changes.insert(key, Some(outbound.encode()));
+            let mut header = built.header;
+            header.state_root = umbra_trie::state_root(STATE_VERSION, &self.f.chain.state);
+            self.f.chain.head = header.clone();
+            let block = (header, built.changes.into_iter().collect::<StorageChanges>());
+            self.f.blocks.push(block.clone());
+            block
+        };
         let justification = self.f.justify(&header);
         for core in &mut self.nodes {
             self.entropy = self.entropy.wrapping_add(1);

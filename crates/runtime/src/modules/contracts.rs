@@ -23,7 +23,7 @@ use crate::{
     error::{DispatchError, DispatchResult},
     modules::{
         balances, gatekeeper,
-        message_queue::{self, Message, MessageOrigin},
+        message_queue::{self, MessageOrigin},
         randomness, registry, timestamp,
     },
     state::Ext,
@@ -45,8 +45,11 @@ pub const TOPIC: &[u8] = b"umbra/contracts";
 pub const COMMIT_TOPIC: &[u8] = b"^umbra/contracts/commit";
 /// On-chain topic of [`Ack`]s (origin `Worker(identity)`).
 pub const ACK_TOPIC: &[u8] = b"^umbra/contracts/ack";
-/// Prefix of the on-chain topics.
-pub const TOPIC_PREFIX: &[u8] = b"^umbra/contracts/";
+/// On-chain topic of [`ClusterKeys`] (origin `Gatekeeper`): a cluster's
+/// public keys and its key sealed to each eligible replica.
+pub const CLUSTER_KEYS_TOPIC: &[u8] = b"^umbra/contracts/cluster-keys";
+/// Largest sealed cluster key in a delivery.
+pub const MAX_KEY_ENVELOPE_LEN: usize = 64 * 1024;
 /// Largest command or constructor envelope.
 pub const MAX_ENVELOPE_LEN: usize = 64 * 1024;
 /// Largest salt.
@@ -250,6 +253,21 @@ pub struct PendingCall {
     pub cluster: H256,
 }
 
+/// `^umbra/contracts/cluster-keys` payload (origin `Gatekeeper`).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
+pub struct ClusterKeys {
+    /// The cluster.
+    pub cluster: H256,
+    /// The epoch its key derives from.
+    pub epoch: u32,
+    /// The cluster signing public key (published on chain).
+    pub cluster_pubkey: sr25519::Public,
+    /// The cluster X25519 public key (constructor envelopes are sealed to it).
+    pub cluster_ecdh: [u8; 32],
+    /// The cluster key for each eligible worker (identity, envelope bytes).
+    pub deliveries: Vec<(sr25519::Public, Vec<u8>)>,
+}
+
 /// What workers and gatekeepers are told.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
 pub enum Notice {
@@ -283,6 +301,10 @@ pub enum Notice {
         /// Its root.
         state_root: H256,
     },
+    /// A cluster's keys are on chain; the envelopes carry its key to the
+    /// replicas named.
+    #[codec(index = 3)]
+    ClusterKeys(ClusterKeys),
 }
 
 /// Storage keys.
@@ -349,6 +371,14 @@ pub mod keys {
     /// `Contracts.Frozen(cluster)` → block it froze in.
     pub fn frozen(cluster: &H256) -> Vec<u8> {
         map_key(NAME, "Frozen", StorageHasher::Blake2_128Concat, cluster.as_bytes())
+    }
+    /// `Contracts.ClusterEcdh(cluster)` → the cluster's X25519 public key.
+    pub fn cluster_ecdh(cluster: &H256) -> Vec<u8> {
+        map_key(NAME, "ClusterEcdh", StorageHasher::Blake2_128Concat, cluster.as_bytes())
+    }
+    /// `Contracts.ClusterPubkeys(cluster)` → (epoch, cluster signing key).
+    pub fn cluster_pubkey(cluster: &H256) -> Vec<u8> {
+        map_key(NAME, "ClusterPubkeys", StorageHasher::Blake2_128Concat, cluster.as_bytes())
     }
     /// `Contracts.Replacements`: replicas replaced so far.
     pub fn replacements() -> Vec<u8> {
@@ -513,6 +543,16 @@ pub enum Event {
         /// Its replacement.
         new: sr25519::Public,
     },
+    /// A cluster's signing key is on chain.
+    #[codec(index = 8)]
+    ClusterKeyPublished {
+        /// The cluster.
+        cluster: H256,
+        /// The epoch.
+        epoch: u32,
+        /// Its signing public key.
+        pubkey: sr25519::Public,
+    },
 }
 
 /// Errors. Indices are stable.
@@ -597,6 +637,10 @@ pub enum Error {
     /// The worker is not a replica of the cluster.
     #[codec(index = 25)]
     NotReplica,
+    /// A cluster key delivery for an unknown cluster or epoch, to a worker
+    /// outside the cluster, or with keys other than those already published.
+    #[codec(index = 26)]
+    BadDelivery,
 }
 
 impl From<umbra_vm::Error> for Error {
@@ -790,7 +834,7 @@ pub fn weight_of(worker: &registry::WorkerInfo) -> u64 {
 /// [`HEARTBEAT_GRACE`] blocks.
 pub fn eligible(ext: &Ext<'_>, worker: &registry::WorkerInfo) -> bool {
     worker.role == registry::WorkerRole::Worker
-        && gatekeeper::worker_passes_policy(ext, worker)
+        && registry::passes_policy(ext, worker)
         && registry::last_heartbeat(ext, &worker.identity)
             .is_some_and(|(landed, _)| landed.saturating_add(HEARTBEAT_GRACE) >= ext.env.number)
 }
@@ -924,7 +968,7 @@ fn instantiate(
         return Err(Error::InvalidCommand.into());
     }
     cluster(ext, &cluster_id).ok_or(Error::UnknownCluster)?;
-    if gatekeeper::cluster_ecdh(ext, &cluster_id).is_none() {
+    if cluster_ecdh(ext, &cluster_id).is_none() {
         return Err(Error::ClusterNotReady.into());
     }
     if !ext.exists(&keys::code_info(&code_hash)) {
@@ -959,15 +1003,7 @@ fn call(ext: &mut Ext<'_>, caller: AccountId32, id: H256, envelope: Vec<u8>, gas
 }
 
 fn notify(ext: &mut Ext<'_>, notice: Notice) -> DispatchResult {
-    message_queue::push(
-        ext,
-        Message {
-            sender: MessageOrigin::Module(NAME.as_bytes().to_vec()),
-            destination: TOPIC.to_vec(),
-            payload: notice.encode(),
-        },
-    )?;
-    Ok(())
+    Ok(message_queue::notify(ext, NAME, TOPIC, notice.encode())?)
 }
 
 fn freeze(
@@ -985,33 +1021,72 @@ fn freeze(
     ext.deposit_event(Event::ReplicaDiverged { cluster, worker, block, committed, reported });
 }
 
-/// Handles `^umbra/contracts/…` messages (MessageQueue checked origin
-/// signature and sequence).
-pub fn handle_message(ext: &mut Ext<'_>, sender: &MessageOrigin, topic: &[u8], payload: &[u8]) -> DispatchResult {
-    let bound = message_queue::MAX_COMMIT_PAYLOAD_LEN;
-    match topic {
-        COMMIT_TOPIC => {
-            let MessageOrigin::Cluster(id) = sender else { return Err(Error::BadCommit.into()) };
-            let commit: ClusterCommit =
-                umbra_primitives::decode_bounded(payload, bound).map_err(|_| message_queue::Error::BadPayload)?;
-            apply_commit(ext, *id, commit)
-        }
-        ACK_TOPIC => {
-            let MessageOrigin::Worker(worker) = sender else { return Err(Error::BadAck.into()) };
-            let ack: Ack =
-                umbra_primitives::decode_bounded(payload, bound).map_err(|_| message_queue::Error::BadPayload)?;
-            let info = cluster(ext, &ack.cluster).ok_or(Error::BadAck)?;
-            if !info.workers.contains(worker) {
-                return Err(Error::BadAck.into());
-            }
-            let committed: H256 = ext.get(&keys::committed_root(&ack.cluster, ack.block)).ok_or(Error::BadAck)?;
-            if committed != ack.state_root {
-                freeze(ext, ack.cluster, *worker, ack.block, committed, ack.state_root);
-            }
-            Ok(())
-        }
-        _ => Err(message_queue::Error::UnknownTopic.into()),
+/// A cluster's epoch and signing public key, once its key is published.
+pub fn cluster_pubkey(ext: &Ext<'_>, cluster: &H256) -> Option<(u32, sr25519::Public)> {
+    ext.get(&keys::cluster_pubkey(cluster))
+}
+
+/// A cluster's X25519 public key, once published.
+pub fn cluster_ecdh(ext: &Ext<'_>, cluster: &H256) -> Option<[u8; 32]> {
+    ext.get(&keys::cluster_ecdh(cluster))
+}
+
+fn decode_payload<T: Decode>(payload: &[u8]) -> Result<T, DispatchError> {
+    umbra_primitives::decode_bounded(payload, message_queue::MAX_COMMIT_PAYLOAD_LEN)
+        .map_err(|_| message_queue::Error::BadPayload.into())
+}
+
+/// `^umbra/contracts/cluster-keys` (origin `Gatekeeper`, checked by the
+/// router): publishes a cluster's public keys (the first delivery; later
+/// ones, for replacement replicas, must carry the same keys) and tells its
+/// replicas.
+pub fn handle_cluster_keys(ext: &mut Ext<'_>, sender: &MessageOrigin, payload: &[u8]) -> DispatchResult {
+    if *sender != MessageOrigin::Gatekeeper {
+        return Err(message_queue::Error::OriginNotAllowed.into());
     }
+    let delivery: ClusterKeys = decode_payload(payload)?;
+    let info = cluster(ext, &delivery.cluster).ok_or(Error::BadDelivery)?;
+    let valid = delivery.deliveries.iter().all(|(w, e)| info.workers.contains(w) && e.len() <= MAX_KEY_ENVELOPE_LEN);
+    if !valid || delivery.epoch != info.epoch || gatekeeper::master_pubkey(ext, delivery.epoch).is_none() {
+        return Err(Error::BadDelivery.into());
+    }
+    if let Some((epoch, pubkey)) = cluster_pubkey(ext, &delivery.cluster) {
+        let ecdh = cluster_ecdh(ext, &delivery.cluster);
+        if (epoch, pubkey, ecdh) != (delivery.epoch, delivery.cluster_pubkey, Some(delivery.cluster_ecdh)) {
+            return Err(Error::BadDelivery.into());
+        }
+    }
+    ext.put(keys::cluster_pubkey(&delivery.cluster), &(delivery.epoch, delivery.cluster_pubkey));
+    ext.put(keys::cluster_ecdh(&delivery.cluster), &delivery.cluster_ecdh);
+    ext.deposit_event(Event::ClusterKeyPublished {
+        cluster: delivery.cluster,
+        epoch: delivery.epoch,
+        pubkey: delivery.cluster_pubkey,
+    });
+    notify(ext, Notice::ClusterKeys(delivery))
+}
+
+/// `^umbra/contracts/commit` (origin `Cluster`): a cluster's commit.
+pub fn handle_commit(ext: &mut Ext<'_>, sender: &MessageOrigin, payload: &[u8]) -> DispatchResult {
+    let MessageOrigin::Cluster(id) = sender else { return Err(Error::BadCommit.into()) };
+    let commit: ClusterCommit = decode_payload(payload)?;
+    apply_commit(ext, *id, commit)
+}
+
+/// `^umbra/contracts/ack` (origin `Worker`): a replica's own root of a
+/// committed block; a differing one freezes the cluster.
+pub fn handle_ack(ext: &mut Ext<'_>, sender: &MessageOrigin, payload: &[u8]) -> DispatchResult {
+    let MessageOrigin::Worker(worker) = sender else { return Err(Error::BadAck.into()) };
+    let ack: Ack = decode_payload(payload)?;
+    let info = cluster(ext, &ack.cluster).ok_or(Error::BadAck)?;
+    if !info.workers.contains(worker) {
+        return Err(Error::BadAck.into());
+    }
+    let committed: H256 = ext.get(&keys::committed_root(&ack.cluster, ack.block)).ok_or(Error::BadAck)?;
+    if committed != ack.state_root {
+        freeze(ext, ack.cluster, *worker, ack.block, committed, ack.state_root);
+    }
+    Ok(())
 }
 
 fn apply_commit(ext: &mut Ext<'_>, id: H256, commit: ClusterCommit) -> DispatchResult {

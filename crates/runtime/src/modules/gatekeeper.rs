@@ -10,9 +10,9 @@
 //!   ([`keys::master_pubkey`]); messages on the shared `Gatekeeper` channel
 //!   must be signed with the current epoch's key (MessageQueue checks).
 //! * Everything gatekeepers must see is announced in `MessageQueue.Outbound`
-//!   under [`TOPIC`] as a [`Notice`]: additions (the handover trigger),
-//!   removals, rotations, handovers, accepted rotation proposals and cluster
-//!   key deliveries.
+//!   under [`TOPIC`] as a [`Notice`] sent by this module: additions (the
+//!   handover trigger), removals, rotations, handovers and accepted rotation
+//!   proposals. Cluster keys belong to the clusters' module (Contracts).
 //! * Rotation: root (or a removal) locks epoch `e + 1`; each gatekeeper
 //!   proposes a fresh secret encrypted to every gatekeeper of the set; the
 //!   first valid proposal on chain wins and all adopt it.
@@ -22,16 +22,13 @@ use alloc::vec::Vec;
 use parity_scale_codec::{Decode, Encode};
 use scale_info::TypeInfo;
 use umbra_crypto::sr25519;
-use umbra_primitives::H256;
 use umbra_trie::storage_key::{map_key, value_key, StorageHasher};
 
 use crate::{
     error::{DispatchError, DispatchResult},
     modules::{
-        contracts,
-        message_queue::{self, Message, MessageOrigin},
+        message_queue::{self, MessageOrigin},
         registry::{self, WorkerRole},
-        timestamp,
     },
     state::Ext,
     weights::{DispatchInfo, Weight, WEIGHT_REF_TIME_PER_MICROS},
@@ -54,10 +51,6 @@ pub const GENESIS_KEY_TOPIC: &[u8] = b"^umbra/gatekeeper/genesis-key";
 pub const ROTATION_TOPIC: &[u8] = b"^umbra/gatekeeper/rotation";
 /// Off-chain topic (Gatekeeper origin): master key history for a newcomer.
 pub const HANDOVER_TOPIC: &[u8] = b"^umbra/gatekeeper/handover";
-/// Off-chain topic (Gatekeeper origin): cluster keys for a cluster's workers.
-pub const CLUSTER_KEYS_TOPIC: &[u8] = b"^umbra/gatekeeper/cluster-keys";
-/// Prefix of every off-chain gatekeeper topic.
-pub const TOPIC_PREFIX: &[u8] = b"^umbra/gatekeeper/";
 
 /// What gatekeepers and workers are told (payload of [`TOPIC`] messages).
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
@@ -98,9 +91,8 @@ pub enum Notice {
     /// The accepted rotation proposal.
     #[codec(index = 5)]
     Rotation(RotationProposal),
-    /// Cluster keys for a cluster's workers.
-    #[codec(index = 6)]
-    ClusterKeys(ClusterKeys),
+    // Index 6 (cluster keys) moved to `contracts::Notice::ClusterKeys`; it
+    // is never reused.
 }
 
 /// `^umbra/gatekeeper/genesis-key` payload.
@@ -133,21 +125,6 @@ pub struct Handover {
     pub envelope: Vec<u8>,
 }
 
-/// `^umbra/gatekeeper/cluster-keys` payload (Gatekeeper origin).
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
-pub struct ClusterKeys {
-    /// The cluster.
-    pub cluster: H256,
-    /// The epoch its key derives from.
-    pub epoch: u32,
-    /// The cluster signing public key (published on chain).
-    pub cluster_pubkey: sr25519::Public,
-    /// The cluster X25519 public key (constructor envelopes are sealed to it).
-    pub cluster_ecdh: [u8; 32],
-    /// The cluster key for each eligible worker (identity, envelope bytes).
-    pub deliveries: Vec<(sr25519::Public, Vec<u8>)>,
-}
-
 /// Storage keys.
 pub mod keys {
     use super::*;
@@ -166,14 +143,6 @@ pub mod keys {
     /// `Gatekeeper.RotationLock`: the epoch being created.
     pub fn rotation_lock() -> Vec<u8> {
         value_key(NAME, "RotationLock")
-    }
-    /// `Gatekeeper.ClusterEcdh(cluster)` → the cluster's X25519 public key.
-    pub fn cluster_ecdh(cluster: &H256) -> Vec<u8> {
-        map_key(NAME, "ClusterEcdh", StorageHasher::Blake2_128Concat, cluster.as_bytes())
-    }
-    /// `Gatekeeper.ClusterPubkeys(cluster)` → (epoch, cluster signing key).
-    pub fn cluster_pubkey(cluster: &H256) -> Vec<u8> {
-        map_key(NAME, "ClusterPubkeys", StorageHasher::Blake2_128Concat, cluster.as_bytes())
     }
 }
 
@@ -227,16 +196,7 @@ pub enum Event {
         /// Its gatekeeper signing public key.
         pubkey: sr25519::Public,
     },
-    /// A cluster's signing key is on chain.
-    #[codec(index = 4)]
-    ClusterKeyPublished {
-        /// The cluster.
-        cluster: H256,
-        /// The epoch.
-        epoch: u32,
-        /// Its signing public key.
-        pubkey: sr25519::Public,
-    },
+    // Index 4 (`ClusterKeyPublished`) moved to Contracts; never reused.
 }
 
 /// Errors. Indices are stable.
@@ -280,7 +240,8 @@ pub enum Error {
     /// A proposal whose envelopes do not match the gatekeeper set.
     #[codec(index = 11)]
     BadEnvelopes,
-    /// Unknown cluster, or a delivery to a worker outside it.
+    /// Retired (cluster key deliveries moved to Contracts); the index is
+    /// never reused.
     #[codec(index = 12)]
     BadDelivery,
     /// The payload does not decode or is too large.
@@ -344,42 +305,14 @@ pub fn eligible(ext: &Ext<'_>, identity: &sr25519::Public) -> Result<registry::W
     if worker.role != WorkerRole::Gatekeeper {
         return Err(Error::NotGatekeeperRole);
     }
-    if !worker_passes_policy(ext, &worker) {
+    if !registry::passes_policy(ext, &worker) {
         return Err(Error::PolicyNotMet);
     }
     Ok(worker)
 }
 
-/// A cluster's epoch and signing public key, once its key is published.
-pub fn cluster_pubkey(ext: &Ext<'_>, cluster: &H256) -> Option<(u32, sr25519::Public)> {
-    ext.get(&keys::cluster_pubkey(cluster))
-}
-
-/// A cluster's X25519 public key, once published.
-pub fn cluster_ecdh(ext: &Ext<'_>, cluster: &H256) -> Option<[u8; 32]> {
-    ext.get(&keys::cluster_ecdh(cluster))
-}
-
-/// Whether `worker`'s attestation is current and passes its role's policy
-/// and the allowlist now (the check before any key reaches it).
-pub fn worker_passes_policy(ext: &Ext<'_>, worker: &registry::WorkerInfo) -> bool {
-    let policy = registry::tcb_policy(ext, worker.role);
-    registry::attestation_current(ext, worker, timestamp::now(ext))
-        && registry::measurement_allowed_at(ext, &worker.measurement).is_some()
-        && worker.confidence_level <= policy.max_confidence_level
-        && !worker.advisories.iter().any(|a| policy.denied_advisories.contains(a))
-}
-
 fn notify(ext: &mut Ext<'_>, notice: Notice) -> DispatchResult {
-    message_queue::push(
-        ext,
-        Message {
-            sender: MessageOrigin::Module(NAME.as_bytes().to_vec()),
-            destination: TOPIC.to_vec(),
-            payload: notice.encode(),
-        },
-    )?;
-    Ok(())
+    Ok(message_queue::notify(ext, NAME, TOPIC, notice.encode())?)
 }
 
 fn add_gatekeeper(ext: &mut Ext<'_>, identity: sr25519::Public) -> DispatchResult {
@@ -442,76 +375,52 @@ fn publish(ext: &mut Ext<'_>, epoch: u32, pubkey: sr25519::Public) -> DispatchRe
     notify(ext, Notice::MasterKeyPublished { epoch, pubkey })
 }
 
-/// Handles an off-chain message on a `^umbra/gatekeeper/…` topic (called by
-/// MessageQueue after the origin's signature and sequence are checked).
-pub fn handle_message(ext: &mut Ext<'_>, sender: &MessageOrigin, topic: &[u8], payload: &[u8]) -> DispatchResult {
-    match topic {
-        GENESIS_KEY_TOPIC => {
-            let MessageOrigin::Worker(identity) = sender else { return Err(Error::BadSender.into()) };
-            let GenesisKey { pubkey } = decode(payload)?;
-            let first = gatekeepers(ext).first().copied();
-            if first != Some(*identity) || master_pubkey(ext, 0).is_some() {
-                return Err(Error::GenesisKeyRefused.into());
-            }
-            eligible(ext, identity)?;
-            publish(ext, 0, pubkey)
-        }
-        ROTATION_TOPIC => {
-            let MessageOrigin::Worker(identity) = sender else { return Err(Error::BadSender.into()) };
-            let proposal: RotationProposal = decode(payload)?;
-            let set = gatekeepers(ext);
-            if proposal.proposer != *identity || !set.contains(identity) {
-                return Err(Error::BadSender.into());
-            }
-            if ext.get::<u32>(&keys::rotation_lock()) != Some(proposal.epoch) {
-                return Err(Error::NoSuchRotation.into());
-            }
-            let recipients: Vec<sr25519::Public> = proposal.envelopes.iter().map(|(g, _)| *g).collect();
-            if recipients != set || proposal.envelopes.iter().any(|(_, e)| e.len() > MAX_ENVELOPE_LEN) {
-                return Err(Error::BadEnvelopes.into());
-            }
-            ext.kill(keys::rotation_lock());
-            publish(ext, proposal.epoch, proposal.pubkey)?;
-            notify(ext, Notice::Rotation(proposal))
-        }
-        HANDOVER_TOPIC => {
-            if *sender != MessageOrigin::Gatekeeper {
-                return Err(Error::BadSender.into());
-            }
-            let handover: Handover = decode(payload)?;
-            if !gatekeepers(ext).contains(&handover.newcomer) || handover.envelope.len() > MAX_ENVELOPE_LEN {
-                return Err(Error::NotGatekeeper.into());
-            }
-            notify(ext, Notice::Handover(handover))
-        }
-        CLUSTER_KEYS_TOPIC => {
-            if *sender != MessageOrigin::Gatekeeper {
-                return Err(Error::BadSender.into());
-            }
-            let delivery: ClusterKeys = decode(payload)?;
-            let cluster = contracts::cluster(ext, &delivery.cluster).ok_or(Error::BadDelivery)?;
-            let valid =
-                delivery.deliveries.iter().all(|(w, e)| cluster.workers.contains(w) && e.len() <= MAX_ENVELOPE_LEN);
-            if !valid || master_pubkey(ext, delivery.epoch).is_none() {
-                return Err(Error::BadDelivery.into());
-            }
-            if let Some((epoch, pubkey)) = cluster_pubkey(ext, &delivery.cluster) {
-                // Later deliveries (a replaced replica) must carry the same key.
-                if (epoch, pubkey) != (delivery.epoch, delivery.cluster_pubkey) {
-                    return Err(Error::BadDelivery.into());
-                }
-            }
-            ext.put(keys::cluster_pubkey(&delivery.cluster), &(delivery.epoch, delivery.cluster_pubkey));
-            ext.put(keys::cluster_ecdh(&delivery.cluster), &delivery.cluster_ecdh);
-            ext.deposit_event(Event::ClusterKeyPublished {
-                cluster: delivery.cluster,
-                epoch: delivery.epoch,
-                pubkey: delivery.cluster_pubkey,
-            });
-            notify(ext, Notice::ClusterKeys(delivery))
-        }
-        _ => Err(message_queue::Error::UnknownTopic.into()),
+/// `^umbra/gatekeeper/genesis-key` (origin `Worker`, checked by the
+/// router): the first gatekeeper publishes epoch 0's key, once.
+pub fn handle_genesis_key(ext: &mut Ext<'_>, sender: &MessageOrigin, payload: &[u8]) -> DispatchResult {
+    let MessageOrigin::Worker(identity) = sender else { return Err(Error::BadSender.into()) };
+    let GenesisKey { pubkey } = decode(payload)?;
+    let first = gatekeepers(ext).first().copied();
+    if first != Some(*identity) || master_pubkey(ext, 0).is_some() {
+        return Err(Error::GenesisKeyRefused.into());
     }
+    eligible(ext, identity)?;
+    publish(ext, 0, pubkey)
+}
+
+/// `^umbra/gatekeeper/rotation` (origin `Worker`): a gatekeeper's proposal
+/// for the locked epoch, with an envelope for exactly the current set; the
+/// first valid one wins.
+pub fn handle_rotation(ext: &mut Ext<'_>, sender: &MessageOrigin, payload: &[u8]) -> DispatchResult {
+    let MessageOrigin::Worker(identity) = sender else { return Err(Error::BadSender.into()) };
+    let proposal: RotationProposal = decode(payload)?;
+    let set = gatekeepers(ext);
+    if proposal.proposer != *identity || !set.contains(identity) {
+        return Err(Error::BadSender.into());
+    }
+    if ext.get::<u32>(&keys::rotation_lock()) != Some(proposal.epoch) {
+        return Err(Error::NoSuchRotation.into());
+    }
+    let recipients: Vec<sr25519::Public> = proposal.envelopes.iter().map(|(g, _)| *g).collect();
+    if recipients != set || proposal.envelopes.iter().any(|(_, e)| e.len() > MAX_ENVELOPE_LEN) {
+        return Err(Error::BadEnvelopes.into());
+    }
+    ext.kill(keys::rotation_lock());
+    publish(ext, proposal.epoch, proposal.pubkey)?;
+    notify(ext, Notice::Rotation(proposal))
+}
+
+/// `^umbra/gatekeeper/handover` (origin `Gatekeeper`): the master key
+/// history sealed to a newcomer of the set.
+pub fn handle_handover(ext: &mut Ext<'_>, sender: &MessageOrigin, payload: &[u8]) -> DispatchResult {
+    if *sender != MessageOrigin::Gatekeeper {
+        return Err(Error::BadSender.into());
+    }
+    let handover: Handover = decode(payload)?;
+    if !gatekeepers(ext).contains(&handover.newcomer) || handover.envelope.len() > MAX_ENVELOPE_LEN {
+        return Err(Error::NotGatekeeper.into());
+    }
+    notify(ext, Notice::Handover(handover))
 }
 
 /// Genesis configuration.

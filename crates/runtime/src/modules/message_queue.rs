@@ -1,19 +1,23 @@
-//! MessageQueue (module 12): messages between the chain and workers.
+//! MessageQueue (module 12): the transport between the chain and workers.
+//! It owns two storage items and knows nothing of the topics it carries:
+//! which topic exists, which module owns it and which origins may post to it
+//! is the runtime root's routing table ([`crate::routing`]).
 //!
-//! * **Chain → workers.** Modules [`push`] messages during a block; they are
-//!   stored in [`keys::outbound`] for that block only (cleared when the next
-//!   block starts), so every worker reads them, in order, from its replica
-//!   of the state.
+//! * **Chain → workers.** A module announces something with [`notify`] on
+//!   its own notice topic; the message is stored in [`keys::outbound`] for
+//!   that block only (cleared when the next block starts), with the module
+//!   as its sender, so every worker reads it, in order, from its replica of
+//!   the state, and can tell who sent it.
 //! * **Workers → chain.** pRuntime signs `SCALE(message, sequence)` (after a
 //!   domain context and the genesis hash) with the origin's key; anyone may
-//!   submit it with `sync_offchain_message` and pay the fee. The chain checks
-//!   the signature against the origin's registered key and requires
-//!   `sequence == NextSequence[origin]`, increments it, then hands the
-//!   message to its topic: topics starting with `^` are handled on chain
-//!   only ([`HEARTBEAT_TOPIC`] today), other topics are re-broadcast to
-//!   workers through `Outbound`. A handler that refuses a message does not
-//!   undo the sequence (the message is consumed and an event says why), so
-//!   one bad message never blocks an origin's queue.
+//!   submit it with `sync_offchain_message` and pay the fee. The router
+//!   checks that the topic accepts this origin, [`accept`] checks bounds,
+//!   the signature against the origin's registered key and that
+//!   `sequence == NextSequence[origin]`, and only then is the sequence
+//!   consumed and the message handed to the topic's handler. A handler that
+//!   refuses a message does not undo the sequence (the message is consumed
+//!   and an event says why), so one bad message never blocks an origin's
+//!   queue; a message the router refuses changes nothing.
 //! * The pool tags these transactions by `(origin, sequence)`: out-of-order
 //!   submissions wait for their predecessor and identical messages from
 //!   several submitters are one transaction.
@@ -23,15 +27,14 @@ use alloc::vec::Vec;
 use parity_scale_codec::{Decode, Encode};
 use scale_info::TypeInfo;
 use umbra_crypto::sr25519;
-use umbra_primitives::{AccountId32, BlockNumber, H256};
+use umbra_primitives::{AccountId32, H256};
 use umbra_trie::storage_key::{map_key, value_key, StorageHasher};
 
 use crate::{
-    error::{DispatchError, DispatchResult, InvalidTransaction, TransactionValidityError},
-    modules::{contracts, gatekeeper, registry, system},
+    error::DispatchError,
+    modules::system,
     state::Ext,
     weights::{DispatchInfo, Weight, WEIGHT_REF_TIME_PER_MICROS},
-    Origin,
 };
 
 /// Module index.
@@ -40,7 +43,7 @@ pub const INDEX: u8 = 12;
 pub const NAME: &str = "MessageQueue";
 /// Longest topic in bytes.
 pub const MAX_TOPIC_LEN: usize = 128;
-/// Largest payload in bytes.
+/// Largest payload in bytes (topics may allow more: cluster commits).
 pub const MAX_PAYLOAD_LEN: usize = 64 * 1024;
 /// Largest payload of a cluster commit (results and encrypted deltas of a
 /// block's commands).
@@ -51,13 +54,6 @@ pub const MAX_OUTBOUND: usize = 1024;
 pub const MAX_FUTURE_SEQUENCES: u64 = 64;
 /// Domain separation of egress signatures.
 pub const SIGNING_CONTEXT: &[u8] = b"umbra/mq/egress/v1";
-/// Prefix of topics handled on chain only.
-pub const ONCHAIN_PREFIX: u8 = b'^';
-/// Workers report liveness on this topic ([`Heartbeat`] payload).
-pub const HEARTBEAT_TOPIC: &[u8] = b"^umbra/registry/heartbeat";
-/// The Registry announces registrations to workers on this topic
-/// ([`RegistryNotice`] payload).
-pub const REGISTRY_TOPIC: &[u8] = b"umbra/registry/worker";
 
 /// Who sent a message.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Encode, Decode, TypeInfo)]
@@ -82,6 +78,13 @@ pub enum MessageOrigin {
     Contract(H256),
 }
 
+impl MessageOrigin {
+    /// The origin of messages a module sends.
+    pub fn module(name: &str) -> Self {
+        MessageOrigin::Module(name.as_bytes().to_vec())
+    }
+}
+
 /// A message.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
 pub struct Message {
@@ -94,17 +97,12 @@ pub struct Message {
 }
 
 impl Message {
-    /// Whether topic and payload are within bounds.
-    pub fn check_bounds(&self) -> Result<(), Error> {
+    /// Whether the topic is within bounds and the payload within `max`.
+    pub fn check_bounds(&self, max_payload: usize) -> Result<(), Error> {
         if self.destination.is_empty() || self.destination.len() > MAX_TOPIC_LEN {
             return Err(Error::InvalidTopic);
         }
-        let max = if self.destination.as_slice() == contracts::COMMIT_TOPIC {
-            MAX_COMMIT_PAYLOAD_LEN
-        } else {
-            MAX_PAYLOAD_LEN
-        };
-        if self.payload.len() > max {
+        if self.payload.len() > max_payload {
             return Err(Error::MessageTooLarge);
         }
         Ok(())
@@ -130,26 +128,6 @@ pub fn signing_payload(genesis_hash: &H256, message: &Message, sequence: u64) ->
     out
 }
 
-/// A worker's liveness report.
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
-pub struct Heartbeat {
-    /// The finalized block pRuntime had processed when it emitted this.
-    pub synced_block: BlockNumber,
-}
-
-/// What the Registry tells workers.
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
-pub enum RegistryNotice {
-    /// A worker registered or re-attested.
-    #[codec(index = 0)]
-    Registered {
-        /// Its identity.
-        identity: sr25519::Public,
-        /// Its role.
-        role: registry::WorkerRole,
-    },
-}
-
 /// Storage keys.
 pub mod keys {
     use super::*;
@@ -163,7 +141,8 @@ pub mod keys {
     }
 }
 
-/// Calls.
+/// Calls. Dispatched by the runtime root's router ([`crate::routing`]),
+/// which knows the topics.
 #[allow(non_camel_case_types)]
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
 pub enum Call {
@@ -215,17 +194,17 @@ pub enum Error {
     #[codec(index = 2)]
     UnknownWorker,
     /// Messages from this kind of origin cannot be submitted (modules and
-    /// accounts never sign; gatekeeper, cluster and contract keys come with
-    /// their modules).
+    /// accounts never sign), or its key is not on chain yet (gatekeeper
+    /// channel before epoch 0, a cluster before its key is published).
     #[codec(index = 3)]
     UnsupportedOrigin,
-    /// The payload exceeds [`MAX_PAYLOAD_LEN`].
+    /// The payload exceeds its topic's bound.
     #[codec(index = 4)]
     MessageTooLarge,
     /// The topic is empty or longer than [`MAX_TOPIC_LEN`].
     #[codec(index = 5)]
     InvalidTopic,
-    /// No on-chain handler for this `^` topic.
+    /// No route for this topic.
     #[codec(index = 6)]
     UnknownTopic,
     /// The payload does not decode for its topic.
@@ -234,6 +213,13 @@ pub enum Error {
     /// This block's outbound queue is full.
     #[codec(index = 8)]
     OutboundFull,
+    /// The topic is a module's notice topic: only that module posts to it,
+    /// never an off-chain origin.
+    #[codec(index = 9)]
+    TopicOwnedByModule,
+    /// The topic does not accept messages from this kind of origin.
+    #[codec(index = 10)]
+    OriginNotAllowed,
 }
 
 impl From<Error> for DispatchError {
@@ -257,15 +243,6 @@ impl Call {
         let extra = Weight::from_parts((signed.message.payload.len() as u64 / 64) * WEIGHT_REF_TIME_PER_MICROS, 0);
         DispatchInfo { weight: SYNC_WEIGHT.saturating_add(extra), ..Default::default() }
     }
-
-    pub(crate) fn dispatch(self, ext: &mut Ext<'_>, origin: Origin) -> DispatchResult {
-        match self {
-            Call::sync_offchain_message { signed } => {
-                origin.ensure_signed()?;
-                sync_offchain_message(ext, signed)
-            }
-        }
-    }
 }
 
 /// The next sequence expected from `origin`.
@@ -278,9 +255,12 @@ pub fn outbound(ext: &Ext<'_>) -> Vec<Message> {
     ext.get_or_default(&keys::outbound())
 }
 
-/// Queues `message` for workers in this block.
-pub fn push(ext: &mut Ext<'_>, message: Message) -> Result<(), Error> {
-    message.check_bounds()?;
+/// Announces `payload` on `topic` to workers in this block, as `module`.
+/// Only the module that owns `topic` calls this (the routing table names
+/// the owner; pRuntime acts only on notices whose sender is it).
+pub fn notify(ext: &mut Ext<'_>, module: &str, topic: &[u8], payload: Vec<u8>) -> Result<(), Error> {
+    let message = Message { sender: MessageOrigin::module(module), destination: topic.to_vec(), payload };
+    message.check_bounds(MAX_PAYLOAD_LEN)?;
     let mut queue = outbound(ext);
     if queue.len() >= MAX_OUTBOUND {
         return Err(Error::OutboundFull);
@@ -297,89 +277,58 @@ pub(crate) fn initialize(ext: &mut Ext<'_>) {
     }
 }
 
-/// Checks bounds, origin and signature (not the sequence): what both the
-/// pool and dispatch require.
-pub fn check_message(ext: &Ext<'_>, signed: &SignedMessage) -> Result<(), Error> {
-    signed.message.check_bounds()?;
-    let key = match &signed.message.sender {
-        MessageOrigin::Worker(identity) => {
-            if registry::worker(ext, identity).is_none() {
-                return Err(Error::UnknownWorker);
-            }
-            *identity
-        }
-        MessageOrigin::Gatekeeper => gatekeeper::channel_key(ext).ok_or(Error::UnsupportedOrigin)?,
-        // Cluster commits: signed by the cluster key the gatekeepers published.
-        MessageOrigin::Cluster(id) => gatekeeper::cluster_pubkey(ext, id).ok_or(Error::UnsupportedOrigin)?.1,
-        _ => return Err(Error::UnsupportedOrigin),
-    };
+/// Checks bounds (`max_payload` from the topic's route) and the signature
+/// against `key`, the origin's key (not the sequence): what both the pool
+/// and dispatch require.
+pub fn check_signed(
+    ext: &Ext<'_>,
+    signed: &SignedMessage,
+    key: &sr25519::Public,
+    max_payload: usize,
+) -> Result<(), Error> {
+    signed.message.check_bounds(max_payload)?;
     let genesis = system::block_hash(ext, 0).unwrap_or_default();
     let payload = signing_payload(&genesis, &signed.message, signed.sequence);
-    if !sr25519::verify(&sr25519::Signature(signed.signature), &payload, &key) {
+    if !sr25519::verify(&sr25519::Signature(signed.signature), &payload, key) {
         return Err(Error::BadSignature);
     }
     Ok(())
 }
 
-fn sync_offchain_message(ext: &mut Ext<'_>, signed: SignedMessage) -> DispatchResult {
-    check_message(ext, &signed)?;
-    let origin = signed.message.sender.clone();
-    if signed.sequence != next_sequence(ext, &origin) {
-        return Err(Error::BadSequence.into());
+/// Consumes the origin's sequence: refuses anything but its next one.
+pub fn consume_sequence(ext: &mut Ext<'_>, origin: &MessageOrigin, sequence: u64) -> Result<(), Error> {
+    if sequence != next_sequence(ext, origin) {
+        return Err(Error::BadSequence);
     }
-    ext.put(keys::next_sequence(&origin), &signed.sequence.saturating_add(1));
-    let topic = signed.message.destination.clone();
-    ext.start_transaction();
-    let handled = handle(ext, signed.message);
-    match handled {
-        Ok(()) => {
-            ext.commit_transaction();
-            ext.deposit_event(Event::MessageAccepted { origin, sequence: signed.sequence, topic });
-        }
-        Err(error) => {
-            ext.rollback_transaction();
-            ext.deposit_event(Event::MessageRejected { origin, sequence: signed.sequence, error });
-        }
-    }
+    ext.put(keys::next_sequence(origin), &sequence.saturating_add(1));
     Ok(())
-}
-
-fn handle(ext: &mut Ext<'_>, message: Message) -> DispatchResult {
-    if message.destination.first() != Some(&ONCHAIN_PREFIX) {
-        return Ok(push(ext, message)?);
-    }
-    if message.destination.starts_with(gatekeeper::TOPIC_PREFIX) {
-        return gatekeeper::handle_message(ext, &message.sender, &message.destination, &message.payload);
-    }
-    if message.destination.starts_with(contracts::TOPIC_PREFIX) {
-        return contracts::handle_message(ext, &message.sender, &message.destination, &message.payload);
-    }
-    if message.destination.as_slice() == HEARTBEAT_TOPIC {
-        let MessageOrigin::Worker(identity) = message.sender else { return Err(Error::UnsupportedOrigin.into()) };
-        let heartbeat = umbra_primitives::decode_bounded::<Heartbeat>(&message.payload, MAX_PAYLOAD_LEN)
-            .map_err(|_| Error::BadPayload)?;
-        return registry::record_heartbeat(ext, &identity, heartbeat.synced_block);
-    }
-    Err(Error::UnknownTopic.into())
 }
 
 /// Pool tags: (requires, provides).
 pub type PoolTags = (Vec<Vec<u8>>, Vec<Vec<u8>>);
 
-/// Pool tags of a `sync_offchain_message`: provides `(origin, sequence)`,
-/// requires `(origin, sequence - 1)` when it is ahead of the chain.
-/// Refuses stale, too-far-ahead, unsigned-by-origin and oversized messages.
-pub fn validate(ext: &Ext<'_>, signed: &SignedMessage) -> Result<PoolTags, TransactionValidityError> {
-    check_message(ext, signed).map_err(|_| InvalidTransaction::BadProof)?;
+/// Pool tags of a checked message: provides `(origin, sequence)`, requires
+/// `(origin, sequence - 1)` when it is ahead of the chain. `Err(Stale)` /
+/// `Err(Future)` when it is behind or too far ahead.
+pub fn sequence_tags(ext: &Ext<'_>, signed: &SignedMessage) -> Result<PoolTags, SequenceError> {
     let origin = &signed.message.sender;
     let next = next_sequence(ext, origin);
     if signed.sequence < next {
-        return Err(InvalidTransaction::Stale.into());
+        return Err(SequenceError::Stale);
     }
     if signed.sequence - next > MAX_FUTURE_SEQUENCES {
-        return Err(InvalidTransaction::Future.into());
+        return Err(SequenceError::Future);
     }
     let tag = |sequence: u64| (b"umbra/mq", origin, sequence).encode();
     let requires = if signed.sequence > next { alloc::vec![tag(signed.sequence - 1)] } else { Vec::new() };
     Ok((requires, alloc::vec![tag(signed.sequence)]))
+}
+
+/// Why a sequence is not acceptable to the pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SequenceError {
+    /// Already consumed.
+    Stale,
+    /// More than [`MAX_FUTURE_SEQUENCES`] ahead.
+    Future,
 }

@@ -43,6 +43,12 @@ use crate::{
 pub const INDEX: u8 = 11;
 /// Storage prefix and metadata name.
 pub const NAME: &str = "Registry";
+/// Notice topic: the Registry tells workers about registrations
+/// ([`Notice`] payload).
+pub const TOPIC: &[u8] = b"umbra/registry/worker";
+/// On-chain topic: workers report liveness ([`Heartbeat`] payload, origin
+/// `Worker`).
+pub const HEARTBEAT_TOPIC: &[u8] = b"^umbra/registry/heartbeat";
 /// The only [`WorkerRegistrationInfo::version`] this runtime accepts.
 pub const INFO_VERSION: u32 = 1;
 /// Longest endpoint URL in bytes.
@@ -251,6 +257,26 @@ pub struct EndpointRecord {
     pub endpoint: Vec<u8>,
     /// When the worker signed it.
     pub signed_at_ms: u64,
+}
+
+/// A worker's liveness report (`^umbra/registry/heartbeat` payload).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
+pub struct Heartbeat {
+    /// The finalized block pRuntime had processed when it emitted this.
+    pub synced_block: BlockNumber,
+}
+
+/// What the Registry tells workers (`umbra/registry/worker` payload).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
+pub enum Notice {
+    /// A worker registered or re-attested.
+    #[codec(index = 0)]
+    Registered {
+        /// Its identity.
+        identity: sr25519::Public,
+        /// Its role.
+        role: WorkerRole,
+    },
 }
 
 /// Storage keys.
@@ -660,6 +686,17 @@ pub fn attestation_current(ext: &Ext<'_>, worker: &WorkerInfo, now_ms: u64) -> b
     now_ms.saturating_sub(worker.last_attested_at_ms) <= attestation_config(ext).reattestation_period_ms
 }
 
+/// Whether `worker` may receive keys now: attestation current, measurement
+/// still allowed, and its role's TCB policy met (the check before any key
+/// reaches it).
+pub fn passes_policy(ext: &Ext<'_>, worker: &WorkerInfo) -> bool {
+    let policy = tcb_policy(ext, worker.role);
+    attestation_current(ext, worker, timestamp::now(ext))
+        && measurement_allowed_at(ext, &worker.measurement).is_some()
+        && worker.confidence_level <= policy.max_confidence_level
+        && !worker.advisories.iter().any(|a| policy.denied_advisories.contains(a))
+}
+
 /// The genesis hash: `System.BlockHash(0)`, kept forever.
 fn genesis_hash(ext: &Ext<'_>) -> Option<H256> {
     system::block_hash(ext, 0)
@@ -770,19 +807,23 @@ fn register_worker(
     };
     ext.deposit_event(event);
     // Tell workers (their pRuntime moves to `Registered` when it sees itself).
-    let notice = message_queue::RegistryNotice::Registered { identity: record.identity, role: record.role };
-    message_queue::push(
-        ext,
-        message_queue::Message {
-            sender: message_queue::MessageOrigin::Module(NAME.as_bytes().to_vec()),
-            destination: message_queue::REGISTRY_TOPIC.to_vec(),
-            payload: notice.encode(),
-        },
-    )?;
+    let notice = Notice::Registered { identity: record.identity, role: record.role };
+    message_queue::notify(ext, NAME, TOPIC, notice.encode())?;
     Ok(())
 }
 
-/// Records a worker's heartbeat (from [`message_queue`]): the worker must be
+/// `^umbra/registry/heartbeat` (origin checked by the router): records the
+/// heartbeat of the worker that signed it.
+pub fn handle_heartbeat(ext: &mut Ext<'_>, sender: &message_queue::MessageOrigin, payload: &[u8]) -> DispatchResult {
+    let message_queue::MessageOrigin::Worker(identity) = sender else {
+        return Err(message_queue::Error::OriginNotAllowed.into());
+    };
+    let heartbeat = umbra_primitives::decode_bounded::<Heartbeat>(payload, message_queue::MAX_PAYLOAD_LEN)
+        .map_err(|_| message_queue::Error::BadPayload)?;
+    record_heartbeat(ext, identity, heartbeat.synced_block)
+}
+
+/// Records a worker's heartbeat: the worker must be
 /// registered, and `synced_block` must be below the current block and not
 /// older than its last heartbeat.
 pub fn record_heartbeat(ext: &mut Ext<'_>, identity: &sr25519::Public, synced_block: BlockNumber) -> DispatchResult {
