@@ -1,7 +1,7 @@
 //! Errors as Substrate's RPC reports them.
 
 use jsonrpsee::types::{ErrorObject, ErrorObjectOwned};
-use umbra_runtime::error::UnknownTransaction;
+use umbra_runtime::error::{InvalidTransaction, UnknownTransaction};
 use umbra_txpool::PoolError;
 
 /// Error codes.
@@ -41,8 +41,12 @@ pub mod codes {
 /// A pool error as `author_submit*` reports it.
 pub fn author_error(e: PoolError) -> ErrorObjectOwned {
     match e {
+        // As Substrate: a module's own reason is reported by its number.
+        PoolError::Invalid(InvalidTransaction::Custom(code)) => {
+            ErrorObject::owned(codes::POOL_INVALID_TX, "Invalid Transaction", Some(format!("Custom error: {code}")))
+        }
         PoolError::Invalid(reason) => {
-            ErrorObject::owned(codes::POOL_INVALID_TX, "Invalid Transaction", Some(reason.message()))
+            ErrorObject::owned(codes::POOL_INVALID_TX, "Invalid Transaction", Some(reason.message().to_string()))
         }
         PoolError::Unknown(reason) => {
             let data = match reason {
