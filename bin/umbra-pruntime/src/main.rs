@@ -5,10 +5,8 @@
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use clap::{Parser, ValueEnum};
-use umbra_pruntime::{
-    core::Config,
-    service::{Pruntime, Settings},
-};
+use umbra_pruntime::service::{Pruntime, Settings};
+use umbra_pruntime_core::core::Config;
 use umbra_runtime::modules::registry::{WorkerFeatures, WorkerRole};
 use umbra_tee::Platform;
 
@@ -39,8 +37,9 @@ struct Args {
     /// Public API address (users' queries, info).
     #[arg(long, default_value = "127.0.0.1:8101")]
     public_addr: SocketAddr,
-    /// TEE backend.
-    #[arg(long, value_enum, default_value = "sim")]
+    /// TEE backend (required: `sim` is the SIMULATED TEE, development
+    /// only; production chains refuse its evidence).
+    #[arg(long, value_enum)]
     tee: Tee,
     /// Simulated attestation service key file (secret URI); the dev key when absent.
     #[arg(long)]
@@ -66,9 +65,16 @@ struct Args {
     /// Memory offered (MiB).
     #[arg(long, default_value_t = 1024)]
     memory_mb: u64,
-    /// Queries per second each client address may send (burst: twice).
+    /// Public requests (queries, info, state) per second each client
+    /// address may send (burst: twice).
     #[arg(long, default_value_t = 2000)]
     query_rate: u32,
+    /// `/info` renews its attestation at most every this many seconds.
+    #[arg(long, default_value_t = 10)]
+    info_refresh_secs: u64,
+    /// Connections served at once per API (more wait in the backlog).
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
     /// TEST ONLY: make this replica's contract state diverge on purpose
     /// (shows the chain freezing the cluster). Never in production.
     #[arg(long, hide = true)]
@@ -136,6 +142,8 @@ async fn run(args: Args) -> Result<(), String> {
         features: WorkerFeatures { cores: args.cores, memory_mb: args.memory_mb },
         operator: None,
         query_rate: args.query_rate,
+        info_refresh: Duration::from_secs(args.info_refresh_secs),
+        max_connections: args.max_connections,
     };
     let pruntime = Pruntime::open(platform, settings).map_err(|e| e.to_string())?;
     let (private, public, task) =

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use umbra_crypto::{suri::SecretUri, Pair, Scheme};
-use umbra_relayer::{PruntimeApi, Relayer};
+use umbra_relayer::{PruntimeClient, Relayer};
 
 /// The relayer between an umbra node and a pRuntime.
 #[derive(Parser, Debug)]
@@ -18,8 +18,9 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1:8100")]
     pruntime: String,
     /// The account paying for registrations and messages (secret URI; `-`
-    /// reads it from stdin).
-    #[arg(long, default_value = "//Ferdie")]
+    /// reads it from stdin). Required: a dev account's well-known key is
+    /// never a silent default.
+    #[arg(long)]
     signer: String,
     /// Replay every block from genesis instead of loading a recent state
     /// (needs `--pruning archive` and a large `--state-changes-window` on the node).
@@ -74,7 +75,7 @@ async fn run(args: Args) -> Result<(), String> {
         }
     };
     println!("relaying {} -> {}", args.node, args.pruntime);
-    Relayer::new(Arc::new(node), PruntimeApi::new(args.pruntime), signer)
+    Relayer::new(Arc::new(node), PruntimeClient::private(&args.pruntime), signer)
         .reconnect_to(args.node.clone())
         .from_genesis(args.from_genesis)
         .with_collateral(collateral)

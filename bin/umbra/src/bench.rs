@@ -166,11 +166,14 @@ async fn commands(client: &Client, contract: &str, run: &CommandRun, timeout: Du
     let prepared = now();
     let mut queues: Vec<Vec<OpaqueExtrinsic>> = vec![Vec::new(); pairs.len()];
     for (s, pair) in pairs.iter().enumerate() {
-        let nonce = client.next_nonce(&AccountId32(pair.public())).await?;
+        let account = AccountId32(pair.public());
+        let nonce = client.next_nonce(&account).await?;
+        let mut binding = client.command_binding(&account, &contract).await?;
         let mine = (count as usize).saturating_sub(s).div_ceil(pairs.len());
         for k in 0..mine {
-            let (envelope, _) = seal_command(&client.genesis_hash(), &keys.ecdh, &contract, input.clone(), domain)?;
-            let call = RuntimeCall::Contracts(contracts::Call::call { contract, envelope, gas_limit: gas });
+            let (command, _) = seal_command(&keys.ecdh, binding, input.clone(), domain)?;
+            binding.nonce += 1;
+            let call = RuntimeCall::Contracts(contracts::Call::call { contract, command, gas_limit: gas });
             queues[s].push(client.sign(call, pair, nonce + k as u32, 0).await?);
         }
     }
@@ -310,7 +313,10 @@ async fn queries(
     let input = input_of(client, &contract, method, args).await?;
     let target = Arc::new(client.query_target(worker, &contract).await?);
     let pair = from.map(crate::contract::signer).transpose()?.map(Arc::new);
-    let expires_at = client.best_header().await?.number.saturating_add(1_000);
+    // As long as a query may stay valid (a worker remembers each nonce
+    // for that long).
+    let expires_at =
+        client.best_header().await?.number.saturating_add(umbra_client::contracts::wire::MAX_QUERY_WINDOW - 10);
     let concurrency = concurrency.clamp(1, 256);
     let started = now();
     let mut tasks = tokio::task::JoinSet::new();
@@ -323,17 +329,8 @@ async fn queries(
             let mut connection = None;
             for _ in 0..n {
                 let sent = now();
-                if connection.is_none() {
-                    match target.connect().await {
-                        Ok(c) => connection = Some(c),
-                        Err(e) => {
-                            errors.push(e.to_string());
-                            continue;
-                        }
-                    }
-                }
-                let Some(conn) = connection.as_mut() else { continue };
-                let answer = target.query_on(conn, input.clone(), pair.as_deref().map(|p| (p, expires_at))).await;
+                let conn = connection.get_or_insert_with(|| target.connect());
+                let answer = target.query_on(conn, input.clone(), pair.as_deref(), expires_at).await;
                 if answer.is_err() {
                     // A broken connection is replaced on the next query.
                     connection = None;

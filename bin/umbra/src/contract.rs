@@ -110,6 +110,11 @@ pub(crate) enum ContractCommand {
         /// certificate); anonymous without.
         #[arg(long)]
         from: Option<String>,
+        /// Refuse an answer from a worker more than this many blocks behind
+        /// the chain's finalized head (its state root is also checked
+        /// against the one the chain committed).
+        #[arg(long, default_value_t = umbra_client::contracts::DEFAULT_MAX_LAG)]
+        max_lag: u32,
     },
 }
 
@@ -244,19 +249,20 @@ pub(crate) async fn run(client: &Client, command: ContractCommand) -> Result<Str
             let deployer = AccountId32(signer(&from)?.public());
             let contract = contracts::contract_id(&deployer, &code_hash, &cluster_id, salt.as_bytes());
             let domain = client.cluster_domain(&cluster).await?;
-            let (envelope, opener) = seal_command(&client.genesis_hash(), &ecdh, &contract, input, domain)?;
+            let binding = client.command_binding(&deployer, &contract).await?;
+            let (command, opener) = seal_command(&ecdh, binding, input, domain)?;
             let call = RuntimeCall::Contracts(contracts::Call::instantiate {
                 cluster: cluster_id,
                 code_hash,
                 salt: salt.into_bytes(),
-                envelope,
+                command,
                 gas_limit: gas,
             });
             let included = submit(client, &from, call).await?;
             eprintln!("  instantiated in block #{}; waiting for the constructor's commit", included.block_number);
             let info = client.contract_info(&contract).await?.ok_or_else(|| CliError::new("contract not on chain"))?;
             let result = client.wait_result(info.deploy_call, Duration::from_secs(120)).await?;
-            let output = open_output(&opener, &client.genesis_hash(), &contract, &result)?;
+            let output = open_output(&opener, &client.genesis_hash(), &cluster_id, &contract, &result)?;
             if output.status != ExecStatus::Success {
                 return Err(CliError::new(format!("constructor {}", show_output(output.status, &output.output, None))));
             }
@@ -270,8 +276,10 @@ pub(crate) async fn run(client: &Client, command: ContractCommand) -> Result<Str
             let (m, input) = method_input(client, &info.code_hash, &method, &args).await?;
             let cluster = client.cluster_info(&info.cluster).await?.ok_or_else(|| CliError::new("no cluster"))?;
             let domain = client.cluster_domain(&cluster).await?;
-            let (envelope, opener) = seal_command(&client.genesis_hash(), &keys.ecdh, &contract, input, domain)?;
-            let call = RuntimeCall::Contracts(contracts::Call::call { contract, envelope, gas_limit: gas });
+            let caller = AccountId32(signer(&from)?.public());
+            let binding = client.command_binding(&caller, &contract).await?;
+            let (command, opener) = seal_command(&keys.ecdh, binding, input, domain)?;
+            let call = RuntimeCall::Contracts(contracts::Call::call { contract, command, gas_limit: gas });
             let included = submit(client, &from, call).await?;
             let call_id = included
                 .events
@@ -283,7 +291,7 @@ pub(crate) async fn run(client: &Client, command: ContractCommand) -> Result<Str
                 .ok_or_else(|| CliError::new("no CommandQueued event"))?;
             eprintln!("  command {call_id} queued in block #{}; waiting for its commit", included.block_number);
             let result = client.wait_result(call_id, Duration::from_secs(120)).await?;
-            let output = open_output(&opener, &client.genesis_hash(), &contract, &result)?;
+            let output = open_output(&opener, &client.genesis_hash(), &info.cluster, &contract, &result)?;
             let mut text = format!(
                 "{} (command {call_id}, {} gas)",
                 show_output(output.status, &output.output, m.returns.as_deref()),
@@ -295,12 +303,21 @@ pub(crate) async fn run(client: &Client, command: ContractCommand) -> Result<Str
             }
             Ok(text)
         }
-        ContractCommand::Query { contract, method, args, worker, from } => {
+        ContractCommand::Query { contract, method, args, worker, from, max_lag } => {
             let contract = parse_h256(&contract, "contract id")?;
             let info = client.contract_info(&contract).await?.ok_or_else(|| CliError::new("no such contract"))?;
             let (m, input) = method_input(client, &info.code_hash, &method, &args).await?;
             let pair = from.as_deref().map(signer).transpose()?;
-            let answer = client.query(&worker, &contract, input, pair.as_ref(), 20).await?;
+            let answer = client
+                .query(
+                    &worker,
+                    &contract,
+                    input,
+                    pair.as_ref(),
+                    umbra_client::contracts::DEFAULT_QUERY_VALIDITY,
+                    max_lag,
+                )
+                .await?;
             let r = answer.response;
             Ok(format!(
                 "{} (block #{}, state root 0x{}, worker 0x{})",

@@ -115,6 +115,7 @@ pub(crate) async fn run(client: &Client, worker1: u16, worker2: u16) -> Result<(
         args: format!("[\"0x{}\"]", hex::encode(account(who).map(|a| a.0).unwrap_or_default())),
         worker: format!("http://127.0.0.1:{worker}"),
         from: Some(who.into()),
+        max_lag: umbra_client::contracts::DEFAULT_MAX_LAG,
     };
     println!("  Bob on replica 1:   {}", contract(client, query("//Bob", worker1)).await?);
     println!("  Alice on replica 2: {}", contract(client, query("//Alice", worker2)).await?);
@@ -126,6 +127,7 @@ pub(crate) async fn run(client: &Client, worker1: u16, worker2: u16) -> Result<(
         args: format!("[\"{bob}\"]"),
         worker: format!("http://127.0.0.1:{worker1}"),
         from: None,
+        max_lag: umbra_client::contracts::DEFAULT_MAX_LAG,
     };
     println!("  anonymous: {}", contract(client, anonymous).await?);
     println!("demo complete (contract {id_hex}; the network keeps running)");

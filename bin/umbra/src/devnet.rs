@@ -17,6 +17,7 @@ use std::{
 
 use clap::Args;
 use umbra_client::Client;
+use umbra_protocol::client::PruntimeClient;
 
 use crate::CliError;
 
@@ -135,16 +136,19 @@ fn spawn(name: &'static str, bin: &Path, args: &[String], log: PathBuf) -> Resul
     Ok(Managed { name, child, log })
 }
 
-/// `GET path` on loopback `port`, parsed as JSON (blocking, short timeouts).
-fn http_json(port: u16, path: &str) -> Option<serde_json::Value> {
-    use std::io::Read;
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let (head, body) = response.split_once("\r\n\r\n")?;
-    head.starts_with("HTTP/1.1 200").then(|| serde_json::from_str(body).ok()).flatten()
+/// pRuntime's status on loopback `port` (private API), or `None`.
+async fn pruntime_status(port: u16) -> Option<umbra_protocol::api::Status> {
+    use umbra_protocol::PrivateApi;
+    PruntimeClient::new(&format!("127.0.0.1:{port}"), quick()).status().await.ok()
+}
+
+/// A client with short timeouts for the devnet's polling.
+fn quick() -> umbra_protocol::client::ClientOptions {
+    umbra_protocol::client::ClientOptions {
+        connect_timeout: Duration::from_secs(2),
+        request_timeout: Duration::from_secs(5),
+        ..umbra_protocol::client::ClientOptions::private()
+    }
 }
 
 fn signal(child: &Child, sig: rustix::process::Signal) {
@@ -374,9 +378,9 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<String, CliError> {
         if let Some(mut line) = status_line(&client).await {
             if !workers.is_empty() {
                 for i in 1..=args.workers {
-                    line.push_str(&worker_status(worker_port(args.pruntime_port, i)));
+                    line.push_str(&worker_status(worker_port(args.pruntime_port, i)).await);
                 }
-                line.push_str(&gatekeeper_status(args.pruntime_port + 2));
+                line.push_str(&gatekeeper_status(args.pruntime_port + 2).await);
             }
             if tty {
                 print!("\r\x1b[K{line}");
@@ -400,12 +404,12 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<String, CliError> {
 }
 
 /// ` | worker #N synced, registered` for the status line.
-fn worker_status(port: u16) -> String {
-    match http_json(port, "/status") {
+async fn worker_status(port: u16) -> String {
+    match pruntime_status(port).await {
         Some(s) => format!(
             " | worker synced #{} {}",
-            s["synced_block"].as_u64().map_or("-".to_string(), |n| n.to_string()),
-            if s["registered"] == serde_json::Value::Bool(true) { "registered" } else { "unregistered" }
+            s.core.synced_block.map_or("-".to_string(), |n| n.to_string()),
+            if s.core.registered { "registered" } else { "unregistered" }
         ),
         None => " | worker unreachable".into(),
     }
@@ -466,9 +470,10 @@ async fn start_pair(
         pair.signer.into(),
     ];
     workers.push(spawn("relayer", relayer_bin, &relayer_args, base.join(format!("{}-relayer.log", pair.name)))?);
-    let info = wait_for_worker("pRuntime to answer", workers, || http_json(pair.port + 1, "/info")).await?;
-    let measurement = info["measurement"].as_str().unwrap_or_default().to_string();
-    let identity = info["identity"].as_str().unwrap_or("?").to_string();
+    let public = PruntimeClient::new(&format!("127.0.0.1:{}", pair.port + 1), quick());
+    let info = wait_for_worker("pRuntime to answer", workers, || async { public.info().await.ok() }).await?;
+    let measurement = format!("0x{}", hex::encode(&info.measurement));
+    let identity = format!("0x{}", hex::encode(info.identity));
     println!("  {} pRuntime identity {identity} (SIMULATED TEE)", pair.role);
     let allowed = client.allowed_measurements().await.map_err(CliError::from)?;
     if !allowed.iter().any(|(m, _)| format!("0x{}", hex::encode(m.as_bytes())) == measurement) {
@@ -476,18 +481,19 @@ async fn start_pair(
         crate::registry::measurement(client, crate::registry::MeasurementCommand::Add(args)).await?;
         println!("  measurement {measurement} allowed (Sudo //Alice)");
     }
-    let status = wait_for_worker("the worker to sync and register", workers, || {
-        http_json(pair.port, "/status").filter(|s| s["registered"] == serde_json::Value::Bool(true))
+    let status = wait_for_worker("the worker to sync and register", workers, || async {
+        pruntime_status(pair.port).await.filter(|s| s.core.registered)
     })
     .await?;
-    println!("  {} synced to #{} and registered on chain", pair.role, status["synced_block"]);
+    let synced = status.core.synced_block.map_or("-".to_string(), |n| n.to_string());
+    println!("  {} synced to #{synced} and registered on chain", pair.role);
     Ok(identity)
 }
 
 /// ` | gatekeeper epoch N` for the status line.
-fn gatekeeper_status(port: u16) -> String {
-    match http_json(port, "/status") {
-        Some(s) => match s["epochs"].as_array().and_then(|e| e.last()).and_then(|e| e[0].as_u64()) {
+async fn gatekeeper_status(port: u16) -> String {
+    match pruntime_status(port).await {
+        Some(s) => match s.core.epochs.last().map(|e| e.epoch) {
             Some(epoch) => format!(" | gatekeeper epoch {epoch}"),
             None => " | gatekeeper without key".into(),
         },
@@ -560,16 +566,16 @@ async fn start_worker(
     Ok(())
 }
 
-async fn wait_for_worker<T>(
+async fn wait_for_worker<T, F: std::future::Future<Output = Option<T>>>(
     what: &str,
     workers: &mut [Managed],
-    mut f: impl FnMut() -> Option<T>,
+    mut f: impl FnMut() -> F,
 ) -> Result<T, CliError> {
     for _ in 0..600 {
         if let Some(w) = workers.iter_mut().find_map(|w| matches!(w.child.try_wait(), Ok(Some(_))).then_some(w)) {
             return Err(CliError::new(format!("{} exited while waiting for {what}:\n{}", w.name, tail(&w.log, 15))));
         }
-        if let Some(v) = f() {
+        if let Some(v) = f().await {
             return Ok(v);
         }
         tokio::time::sleep(Duration::from_millis(200)).await;

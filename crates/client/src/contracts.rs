@@ -5,9 +5,6 @@
 
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full};
-use hyper::{body::Bytes, Method, Request};
-use hyper_util::rt::TokioIo;
 use parity_scale_codec::{Compact, Decode, Encode};
 use serde_json::{json, Value};
 use umbra_crypto::{
@@ -16,17 +13,21 @@ use umbra_crypto::{
     sr25519, x25519, Pair,
 };
 use umbra_primitives::{AccountId32, BlockNumber, H256};
+use umbra_protocol::client::PruntimeClient;
+pub use umbra_protocol::wire;
 use umbra_runtime::modules::{
-    contracts::{self, wire, CallResult, ClusterInfo, ContractInfo},
+    contracts::{self, CallResult, ClusterInfo, CommandBinding, ContractInfo, SealedCommand},
     registry,
 };
 
 use crate::{Client, Error, Result};
 
 /// Largest response accepted from a worker.
-const MAX_WORKER_RESPONSE: usize = 1 << 20;
-/// Response signature context of pRuntime (`umbra_pruntime::service`).
-const RESPONSE_CONTEXT: &[u8] = b"umbra/pruntime/response/v1";
+const MAX_WORKER_RESPONSE: usize = umbra_protocol::MAX_PUBLIC_RESPONSE;
+/// Blocks a query answer may lag the chain's finalized head by default.
+pub const DEFAULT_MAX_LAG: BlockNumber = 5;
+/// Blocks a query stays valid by default.
+pub const DEFAULT_QUERY_VALIDITY: BlockNumber = 20;
 
 fn bad(what: impl Into<String>) -> Error {
     Error::Response(what.into())
@@ -251,30 +252,32 @@ pub fn domain_of(platform: umbra_attestation::PlatformKind) -> Domain {
 }
 
 /// Seals `input` for the chain: to the cluster's X25519 key (constructors)
-/// or the contract's (commands), context (genesis, command, contract).
-/// Returns the envelope bytes and what opens the output.
+/// or the contract's (commands), bound to `binding` (genesis, contract,
+/// caller, nonce) in its authenticated data. Returns what `Contracts.call`
+/// / `instantiate` take and what opens the output.
 pub fn seal_command(
-    genesis: &H256,
     recipient: &[u8; 32],
-    contract: &H256,
+    binding: CommandBinding,
     input: Vec<u8>,
     domain: Domain,
-) -> Result<(Vec<u8>, ReplyOpener)> {
+) -> Result<(SealedCommand, ReplyOpener)> {
     let sealed = envelope::seal(
         &mut rand_core::OsRng,
         &x25519::Public(*recipient),
         Label::Envelope.in_domain(domain),
-        &envelope::context(&genesis.0, Purpose::Command, &contract.0),
+        &envelope::context(&binding.genesis.0, Purpose::Command, &binding.subject()),
         &wire::CommandPayload { input }.encode(),
     )
     .map_err(|e| bad(format!("sealing: {e}")))?;
-    Ok((sealed.envelope.to_bytes(), sealed.reply))
+    Ok((SealedCommand { binding, envelope: sealed.envelope.to_bytes() }, sealed.reply))
 }
 
-/// Opens a command's output with the opener of its envelope.
+/// Opens a command's output with the opener of its envelope: the reply
+/// must be bound to this call (cluster, call id).
 pub fn open_output(
     opener: &ReplyOpener,
     genesis: &H256,
+    cluster: &H256,
     contract: &H256,
     result: &CallResult,
 ) -> Result<wire::CommandOutput> {
@@ -282,7 +285,9 @@ pub fn open_output(
         .map_err(|e| bad(format!("output envelope: {e}")))?;
     let context =
         envelope::context(&genesis.0, Purpose::CommandOutput, &wire::output_subject(contract, result.call_id));
-    let plaintext = opener.open(&envelope, &context).map_err(|e| bad(format!("output does not open: {e}")))?;
+    let binding = wire::command_reply_binding(cluster, result.call_id);
+    let plaintext =
+        opener.open(&binding, &envelope, &context).map_err(|e| bad(format!("output does not open: {e}")))?;
     umbra_primitives::decode_bounded(&plaintext, contracts::MAX_OUTPUT_LEN).map_err(|e| bad(e.to_string()))
 }
 
@@ -295,8 +300,10 @@ pub struct QueryAnswer {
     pub worker: sr25519::Public,
 }
 
-/// A kept-alive HTTP connection to a worker (see [`QueryTarget::connect`]).
-pub struct QueryConnection(Sender);
+/// A kept-alive connection to a worker's public API, checking every
+/// response's signature against the worker's registered identity (see
+/// [`QueryTarget::connect`]).
+pub struct QueryConnection(PruntimeClient);
 
 /// A worker checked once against the chain (see [`Client::query_target`]),
 /// queried many times without chain reads.
@@ -304,6 +311,7 @@ pub struct QueryConnection(Sender);
 pub struct QueryTarget {
     addr: String,
     contract: H256,
+    cluster: H256,
     identity: sr25519::Public,
     ecdh: x25519::Public,
     domain: Domain,
@@ -312,30 +320,37 @@ pub struct QueryTarget {
 
 impl QueryTarget {
     /// One query on a new connection (see [`QueryTarget::query_on`]).
-    pub async fn query(&self, input: Vec<u8>, signer: Option<(&Pair, BlockNumber)>) -> Result<QueryAnswer> {
-        let mut connection = self.connect().await?;
-        self.query_on(&mut connection, input, signer).await
+    pub async fn query(&self, input: Vec<u8>, signer: Option<&Pair>, expires_at: BlockNumber) -> Result<QueryAnswer> {
+        let mut connection = self.connect();
+        self.query_on(&mut connection, input, signer, expires_at).await
     }
 
     /// A kept-alive connection to the worker for [`QueryTarget::query_on`].
-    pub async fn connect(&self) -> Result<QueryConnection> {
-        Ok(QueryConnection(connect(&self.addr).await?))
+    pub fn connect(&self) -> QueryConnection {
+        QueryConnection(PruntimeClient::public(&self.addr).expecting(self.identity))
     }
 
-    /// One query over `connection`: `input` sealed to the worker, with a
-    /// certificate by the signer valid until the given block when one is
-    /// given; the answer must be signed by the worker's registered identity
-    /// and open.
+    /// The contract's cluster.
+    pub fn cluster(&self) -> H256 {
+        self.cluster
+    }
+
+    /// One query over `connection`: `input` sealed to the worker with a
+    /// fresh nonce, valid until `expires_at`, with a certificate by
+    /// `signer` (until the same block) when given; the answer must be
+    /// signed by the worker's registered identity and open under a reply
+    /// key bound to the worker, the nonce and the worker's salt.
     pub async fn query_on(
         &self,
         connection: &mut QueryConnection,
         input: Vec<u8>,
-        signer: Option<(&Pair, BlockNumber)>,
+        signer: Option<&Pair>,
+        expires_at: BlockNumber,
     ) -> Result<QueryAnswer> {
         let label = Label::Envelope.in_domain(self.domain);
         let mut session =
             SealingSession::new(&mut rand_core::OsRng, &self.ecdh, label).map_err(|e| bad(format!("sealing: {e}")))?;
-        let certificate = signer.map(|(pair, expires_at)| {
+        let certificate = signer.map(|pair| {
             let message = wire::Certificate::message(&self.genesis, &session.ephemeral().0, expires_at);
             wire::Certificate {
                 account: AccountId32(pair.public()),
@@ -343,25 +358,18 @@ impl QueryTarget {
                 signature: pair.sign(&message, &mut rand_core::OsRng),
             }
         });
+        let mut nonce = [0u8; 16];
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut nonce);
         let context = envelope::context(&self.genesis.0, Purpose::Query, &self.contract.0);
-        let sealed = session
-            .seal(&context, &wire::QueryPayload { input, certificate }.encode())
-            .map_err(|e| bad(format!("sealing: {e}")))?;
+        let payload = wire::QueryPayload { input, certificate, nonce, expires_at };
+        let sealed = session.seal(&context, &payload.encode()).map_err(|e| bad(format!("sealing: {e}")))?;
         let request = wire::QueryRequest { contract: self.contract, envelope: sealed.envelope.to_bytes() };
-        let (answer, body, signature) =
-            send(&mut connection.0, &self.addr, Method::POST, "/query", request.encode()).await?;
-        // The answer is signed by the registered identity.
-        let mut signed = RESPONSE_CONTEXT.to_vec();
-        signed.extend_from_slice(&umbra_crypto::hashing::blake2_256(&body));
-        let signature = signature.ok_or_else(|| bad("unsigned worker response"))?;
-        if !sr25519::verify(&sr25519::Signature(signature), &signed, &self.identity) {
-            return Err(bad("the worker's response signature does not verify"));
-        }
-        let reply = hex::decode(answer["envelope"].as_str().unwrap_or_default().trim_start_matches("0x"))
-            .map_err(|e| bad(e.to_string()))?;
-        let reply = Envelope::from_bytes(&reply, MAX_WORKER_RESPONSE).map_err(|e| bad(e.to_string()))?;
+        let reply = connection.0.query(&request).await.map_err(|e| Error::Rpc(format!("worker {}: {e}", self.addr)))?;
+        let envelope = Envelope::from_bytes(&reply.envelope, MAX_WORKER_RESPONSE).map_err(|e| bad(e.to_string()))?;
         let context = envelope::context(&self.genesis.0, Purpose::QueryResponse, &self.contract.0);
-        let plaintext = sealed.reply.open(&reply, &context).map_err(|e| bad(format!("answer does not open: {e}")))?;
+        let binding = wire::query_reply_binding(&self.identity.0, &nonce, &reply.salt);
+        let plaintext =
+            sealed.reply.open(&binding, &envelope, &context).map_err(|e| bad(format!("answer does not open: {e}")))?;
         let response: wire::QueryResponse =
             umbra_primitives::decode_bounded(&plaintext, MAX_WORKER_RESPONSE).map_err(|e| bad(e.to_string()))?;
         Ok(QueryAnswer { response, worker: self.identity })
@@ -447,17 +455,38 @@ impl Client {
         }
     }
 
+    /// The caller's next command nonce on chain (the lowest its next
+    /// envelope may be bound to).
+    pub async fn command_nonce(&self, caller: &AccountId32) -> Result<u64> {
+        Ok(self.storage_value(&contracts::keys::command_nonce(caller)).await?.unwrap_or(0))
+    }
+
+    /// The binding of `caller`'s next command to `contract` on this chain.
+    pub async fn command_binding(&self, caller: &AccountId32, contract: &H256) -> Result<CommandBinding> {
+        Ok(CommandBinding {
+            genesis: self.genesis_hash(),
+            contract: *contract,
+            caller: *caller,
+            nonce: self.command_nonce(caller).await?,
+        })
+    }
+
     /// Checks that the worker at `url` (`http://host:port`) is registered
     /// with the ECDH key it serves and is a replica of `contract`'s
-    /// cluster; the result queries it without further chain reads.
+    /// cluster; the result queries it without further chain reads. The
+    /// worker's `/info` must be signed by the identity it names.
     pub async fn query_target(&self, url: &str, contract: &H256) -> Result<QueryTarget> {
         let addr = url.trim_start_matches("http://").trim_end_matches('/').to_string();
-        let info = http(&addr, Method::GET, "/info", Vec::new()).await?.0;
-        let identity = parse32(&info["identity"]).ok_or_else(|| bad("worker info without identity"))?;
-        let identity = sr25519::Public(identity);
+        let info = PruntimeClient::public(&addr).info().await.map_err(|e| Error::Rpc(format!("worker {addr}: {e}")))?;
+        let identity = sr25519::Public(info.identity);
+        // The info itself must come from that identity.
+        PruntimeClient::public(&addr)
+            .expecting(identity)
+            .info()
+            .await
+            .map_err(|e| Error::Rpc(format!("worker {addr}: {e}")))?;
         let registered = self.worker(&identity).await?.ok_or_else(|| bad("the worker is not registered on chain"))?;
-        let ecdh = parse32(&info["ecdh_public"]).ok_or_else(|| bad("worker info without ECDH key"))?;
-        if ecdh != registered.ecdh_public {
+        if info.ecdh_public != registered.ecdh_public {
             return Err(bad("the worker's ECDH key differs from its registration"));
         }
         let contract_info = self.contract_info(contract).await?.ok_or_else(|| bad("no such contract"))?;
@@ -469,17 +498,19 @@ impl Client {
         Ok(QueryTarget {
             addr,
             contract: *contract,
+            cluster: contract_info.cluster,
             identity,
-            ecdh: x25519::Public(ecdh),
+            ecdh: x25519::Public(info.ecdh_public),
             domain: domain_of(registered.platform),
             genesis: self.genesis_hash(),
         })
     }
 
     /// Queries `contract` on the worker at `url`: the input sealed to the
-    /// worker's registered ECDH key, signed by `signer` when given (a
-    /// certificate valid for `validity` blocks), the answer checked against
-    /// the worker's registered identity and opened.
+    /// worker's registered ECDH key, signed by `signer` when given (valid
+    /// for `validity` blocks), the answer checked against the worker's
+    /// registered identity, opened, and checked against the chain
+    /// ([`Client::check_fresh`], at most `max_lag` blocks behind).
     pub async fn query(
         &self,
         url: &str,
@@ -487,68 +518,68 @@ impl Client {
         input: Vec<u8>,
         signer: Option<&Pair>,
         validity: BlockNumber,
+        max_lag: BlockNumber,
     ) -> Result<QueryAnswer> {
         let target = self.query_target(url, contract).await?;
         let expires_at = self.best_header().await?.number.saturating_add(validity);
-        target.query(input, signer.map(|p| (p, expires_at))).await
+        let answer = target.query(input, signer, expires_at).await?;
+        self.check_fresh(&target.cluster, &answer.response, max_lag, Duration::from_secs(30)).await?;
+        Ok(answer)
+    }
+
+    /// Refuses a query answer that is not the chain's current truth: the
+    /// worker's verified replica more than `max_lag` blocks behind the
+    /// chain's finalized head, or a state root other than the one the chain
+    /// committed for the cluster at the answer's block (waiting up to
+    /// `timeout` for that commit to land).
+    pub async fn check_fresh(
+        &self,
+        cluster: &H256,
+        response: &wire::QueryResponse,
+        max_lag: BlockNumber,
+        timeout: Duration,
+    ) -> Result<()> {
+        let finalized = self.finalized_hash().await?;
+        let head = self.header(finalized).await?.ok_or_else(|| bad("finalized header missing"))?.number;
+        if response.synced_block.saturating_add(max_lag) < head {
+            return Err(Error::Stale(format!(
+                "the worker is at block {}, {} behind the finalized head {head} (at most {max_lag})",
+                response.synced_block,
+                head - response.synced_block
+            )));
+        }
+        if response.block_number == 0 {
+            // Nothing executed yet: the empty state, not committed.
+            return Ok(());
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let key = contracts::keys::committed_root(cluster, response.block_number);
+            if let Some(root) = self.storage_value::<H256>(&key).await? {
+                if root != response.state_root {
+                    return Err(Error::Stale(format!(
+                        "the worker's state root {:?} at block {} is not the committed {root:?}",
+                        response.state_root, response.block_number
+                    )));
+                }
+                return Ok(());
+            }
+            let state = self.storage_value::<contracts::CommitState>(&contracts::keys::commit_state(cluster)).await?;
+            if state.is_some_and(|s| s.block > response.block_number) {
+                return Err(Error::Stale(format!(
+                    "the chain committed no state for block {} the worker answered from",
+                    response.block_number
+                )));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::Timeout(format!("no commit of block {} to compare with", response.block_number)));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     /// A registered worker (for its platform and keys).
     pub async fn registered_worker(&self, identity: &sr25519::Public) -> Result<Option<registry::WorkerInfo>> {
         self.worker(identity).await
     }
-}
-
-fn parse32(v: &Value) -> Option<[u8; 32]> {
-    hex::decode(v.as_str()?.trim_start_matches("0x")).ok()?.try_into().ok()
-}
-
-/// One HTTP/1 request to a worker: (JSON, raw body, signature header).
-/// An HTTP/1.1 connection to a worker's public API (kept alive).
-type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
-
-async fn connect(addr: &str) -> Result<Sender> {
-    let err = |m: String| Error::Rpc(format!("worker {addr}: {m}"));
-    let stream = tokio::net::TcpStream::connect(addr).await.map_err(|e| err(e.to_string()))?;
-    let (sender, connection) =
-        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| err(e.to_string()))?;
-    tokio::spawn(connection);
-    Ok(sender)
-}
-
-async fn http(addr: &str, method: Method, path: &str, body: Vec<u8>) -> Result<(Value, Vec<u8>, Option<[u8; 64]>)> {
-    let mut sender = connect(addr).await?;
-    send(&mut sender, addr, method, path, body).await
-}
-
-async fn send(
-    sender: &mut Sender,
-    addr: &str,
-    method: Method,
-    path: &str,
-    body: Vec<u8>,
-) -> Result<(Value, Vec<u8>, Option<[u8; 64]>)> {
-    let err = |m: String| Error::Rpc(format!("worker {addr}{path}: {m}"));
-    sender.ready().await.map_err(|e| err(e.to_string()))?;
-    let request = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", addr)
-        .body(Full::new(Bytes::from(body)))
-        .map_err(|e| err(e.to_string()))?;
-    let response = sender.send_request(request).await.map_err(|e| err(e.to_string()))?;
-    let status = response.status();
-    let signature = response
-        .headers()
-        .get("x-umbra-signature")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|s| hex::decode(s.trim_start_matches("0x")).ok())
-        .and_then(|b| <[u8; 64]>::try_from(b).ok());
-    let limited = http_body_util::Limited::new(response.into_body(), MAX_WORKER_RESPONSE);
-    let bytes = limited.collect().await.map_err(|e| err(e.to_string()))?.to_bytes().to_vec();
-    let value: Value = serde_json::from_slice(&bytes).map_err(|e| err(format!("not JSON: {e}")))?;
-    if !status.is_success() {
-        return Err(err(format!("{status}: {}", value["error"].as_str().unwrap_or("unknown error"))));
-    }
-    Ok((value, bytes, signature))
 }

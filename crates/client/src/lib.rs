@@ -54,6 +54,10 @@ pub enum Error {
     /// Waiting timed out.
     #[error("timed out: {0}")]
     Timeout(String),
+    /// A worker's answer is not the chain's current truth (too far behind
+    /// the finalized head, or a state root the chain did not commit).
+    #[error("stale answer: {0}")]
+    Stale(String),
 }
 
 impl From<jsonrpsee::core::ClientError> for Error {

@@ -20,9 +20,20 @@
 //!   and its derived AEAD key for many envelopes; the sender's nonce is then a
 //!   96-bit big-endian counter that never repeats.
 //! * Replies ([`ReplyKey`], [`ReplyOpener`]): the recipient answers with a key
-//!   derived from the same shared secret under the response label and the
-//!   request's nonce, so only the requester can read the answer and an answer
-//!   cannot be replayed as the answer to another request.
+//!   derived from the same shared secret under the response label, the
+//!   request's nonce and a **binding** that names the call the reply answers
+//!   ([`reply_binding`]: command and call id, or query, responder and
+//!   salts). Only the requester can read the answer, an answer cannot be
+//!   replayed as the answer to another request, and a request replayed (on
+//!   chain as another call, or to a responder that adds a fresh salt) gets a
+//!   reply under another key: no (key, nonce) pair is ever used for two
+//!   different replies.
+//!
+//! ```text
+//! reply base = HKDF-SHA256(ikm = shared, salt = response label,
+//!                          info = ephemeral_pubkey ‖ recipient_pubkey ‖ request nonce)
+//! reply key  = HKDF-SHA256(ikm = reply base, salt = response label, info = binding)
+//! ```
 //!
 //! Opening fails with a precise [`Error`]: truncated or oversized buffers,
 //! trailing bytes, an unknown version, a low-order ephemeral key, or an
@@ -182,16 +193,36 @@ fn response_label(label: DomainLabel) -> DomainLabel {
     Label::EnvelopeResponse.in_domain(label.domain)
 }
 
-fn reply_key(
+/// What a reply answers, in a reply key's derivation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
+pub enum ReplyKind {
+    /// The output of a command executed on chain order.
+    #[codec(index = 0)]
+    Command = 0,
+    /// The answer to a query.
+    #[codec(index = 1)]
+    Query = 1,
+}
+
+/// The binding of a reply key: `SCALE((kind, responder, call))`. For a
+/// command, `responder` is the cluster and `call` its call id; for a query,
+/// the worker's identity and the client's nonce with the responder's salt.
+pub fn reply_binding(kind: ReplyKind, responder: &[u8], call: &[u8]) -> Vec<u8> {
+    (kind, responder, call).encode()
+}
+
+fn reply_base(
     shared: &SharedSecret,
     label: DomainLabel,
     ephemeral: &x25519::Public,
     recipient: &x25519::Public,
     request_nonce: &[u8; NONCE_LEN],
-) -> aead::Key {
-    let key =
-        kdf::derive_with_infos(response_label(label), shared.as_bytes(), &[&ephemeral.0, &recipient.0, request_nonce]);
-    aead::Key::new(&key)
+) -> Zeroizing<[u8; 32]> {
+    kdf::derive_with_infos(response_label(label), shared.as_bytes(), &[&ephemeral.0, &recipient.0, request_nonce])
+}
+
+fn bound_key(base: &[u8; 32], label: DomainLabel, binding: &[u8]) -> aead::Key {
+    aead::Key::new(&kdf::derive_with_infos(label, base, &[binding]))
 }
 
 /// An envelope just sealed, with what the sender needs to read the reply.
@@ -218,7 +249,7 @@ pub fn seal<R: rand_core::RngCore + rand_core::CryptoRng>(
     rng.fill_bytes(&mut nonce);
     let ciphertext = key.seal(&nonce, &aad(label, context), plaintext)?;
     let reply = ReplyOpener {
-        key: reply_key(&shared, label, &ephemeral, recipient, &nonce),
+        base: reply_base(&shared, label, &ephemeral, recipient, &nonce),
         label: response_label(label),
         ephemeral,
     };
@@ -264,7 +295,7 @@ impl SealingSession {
         nonce[4..].copy_from_slice(&counter.to_be_bytes());
         let ciphertext = self.key.seal(&nonce, &aad(self.label, context), plaintext)?;
         let reply = ReplyOpener {
-            key: reply_key(&self.shared, self.label, &self.ephemeral, &self.recipient, &nonce),
+            base: reply_base(&self.shared, self.label, &self.ephemeral, &self.recipient, &nonce),
             label: response_label(self.label),
             ephemeral: self.ephemeral,
         };
@@ -282,8 +313,8 @@ pub struct Recipient {
 pub struct Opened {
     /// The plaintext (zeroized on drop).
     pub plaintext: Zeroizing<Vec<u8>>,
-    /// Seals the reply to this envelope.
-    pub reply: ReplyKey,
+    /// Seals replies to this envelope (see [`ReplyBase::key`]).
+    pub reply: ReplyBase,
 }
 
 impl Recipient {
@@ -313,7 +344,7 @@ impl Recipient {
     pub fn open(&self, envelope: &Envelope, label: DomainLabel, context: &[u8]) -> Result<Opened> {
         let session = self.session(envelope, label)?;
         let plaintext = session.open(envelope, context)?;
-        Ok(Opened { plaintext, reply: session.reply_key(envelope) })
+        Ok(Opened { plaintext, reply: session.reply_base(envelope) })
     }
 
     /// Parses and opens wire bytes (at most `max_len`).
@@ -343,19 +374,44 @@ impl OpeningSession {
         open_in_session(&self.key, self.label, &self.ephemeral, envelope, context)
     }
 
-    /// The key to seal the reply to `envelope` (one HKDF).
-    pub fn reply_key(&self, envelope: &Envelope) -> ReplyKey {
-        ReplyKey {
-            key: reply_key(&self.shared, self.label, &self.ephemeral, &self.recipient, &envelope.nonce),
+    /// What reply keys to `envelope` derive from (one HKDF).
+    pub fn reply_base(&self, envelope: &Envelope) -> ReplyBase {
+        ReplyBase {
+            base: reply_base(&self.shared, self.label, &self.ephemeral, &self.recipient, &envelope.nonce),
             label: response_label(self.label),
+            ephemeral: self.ephemeral,
+        }
+    }
+
+    /// The key to seal the reply to `envelope` that answers the call
+    /// `binding` names ([`reply_binding`]); two HKDFs.
+    pub fn reply_key(&self, envelope: &Envelope, binding: &[u8]) -> ReplyKey {
+        self.reply_base(envelope).key(binding)
+    }
+}
+
+/// The recipient's base for reply keys to one envelope. No `Debug`;
+/// zeroized on drop.
+pub struct ReplyBase {
+    base: Zeroizing<[u8; 32]>,
+    label: DomainLabel,
+    ephemeral: x25519::Public,
+}
+
+impl ReplyBase {
+    /// The key for the reply answering the call `binding` names.
+    pub fn key(&self, binding: &[u8]) -> ReplyKey {
+        ReplyKey {
+            key: bound_key(&self.base, self.label, binding),
+            label: self.label,
             ephemeral: self.ephemeral,
             counter: 0,
         }
     }
 }
 
-/// The recipient's key for replying to one envelope. Replies carry the
-/// request's ephemeral key and a counter nonce.
+/// The recipient's key for replying to one envelope about one call. Replies
+/// carry the request's ephemeral key and a counter nonce.
 pub struct ReplyKey {
     key: aead::Key,
     label: DomainLabel,
@@ -364,7 +420,8 @@ pub struct ReplyKey {
 }
 
 impl ReplyKey {
-    /// Seals a reply under `context` (use [`Purpose::QueryResponse`]).
+    /// Seals a reply under `context` (use [`Purpose::QueryResponse`] or
+    /// [`Purpose::CommandOutput`]).
     pub fn seal(&mut self, context: &[u8], plaintext: &[u8]) -> Result<Envelope> {
         let counter = self.counter;
         self.counter = counter.checked_add(1).ok_or(Error::NonceExhausted)?;
@@ -375,16 +432,18 @@ impl ReplyKey {
     }
 }
 
-/// The sender's key for reading replies to one envelope it sealed.
+/// The sender's key material for reading replies to one envelope it
+/// sealed. No `Debug`; zeroized on drop.
 pub struct ReplyOpener {
-    key: aead::Key,
+    base: Zeroizing<[u8; 32]>,
     label: DomainLabel,
     ephemeral: x25519::Public,
 }
 
 impl ReplyOpener {
-    /// Opens a reply under `context`.
-    pub fn open(&self, reply: &Envelope, context: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-        open_in_session(&self.key, self.label, &self.ephemeral, reply, context)
+    /// Opens a reply under `context` that answers the call `binding` names
+    /// (a reply bound to another call fails authentication).
+    pub fn open(&self, binding: &[u8], reply: &Envelope, context: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        open_in_session(&bound_key(&self.base, self.label, binding), self.label, &self.ephemeral, reply, context)
     }
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use proptest::prelude::*;
 use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
+use umbra_crypto::envelope::{reply_binding, ReplyKind};
 use umbra_crypto::{
     envelope::{self, Envelope, Purpose, Recipient, SealingSession, DEFAULT_MAX_ENCODED_LEN, MIN_ENCODED_LEN},
     labels::{Domain, Label},
@@ -58,15 +59,19 @@ fn round_trip_and_reply() {
     let sealed = envelope::seal(&mut rng(2), bob.public(), label(), &ctx(b"contract-A"), b"transfer 10").unwrap();
     let bytes = sealed.envelope.to_bytes();
     assert_eq!(bytes.len(), MIN_ENCODED_LEN + 11);
-    let mut opened = bob.open_bytes(&bytes, DEFAULT_MAX_ENCODED_LEN, label(), &ctx(b"contract-A")).unwrap();
+    let opened = bob.open_bytes(&bytes, DEFAULT_MAX_ENCODED_LEN, label(), &ctx(b"contract-A")).unwrap();
     assert_eq!(opened.plaintext.as_slice(), b"transfer 10");
 
     let reply_ctx = envelope::context(&GENESIS, Purpose::QueryResponse, b"contract-A");
-    let reply = opened.reply.seal(&reply_ctx, b"balance 90").unwrap();
-    assert_eq!(sealed.reply.open(&reply, &reply_ctx).unwrap().as_slice(), b"balance 90");
+    let binding = reply_binding(ReplyKind::Query, b"worker", b"nonce and salt");
+    let reply = opened.reply.key(&binding).seal(&reply_ctx, b"balance 90").unwrap();
+    assert_eq!(sealed.reply.open(&binding, &reply, &reply_ctx).unwrap().as_slice(), b"balance 90");
+    // A reply is bound to its call: opened as another call's, it fails.
+    let elsewhere = reply_binding(ReplyKind::Query, b"worker", b"other salt");
+    assert!(matches!(sealed.reply.open(&elsewhere, &reply, &reply_ctx), Err(Error::EnvelopeAuthenticationFailed)));
     // A reply is bound to its request: another request's opener cannot read it.
     let other = envelope::seal(&mut rng(3), bob.public(), label(), &ctx(b"contract-A"), b"x").unwrap();
-    assert!(matches!(other.reply.open(&reply, &reply_ctx), Err(Error::EnvelopeSessionMismatch)));
+    assert!(matches!(other.reply.open(&binding, &reply, &reply_ctx), Err(Error::EnvelopeSessionMismatch)));
     // And the reply cannot be opened as a request to Bob.
     assert!(matches!(bob.open(&reply, label(), &reply_ctx), Err(Error::EnvelopeAuthenticationFailed)));
 }
@@ -207,5 +212,41 @@ proptest! {
         let mut bytes = vec![1u8];
         bytes.extend_from_slice(&tail);
         let _ = bob.open_bytes(&bytes, DEFAULT_MAX_ENCODED_LEN, label(), b"");
+    }
+}
+
+proptest! {
+    /// No (key, nonce) pair is ever used for two different replies: replies
+    /// to one envelope about two different calls (another call id, another
+    /// kind, another responder or salt) are sealed under different keys —
+    /// the same plaintext gives different ciphertexts at the same counter
+    /// nonce, and each opens only under its own binding — while the same
+    /// call gives the same bytes (replicas agree).
+    #[test]
+    fn reply_keys_are_bound_to_their_call(
+        seed in any::<u64>(),
+        (kind_a, kind_b) in (0u8..2, 0u8..2),
+        (responder_a, responder_b) in (proptest::collection::vec(any::<u8>(), 0..40), proptest::collection::vec(any::<u8>(), 0..40)),
+        (call_a, call_b) in (proptest::collection::vec(any::<u8>(), 0..40), proptest::collection::vec(any::<u8>(), 0..40)),
+        plaintext in proptest::collection::vec(any::<u8>(), 0..64),
+    ) {
+        let kind = |k: u8| if k == 0 { ReplyKind::Command } else { ReplyKind::Query };
+        let a = reply_binding(kind(kind_a), &responder_a, &call_a);
+        let b = reply_binding(kind(kind_b), &responder_b, &call_b);
+        let bob = recipient(seed);
+        let sealed = envelope::seal(&mut rng(seed ^ 1), bob.public(), label(), &ctx(b"c"), b"request").unwrap();
+        let opened = bob.open(&sealed.envelope, label(), &ctx(b"c")).unwrap();
+        let reply_ctx = envelope::context(&GENESIS, Purpose::CommandOutput, b"c");
+        let reply_a = opened.reply.key(&a).seal(&reply_ctx, &plaintext).unwrap();
+        let again_a = opened.reply.key(&a).seal(&reply_ctx, &plaintext).unwrap();
+        let reply_b = opened.reply.key(&b).seal(&reply_ctx, &plaintext).unwrap();
+        prop_assert_eq!(&reply_a, &again_a);
+        prop_assert_eq!(reply_a.nonce, reply_b.nonce);
+        let opened_a = sealed.reply.open(&a, &reply_a, &reply_ctx).unwrap();
+        prop_assert_eq!(opened_a.as_slice(), plaintext.as_slice());
+        if a != b {
+            prop_assert_ne!(&reply_a.ciphertext, &reply_b.ciphertext);
+            prop_assert!(sealed.reply.open(&b, &reply_a, &reply_ctx).is_err());
+        }
     }
 }

@@ -25,6 +25,7 @@ assert_not_impl_any!(envelope::Recipient: Debug, Display);
 assert_not_impl_any!(envelope::Opened: Debug, Display);
 assert_not_impl_any!(envelope::ReplyKey: Debug, Display);
 assert_not_impl_any!(envelope::ReplyOpener: Debug, Display);
+assert_not_impl_any!(envelope::ReplyBase: Debug, Display);
 
 #[test]
 fn error_messages_carry_no_secret() {

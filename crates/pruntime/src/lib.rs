@@ -1,133 +1,60 @@
-//! pRuntime: the worker runtime that runs inside the TEE.
+//! pRuntime's shell: the untrusted world's only way into the trusted core
+//! ([`umbra_pruntime_core`]), running inside the TEE beside it.
 //!
-//! * [`core`] — the deterministic core (sans-IO): GRANDPA light client,
-//!   chain-state [`replica`], worker state machine, egress message queue.
-//! * [`checkpoint`] — sealed identity and sealed, versioned checkpoints
-//!   through the `tee` crate's [`umbra_tee::Platform`].
-//! * [`service`] — the shell: HTTP APIs (private for the relayer, public
-//!   for users), every response signed by the identity key, staleness by
-//!   the shell's clock.
+//! * [`service`] — the HTTP APIs of `umbra_protocol::api` (private for the
+//!   relayer, public for users), every response signed by the identity key,
+//!   read timeouts, connection and rate limits, staleness by the shell's
+//!   clock (the core has none);
+//! * [`checkpoint`] — the sealed identity, the sealed secrets (pinned to
+//!   their genesis) and streamed checkpoints of the whole core, through the
+//!   `tee` crate's [`umbra_tee::Platform`].
 //!
-//! Trust: the relayer and the host are untrusted. Headers are believed only
-//! with a justification of the current GRANDPA set, state only when it
-//! hashes to a finalized header's root, and nothing is signed or answered
-//! before the worker has caught up with the chain.
+//! Rules the shell keeps: secrets the core reports changed are sealed and
+//! confirmed before anything leaves; a failed checkpoint withholds egress
+//! until one succeeds; only verified finality progress resets the
+//! staleness clock.
 #![forbid(unsafe_code)]
 
 pub mod checkpoint;
-pub mod contracts;
-pub mod core;
-pub mod keys;
-pub mod replica;
 pub mod service;
 
-use umbra_primitives::{BlockNumber, H256};
-
-/// `0x`-hex of a hash, for JSON.
-pub fn hex_h256(h: &H256) -> String {
-    format!("0x{}", hex::encode(h.0))
-}
-
-/// Everything pRuntime refuses, precisely.
+/// Everything the shell refuses or fails at, precisely.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// `init` has not happened.
-    #[error("not initialized: call init first")]
-    NotInitialized,
-    /// `init` with another genesis.
-    #[error("already initialized for genesis {genesis:?}")]
-    AlreadyInitialized {
-        /// The genesis it follows.
-        genesis: H256,
+    /// The core refused the input.
+    #[error(transparent)]
+    Core(#[from] umbra_pruntime_core::Error),
+    /// The TEE platform failed.
+    #[error("TEE: {0}")]
+    Tee(#[from] umbra_tee::Error),
+    /// File IO.
+    #[error("io: {0}")]
+    Io(String),
+    /// A sealed file is malformed, truncated, reordered or from elsewhere.
+    #[error("sealed file {file}: {reason}")]
+    Sealed {
+        /// The file.
+        file: String,
+        /// What is wrong.
+        reason: String,
     },
-    /// The trust anchor is invalid.
-    #[error("invalid genesis anchor: {0}")]
-    Anchor(String),
-    /// The light client refused a batch.
-    #[error("header batch refused: {0}")]
-    LightClient(#[from] umbra_light_client::Error),
-    /// Too many verified headers waiting for their blocks.
-    #[error("more than {max} headers waiting for their blocks; dispatch blocks first")]
-    TooManyPendingHeaders {
-        /// The bound.
-        max: usize,
-    },
-    /// No state yet (load_state first).
-    #[error("no state loaded yet")]
-    NoState,
-    /// `load_state` twice.
-    #[error("state already loaded (at block {at})")]
-    StateAlreadyLoaded {
-        /// Where the replica is.
-        at: BlockNumber,
-    },
-    /// A block the light client has not finalized.
-    #[error("block {number} is not finalized by a verified justification yet")]
-    NotFinalized {
-        /// Its number.
-        number: BlockNumber,
-    },
-    /// A block already applied (a replay).
-    #[error("block {number} is already applied (synced to {synced})")]
-    AlreadyDispatched {
-        /// Its number.
-        number: BlockNumber,
-        /// Where the replica is.
-        synced: BlockNumber,
-    },
-    /// A block out of order.
-    #[error("expected block {expected}, got {found}")]
-    SkippedBlock {
-        /// The next block.
-        expected: BlockNumber,
-        /// What came.
-        found: BlockNumber,
-    },
-    /// The storage changes do not produce the header's state root.
-    #[error("state root mismatch: header says {expected:?}, changes give {found:?}")]
-    StateRootMismatch {
-        /// The finalized header's root.
-        expected: H256,
-        /// What the changes gave.
-        found: H256,
-    },
-    /// Malformed storage changes.
-    #[error("malformed storage changes: {0}")]
-    BadChanges(String),
-    /// A block of a batch was refused.
-    #[error("{applied} block(s) applied, then: {error}")]
-    Dispatch {
-        /// Blocks applied before the bad one.
-        applied: usize,
-        /// Why the next one was refused.
-        error: Box<Error>,
-    },
-    /// Not caught up with the chain (after start or a restore).
-    #[error("not caught up with the chain's finalized head yet")]
-    NotCaughtUp,
-    /// No new finalized block for longer than the staleness limit.
-    #[error("stale: no finalized block for {seconds} s (limit {limit} s)")]
+    /// A request body does not decode or exceeds its bound.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// The last checkpoint failed: nothing leaves until one succeeds.
+    #[error("checkpoint failed ({0}); egress is withheld until a checkpoint succeeds")]
+    CheckpointFailed(String),
+    /// Secrets changed but could not be sealed: nothing leaves.
+    #[error("sealing changed secrets failed ({0}); egress is withheld")]
+    SealFailed(String),
+    /// No finality progress for longer than the staleness limit.
+    #[error("stale: no verified finality progress for {seconds} s (limit {limit} s)")]
     Stale {
-        /// Seconds since the last block.
+        /// Seconds since the last progress.
         seconds: u64,
         /// The limit.
         limit: u64,
     },
-    /// A checkpoint could not be used.
-    #[error("checkpoint: {0}")]
-    Checkpoint(String),
-    /// The TEE platform failed.
-    #[error("TEE: {0}")]
-    Tee(#[from] umbra_tee::Error),
-    /// A query was refused.
-    #[error("query refused: {0}")]
-    Query(#[from] crate::contracts::QueryError),
-    /// A request body does not decode or exceeds its bound.
-    #[error("bad request: {0}")]
-    BadRequest(String),
-    /// File IO.
-    #[error("io: {0}")]
-    Io(String),
     /// A bug.
     #[error("internal error: {0}")]
     Internal(String),

@@ -1,30 +1,19 @@
-//! The shell: HTTP APIs over the core, sealed persistence, staleness.
-//!
-//! Private API (the relayer; bind it to loopback):
-//!
-//! | method | path | body (SCALE) | result |
-//! |---|---|---|---|
-//! | POST | `/init` | `GenesisAnchor` | status |
-//! | POST | `/sync_headers` | [`HeadersRequest`] | finalized range |
-//! | POST | `/load_state` | `(u32, Vec<(key, value)>)` | status |
-//! | POST | `/dispatch_blocks` | `Vec<(u32, StorageChanges)>` | blocks applied |
-//! | GET | `/egress` | | signed messages (hex SCALE) |
-//! | GET | `/registration` | | info + evidence (hex SCALE) |
-//! | GET | `/status` | | status |
-//!
-//! Public API: `GET /info` (identity, ECDH key, measurement, evidence,
-//! synced height, version), `GET /state?key=0x…` (a value of the chain
-//! state at the synced block) and `POST /query` (body: SCALE
-//! `QueryRequest { contract, envelope }`, the envelope sealed to this
-//! worker's X25519 key; answer `{"envelope": "0x…", "block": n}`, the
-//! response sealed back to the query's ephemeral key). Queries and state
-//! reads are refused while stale or not caught up; queries are rate limited
-//! per client address (429).
+//! The HTTP shell over the core: the private API (the relayer's; bind it to
+//! loopback) and the public API (users), as typed in `umbra_protocol::api`.
 //!
 //! Every response is JSON, signed by the identity key: header
 //! `x-umbra-signature` is sr25519 over `RESPONSE_CONTEXT ‖ BLAKE2-256(body)`,
-//! `x-umbra-identity` names the key. Errors are `{"error": "..."}` with a 4xx
-//! status and change nothing.
+//! `x-umbra-identity` names the key. Errors are `{"error": "..."}` with a
+//! 4xx/5xx status and change nothing.
+//!
+//! Limits: a header must arrive within [`HEADER_TIMEOUT`] and a body within
+//! [`BODY_TIMEOUT`]; bodies are bounded ([`MAX_PRIVATE_BODY`],
+//! [`MAX_PUBLIC_BODY`]); at most `max_connections` connections per API are
+//! served at once (further ones wait in the kernel's backlog); accept
+//! errors back off. The public API — `/info` (an attestation renewed at most
+//! every `info_refresh`), `/state` and `/query` — is rate limited per client
+//! address; queries and state reads are refused while stale or not caught
+//! up.
 
 use std::{
     convert::Infallible,
@@ -36,46 +25,31 @@ use std::{
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::{body::Bytes, server::conn::http1, service::service_fn, Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use parity_scale_codec::{Decode, Encode};
-use serde_json::{json, Value};
+use serde::Serialize;
 use tokio::net::TcpListener;
-use umbra_primitives::{
-    header::Header,
-    sync::{GenesisAnchor, StorageChanges},
-    BlockNumber,
+use umbra_primitives::{sync::GenesisAnchor, AccountId32, BlockNumber};
+use umbra_protocol::{
+    api::{self, ErrorBody},
+    wire, IDENTITY_HEADER, MAX_EGRESS_RESPONSE, SIGNATURE_HEADER,
+};
+pub use umbra_protocol::{MAX_PRIVATE_BODY, MAX_PUBLIC_BODY, RESPONSE_CONTEXT};
+use umbra_pruntime_core::{
+    contracts::{run_query, QueryError, QueryReplayGuard},
+    core::{Config, Core, Effects},
 };
 use umbra_runtime::modules::registry::WorkerFeatures;
 use umbra_tee::Platform;
 
-use crate::{
-    checkpoint,
-    core::{Config, Core},
-    Error,
-};
+use crate::{checkpoint, Error};
 
-/// Domain separation of response signatures.
-pub const RESPONSE_CONTEXT: &[u8] = b"umbra/pruntime/response/v1";
-/// Largest private request body (state loads, block batches).
-pub const MAX_PRIVATE_BODY: usize = 256 << 20;
-/// Largest public request body.
-pub const MAX_PUBLIC_BODY: usize = 64 << 10;
 /// The version string in `info`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// `/sync_headers` body.
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-pub struct HeadersRequest {
-    /// Consecutive headers.
-    pub headers: Vec<Header>,
-    /// Justification of the last one.
-    pub justification: Vec<u8>,
-    /// The relayer's view of the chain's finalized head.
-    pub chain_head: BlockNumber,
-}
-
-/// `/load_state` body: the block and every key-value of its state.
-pub type LoadStateRequest = (BlockNumber, Vec<(Vec<u8>, Vec<u8>)>);
+/// A request's headers must arrive within this.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// A request's body must arrive within this (private bodies are large).
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The shell's settings.
 pub struct Settings {
@@ -85,18 +59,22 @@ pub struct Settings {
     pub config: Config,
     /// Checkpoint every this many blocks.
     pub checkpoint_interval: BlockNumber,
-    /// Refuse queries after this long without a new finalized block.
+    /// Refuse queries after this long without verified finality progress.
     pub max_staleness: Duration,
     /// Hardware the worker offers.
     pub features: WorkerFeatures,
     /// Operator account in registrations.
-    pub operator: Option<umbra_primitives::AccountId32>,
-    /// Queries per second each client address may send (burst: twice).
+    pub operator: Option<AccountId32>,
+    /// Public requests per second each client address may send (burst:
+    /// twice).
     pub query_rate: u32,
+    /// `/info` renews its attestation at most this often.
+    pub info_refresh: Duration,
+    /// Connections served at once per API.
+    pub max_connections: usize,
 }
 
-/// A token bucket per client address (queries), in thousandths of a
-/// query.
+/// A token bucket per client address, in thousandths of a request.
 struct RateLimiter {
     rate: u32,
     buckets: std::collections::HashMap<std::net::IpAddr, (u64, Instant)>,
@@ -108,7 +86,7 @@ const MAX_TRACKED_CLIENTS: usize = 10_000;
 impl RateLimiter {
     fn allow(&mut self, ip: std::net::IpAddr, now: Instant) -> bool {
         let rate = u64::from(self.rate.max(1));
-        // `rate` queries per second = `rate` thousandths per millisecond.
+        // `rate` requests per second = `rate` thousandths per millisecond.
         let burst = 2 * rate * 1000;
         let refill = |at: Instant| (now.saturating_duration_since(at).as_millis() as u64).saturating_mul(rate);
         if self.buckets.len() >= MAX_TRACKED_CLIENTS && !self.buckets.contains_key(&ip) {
@@ -134,8 +112,8 @@ impl RateLimiter {
     }
 }
 
-/// The monotonic clock of the shell (staleness and rate limits only; the
-/// core never sees it).
+/// The monotonic clock of the shell (staleness, rate limits, the info
+/// cache; the core never sees it).
 fn monotonic_now() -> Instant {
     // The one clock read of pRuntime: staleness is wall time by design
     // (03-pruntime.md), outside every deterministic path.
@@ -147,56 +125,73 @@ struct Shell {
     core: Core,
     platform: Arc<dyn Platform>,
     settings: Settings,
+    /// When verified finality last advanced (or the process started).
     last_progress: Instant,
     last_checkpoint: BlockNumber,
-    limiter: Arc<Mutex<RateLimiter>>,
+    /// Why the last checkpoint failed; egress is withheld while set.
+    checkpoint_error: Option<String>,
+    /// Why sealing changed secrets failed; egress is withheld while set.
+    seal_error: Option<String>,
+    info_cache: Option<(Instant, Option<BlockNumber>, api::Info)>,
 }
 
 /// A running pRuntime.
 pub struct Pruntime {
     shell: Arc<Mutex<Shell>>,
+    limiter: Arc<Mutex<RateLimiter>>,
+    max_connections: usize,
 }
 
 impl Pruntime {
     /// Opens pRuntime in `settings.data_dir`: the sealed identity (created
-    /// on first start) and the newest valid checkpoint.
+    /// on first start), the sealed secrets and the newest valid checkpoint
+    /// consistent with them. A secrets file that does not open is an error:
+    /// starting without it would drop the genesis pin.
     pub fn open(platform: Arc<dyn Platform>, settings: Settings) -> Result<Self, Error> {
         std::fs::create_dir_all(&settings.data_dir)
             .map_err(|e| Error::Io(format!("{}: {e}", settings.data_dir.display())))?;
-        let (identity, fresh) = checkpoint::load_or_create_identity(platform.as_ref(), &settings.data_dir)?;
+        let dir = settings.data_dir.clone();
+        let (identity, fresh) = checkpoint::load_or_create_identity(platform.as_ref(), &dir)?;
         let public = identity.public();
         tracing::info!(identity = %hex::encode(public.0), fresh, "identity {}", if fresh { "generated and sealed" } else { "unsealed" });
-        let restored = checkpoint::restore(platform.as_ref(), &settings.data_dir, &settings.config, || {
-            checkpoint::load_or_create_identity(platform.as_ref(), &settings.data_dir).map(|(i, _)| i)
-        })?;
-        let (mut core, last_checkpoint) = match restored {
-            Some((core, block)) => {
-                tracing::info!(block, "resumed from checkpoint; not caught up until re-synced");
-                (core, block)
-            }
-            None => (Core::new(settings.config.clone(), identity), 0),
-        };
-        if let Some(secrets) = checkpoint::load_secrets(platform.as_ref(), &settings.data_dir)? {
-            core.merge_secrets(&secrets);
+        let sealed = checkpoint::load_secrets(platform.as_ref(), &dir)?;
+        if let Some(s) = &sealed {
+            tracing::info!(genesis = ?s.pin.genesis_hash, "sealed secrets pinned to their genesis");
         }
+        let restored = checkpoint::restore(
+            platform.as_ref(),
+            &dir,
+            &settings.config,
+            || checkpoint::load_or_create_identity(platform.as_ref(), &dir).map(|(i, _)| i),
+            sealed.as_ref(),
+        )?;
+        let (core, effects, last_checkpoint) = match restored {
+            Some((core, effects, block)) => {
+                tracing::info!(block, "resumed from checkpoint; nothing leaves before verified finality advances");
+                (core, effects, block)
+            }
+            None => (Core::new(settings.config.clone(), identity, sealed), Effects::default(), 0),
+        };
         if core.identity().public() != public {
             return Err(Error::Internal("identity changed while opening".into()));
         }
         tracing::warn!("{}", platform.banner());
-        let settings_rate = settings.query_rate;
-        Ok(Self {
-            shell: Arc::new(Mutex::new(Shell {
-                core,
-                platform,
-                settings,
-                last_progress: monotonic_now(),
-                last_checkpoint,
-                limiter: Arc::new(Mutex::new(RateLimiter {
-                    rate: settings_rate,
-                    buckets: std::collections::HashMap::new(),
-                })),
-            })),
-        })
+        let limiter = Arc::new(Mutex::new(RateLimiter { rate: settings.query_rate, buckets: Default::default() }));
+        let max_connections = settings.max_connections.max(1);
+        let mut shell = Shell {
+            core,
+            platform,
+            settings,
+            last_progress: monotonic_now(),
+            last_checkpoint,
+            checkpoint_error: None,
+            seal_error: None,
+            info_cache: None,
+        };
+        // A restored checkpoint may hold more than the secrets file: seal
+        // the union before anything else.
+        shell.absorb(effects);
+        Ok(Self { shell: Arc::new(Mutex::new(shell)), limiter, max_connections })
     }
 
     /// Serves the private API on `private` and the public one on `public`;
@@ -213,38 +208,86 @@ impl Pruntime {
         let public_listener = bind(public).await?;
         let local = |l: &TcpListener| l.local_addr().map_err(|e| Error::Io(e.to_string()));
         let (private_addr, public_addr) = (local(&private_listener)?, local(&public_listener)?);
-        let shell = self.shell;
+        let api = Arc::new(Api {
+            shell: self.shell,
+            limiter: self.limiter,
+            queries: Mutex::new(QueryReplayGuard::new(MAX_REMEMBERED_QUERIES)),
+        });
+        let max = self.max_connections;
         let task = tokio::spawn(async move {
-            let a = accept_loop(private_listener, shell.clone(), true);
-            let b = accept_loop(public_listener, shell, false);
+            let a = accept_loop(private_listener, api.clone(), true, max);
+            let b = accept_loop(public_listener, api, false, max);
             tokio::join!(a, b);
         });
         Ok((private_addr, public_addr, task))
     }
 }
 
-async fn accept_loop(listener: TcpListener, shell: Arc<Mutex<Shell>>, private: bool) {
+struct Api {
+    shell: Arc<Mutex<Shell>>,
+    limiter: Arc<Mutex<RateLimiter>>,
+    /// Query nonces answered within their windows.
+    queries: Mutex<QueryReplayGuard>,
+}
+
+/// Most query nonces remembered at once (16 bytes each, plus the index).
+pub const MAX_REMEMBERED_QUERIES: usize = 1_000_000;
+
+async fn accept_loop(listener: TcpListener, api: Arc<Api>, private: bool, max_connections: usize) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(max_connections));
+    let mut backoff = Duration::from_millis(10);
     loop {
-        let Ok((stream, peer)) = listener.accept().await else { continue };
-        let shell = shell.clone();
+        // At most `max_connections` served at once; the rest wait.
+        let Ok(permit) = slots.clone().acquire_owned().await else { return };
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => {
+                backoff = Duration::from_millis(10);
+                accepted
+            }
+            Err(e) => {
+                // Out of file descriptors, say: back off instead of spinning.
+                tracing::warn!(error = %e, "accept failed; backing off");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+                continue;
+            }
+        };
+        let api = api.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |req| handle(req, shell.clone(), private, peer.ip()));
-            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            let service = service_fn(move |req| handle(req, api.clone(), private, peer.ip()));
+            let _ = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+            drop(permit);
         });
     }
 }
 
-type Reply = Result<Value, (StatusCode, String)>;
+type Reply = Result<Vec<u8>, (StatusCode, String)>;
+
+fn json<T: Serialize>(value: &T) -> Reply {
+    serde_json::to_vec(value).map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+}
 
 fn refuse(e: Error) -> (StatusCode, String) {
+    use umbra_pruntime_core::Error as C;
     let status = match &e {
-        Error::Internal(_) | Error::Io(_) | Error::Tee(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        Error::Stale { .. } | Error::NotCaughtUp | Error::NotInitialized | Error::NoState => {
-            StatusCode::SERVICE_UNAVAILABLE
-        }
+        Error::Internal(_) | Error::Io(_) | Error::Tee(_) | Error::Sealed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        Error::Stale { .. } | Error::CheckpointFailed(_) | Error::SealFailed(_) => StatusCode::SERVICE_UNAVAILABLE,
+        Error::Core(C::NotCaughtUp | C::NotInitialized | C::NoState) => StatusCode::SERVICE_UNAVAILABLE,
+        Error::Core(C::Internal(_)) => StatusCode::INTERNAL_SERVER_ERROR,
+        Error::Core(C::Query(QueryError::NotHosted)) => StatusCode::NOT_FOUND,
+        Error::Core(C::Query(QueryError::Replayed)) => StatusCode::CONFLICT,
+        Error::Core(C::Query(QueryError::Busy)) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     };
     (status, e.to_string())
+}
+
+fn core_refusal(e: umbra_pruntime_core::Error) -> (StatusCode, String) {
+    refuse(Error::Core(e))
 }
 
 fn decode_body<T: Decode>(body: &[u8]) -> Result<T, Error> {
@@ -258,7 +301,7 @@ fn decode_body<T: Decode>(body: &[u8]) -> Result<T, Error> {
 
 async fn handle(
     req: Request<hyper::body::Incoming>,
-    shell: Arc<Mutex<Shell>>,
+    api: Arc<Api>,
     private: bool,
     peer: std::net::IpAddr,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
@@ -266,39 +309,191 @@ async fn handle(
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or_default().to_string();
     let limit = if private { MAX_PRIVATE_BODY } else { MAX_PUBLIC_BODY };
-    let body = match Limited::new(req.into_body(), limit).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => return Ok(respond(&shell, Err((StatusCode::PAYLOAD_TOO_LARGE, format!("body over {limit} bytes"))))),
+    let collected = tokio::time::timeout(BODY_TIMEOUT, Limited::new(req.into_body(), limit).collect()).await;
+    let body = match collected {
+        Ok(Ok(b)) => b.to_bytes(),
+        Ok(Err(_)) => {
+            let error = format!("body over {limit} bytes or broken");
+            return Ok(respond(&api, Err((StatusCode::PAYLOAD_TOO_LARGE, error))));
+        }
+        Err(_) => {
+            let error = format!("body not received within {} s", BODY_TIMEOUT.as_secs());
+            return Ok(respond(&api, Err((StatusCode::REQUEST_TIMEOUT, error))));
+        }
     };
-    let worker = shell.clone();
+    // The public API is rate limited per client address, before any work.
+    if !private {
+        let allowed = api.limiter.lock().map(|mut l| l.allow(peer, monotonic_now())).unwrap_or(false);
+        if !allowed {
+            let error = "too many requests from this address".to_string();
+            return Ok(respond(&api, Err((StatusCode::TOO_MANY_REQUESTS, error))));
+        }
+    }
+    let worker = api.clone();
     let reply = tokio::task::spawn_blocking(move || {
         if method == Method::POST && path == "/query" {
-            contract_query(&worker, peer, &body)
+            contract_query(&worker, &body)
         } else {
-            route(&worker, private, &method, &path, &query, &body)
+            route(&worker.shell, private, &method, &path, &query, &body)
         }
     })
     .await
     .unwrap_or_else(|e| Err((StatusCode::INTERNAL_SERVER_ERROR, format!("handler failed: {e}"))));
-    Ok(respond(&shell, reply))
+    Ok(respond(&api, reply))
 }
 
-fn respond(shell: &Arc<Mutex<Shell>>, reply: Reply) -> Response<Full<Bytes>> {
-    let (status, value) = match reply {
-        Ok(v) => (StatusCode::OK, v),
-        Err((status, message)) => (status, json!({ "error": message })),
+fn respond(api: &Api, reply: Reply) -> Response<Full<Bytes>> {
+    let (status, body) = match reply {
+        Ok(body) => (StatusCode::OK, body),
+        Err((status, message)) => (status, serde_json::to_vec(&ErrorBody { error: message }).unwrap_or_default()),
     };
-    let body = serde_json::to_vec(&value).unwrap_or_default();
     let mut builder = Response::builder().status(status).header("content-type", "application/json");
-    if let Ok(shell) = shell.lock() {
-        let mut message = RESPONSE_CONTEXT.to_vec();
-        message.extend_from_slice(&umbra_crypto::hashing::blake2_256(&body));
+    if let Ok(shell) = api.shell.lock() {
         let identity = &shell.core.identity().signing;
+        let signature = identity.sign_deterministic(&umbra_protocol::response_message(&body));
         builder = builder
-            .header("x-umbra-identity", format!("0x{}", hex::encode(identity.public().0)))
-            .header("x-umbra-signature", format!("0x{}", hex::encode(identity.sign_deterministic(&message).0)));
+            .header(IDENTITY_HEADER, format!("0x{}", hex::encode(identity.public().0)))
+            .header(SIGNATURE_HEADER, format!("0x{}", hex::encode(signature.0)));
     }
     builder.body(Full::new(Bytes::from(body))).unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+impl Shell {
+    /// Takes what a core entry point produced: verified finality progress
+    /// resets the staleness clock; changed secrets are sealed and confirmed
+    /// now (a failure keeps egress withheld and shows in the status; the
+    /// next entry point retries).
+    fn absorb(&mut self, effects: Effects) {
+        if effects.finality_advanced {
+            self.last_progress = monotonic_now();
+        }
+        // The core offers a pending seal again at every entry point, and
+        // releases no egress until it is confirmed.
+        let Some(seal) = effects.seal else { return };
+        match checkpoint::save_secrets(self.platform.as_ref(), &self.settings.data_dir, &seal.plaintext) {
+            Ok(()) => {
+                self.core.confirm_sealed(seal.version);
+                if self.seal_error.take().is_some() {
+                    tracing::info!("changed secrets sealed; egress resumes");
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "sealing changed secrets failed; egress withheld");
+                self.seal_error = Some(e.to_string());
+            }
+        }
+    }
+
+    /// Checkpoints when due — every `checkpoint_interval` blocks, and at
+    /// once after a failure — and remembers a failure (egress waits).
+    fn checkpoint_if_due(&mut self, force: bool) {
+        let Some((_, number)) = self.core.synced() else { return };
+        let due = number >= self.last_checkpoint.saturating_add(self.settings.checkpoint_interval);
+        if !force && !due && self.checkpoint_error.is_none() {
+            return;
+        }
+        match checkpoint::save(self.platform.as_ref(), &self.settings.data_dir, &self.core) {
+            Ok(Some(saved)) => {
+                self.last_checkpoint = saved.block;
+                if self.checkpoint_error.take().is_some() {
+                    tracing::info!(block = saved.block, "checkpoint succeeded again; egress resumes");
+                }
+                tracing::debug!(block = saved.block, chunks = saved.chunks, "checkpoint sealed");
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "checkpoint failed; egress withheld until one succeeds");
+                self.checkpoint_error = Some(e.to_string());
+            }
+        }
+    }
+
+    fn check_fresh(&self) -> Result<(), Error> {
+        let idle = monotonic_now().saturating_duration_since(self.last_progress);
+        if idle > self.settings.max_staleness {
+            return Err(Error::Stale { seconds: idle.as_secs(), limit: self.settings.max_staleness.as_secs() });
+        }
+        if !self.core.caught_up() {
+            return Err(Error::Core(umbra_pruntime_core::Error::NotCaughtUp));
+        }
+        Ok(())
+    }
+
+    fn status(&self) -> api::Status {
+        let idle = monotonic_now().saturating_duration_since(self.last_progress);
+        api::Status {
+            core: self.core.status(),
+            idle_seconds: idle.as_secs(),
+            stale: idle > self.settings.max_staleness,
+            last_checkpoint: self.last_checkpoint,
+            checkpoint_error: self.checkpoint_error.clone(),
+            seal_error: self.seal_error.clone(),
+        }
+    }
+
+    fn egress(&self) -> Result<api::Egress, Error> {
+        if let Some(e) = &self.checkpoint_error {
+            return Err(Error::CheckpointFailed(e.clone()));
+        }
+        if let Some(e) = &self.seal_error {
+            return Err(Error::SealFailed(e.clone()));
+        }
+        let mut messages = Vec::new();
+        let mut bytes = 0usize;
+        let mut truncated = false;
+        for message in self.core.egress() {
+            let encoded = message.encode();
+            if bytes.saturating_add(encoded.len()) > MAX_EGRESS_RESPONSE && !messages.is_empty() {
+                truncated = true;
+                break;
+            }
+            bytes += encoded.len();
+            messages.push(encoded);
+        }
+        Ok(api::Egress { messages, truncated })
+    }
+
+    fn info(&mut self) -> Result<api::Info, Error> {
+        let synced = self.core.synced().map(|(_, n)| n);
+        let now = monotonic_now();
+        if let Some((at, block, info)) = &self.info_cache {
+            if now.saturating_duration_since(*at) < self.settings.info_refresh && *block == synced {
+                return Ok(info.clone());
+            }
+        }
+        let status = self.core.status();
+        let measurement = self.platform.measurement()?;
+        let identity = self.core.identity();
+        // Evidence binding the current registration info, once caught up.
+        let evidence = self
+            .core
+            .registration_info(self.platform.kind(), self.settings.features, self.settings.operator)
+            .ok()
+            .and_then(|info| {
+                let mut report_data = [0u8; 64];
+                report_data[..32].copy_from_slice(&info.binding());
+                self.platform.attest(&report_data).ok()
+            })
+            .map(|e| e.encode());
+        let info = api::Info {
+            evidence,
+            version: VERSION.to_string(),
+            identity: identity.public().0,
+            ecdh_public: identity.ecdh.public().0,
+            platform: format!("{:?}", self.platform.kind()),
+            simulated: self.platform.is_simulated(),
+            banner: self.platform.banner().to_string(),
+            measurement: measurement.0.clone(),
+            genesis_hash: status.genesis_hash,
+            synced_block: status.synced_block,
+            headers_finalized: status.headers_finalized,
+            registered: status.registered,
+            caught_up: status.caught_up,
+            role: format!("{:?}", self.core.config().role),
+        };
+        self.info_cache = Some((now, synced, info.clone()));
+        Ok(info)
+    }
 }
 
 fn route(shell: &Arc<Mutex<Shell>>, private: bool, method: &Method, path: &str, query: &str, body: &[u8]) -> Reply {
@@ -307,189 +502,106 @@ fn route(shell: &Arc<Mutex<Shell>>, private: bool, method: &Method, path: &str, 
     match (private, method, path) {
         (true, &Method::POST, "/init") => {
             let anchor: GenesisAnchor = decode_body(body).map_err(refuse)?;
-            shell.core.init(&anchor).map_err(refuse)?;
-            shell.last_progress = monotonic_now();
-            Ok(status_json(shell))
+            let effects = shell.core.init(&anchor).map_err(core_refusal)?;
+            shell.absorb(effects);
+            json(&shell.status())
         }
         (true, &Method::POST, "/sync_headers") => {
-            let request: HeadersRequest = decode_body(body).map_err(refuse)?;
-            let imported = shell
-                .core
-                .sync_headers(&request.headers, &request.justification, request.chain_head)
-                .map_err(refuse)?;
-            shell.last_progress = monotonic_now();
-            Ok(
-                json!({ "from": imported.from, "to": imported.to, "hash": crate::hex_h256(&imported.hash), "new_set_id": imported.new_set_id }),
-            )
+            let request: api::HeadersRequest = decode_body(body).map_err(refuse)?;
+            let (imported, effects) =
+                shell.core.sync_headers(&request.headers, &request.justification).map_err(core_refusal)?;
+            shell.absorb(effects);
+            json(&api::HeadersImported {
+                from: imported.from,
+                to: imported.to,
+                hash: imported.hash,
+                new_set_id: imported.new_set_id,
+            })
         }
         (true, &Method::POST, "/load_state") => {
-            let (number, pairs): LoadStateRequest = decode_body(body).map_err(refuse)?;
-            shell.core.load_state(number, pairs).map_err(refuse)?;
-            shell.last_progress = monotonic_now();
-            checkpoint_if_due(shell, true);
-            Ok(status_json(shell))
+            let request: api::LoadStateRequest = decode_body(body).map_err(refuse)?;
+            let effects = shell.core.load_state(request.block, request.pairs).map_err(core_refusal)?;
+            shell.absorb(effects);
+            shell.checkpoint_if_due(true);
+            json(&shell.status())
         }
         (true, &Method::POST, "/dispatch_blocks") => {
-            let blocks: Vec<(BlockNumber, StorageChanges)> = decode_body(body).map_err(refuse)?;
+            let request: api::DispatchRequest = decode_body(body).map_err(refuse)?;
             let mut entropy = [0u8; 32];
             shell.platform.random(&mut entropy).map_err(|e| refuse(e.into()))?;
-            shell.core.set_entropy(entropy);
-            let result = shell.core.dispatch_blocks(&blocks);
-            if shell.core.take_secrets_dirty() {
-                // Sealed before anything derived from them can leave.
-                checkpoint::save_secrets(shell.platform.as_ref(), &shell.settings.data_dir, &shell.core)
-                    .map_err(refuse)?;
+            let (result, effects) = shell.core.dispatch_blocks(&request.blocks, entropy);
+            // Sealed before anything derived from the secrets can leave.
+            shell.absorb(effects);
+            if !matches!(result, Ok(0) | Err(umbra_pruntime_core::Error::Dispatch { applied: 0, .. })) {
+                shell.checkpoint_if_due(false);
             }
-            if !matches!(result, Ok(0) | Err(Error::Dispatch { applied: 0, .. })) {
-                shell.last_progress = monotonic_now();
-                checkpoint_if_due(shell, false);
-            }
-            let applied = result.map_err(refuse)?;
-            Ok(json!({ "applied": applied, "synced_block": shell.core.synced().map(|(_, n)| n) }))
+            let applied = result.map_err(core_refusal)?;
+            json(&api::Dispatched { applied, synced_block: shell.core.synced().map(|(_, n)| n) })
         }
-        (true, &Method::GET, "/egress") => {
-            let messages: Vec<String> =
-                shell.core.egress().iter().map(|m| format!("0x{}", hex::encode(m.encode()))).collect();
-            Ok(json!({ "messages": messages }))
-        }
+        (true, &Method::GET, "/egress") => json(&shell.egress().map_err(refuse)?),
         (true, &Method::GET, "/registration") => {
             let info = shell
                 .core
                 .registration_info(shell.platform.kind(), shell.settings.features, shell.settings.operator)
-                .map_err(refuse)?;
+                .map_err(core_refusal)?;
             let mut report_data = [0u8; 64];
             report_data[..32].copy_from_slice(&info.binding());
             let evidence = shell.platform.attest(&report_data).map_err(|e| refuse(e.into()))?;
-            Ok(json!({
-                "info": format!("0x{}", hex::encode(info.encode())),
-                "evidence": format!("0x{}", hex::encode(evidence.encode())),
-                "platform": format!("{:?}", info.platform),
-                "simulated": shell.platform.is_simulated(),
-            }))
+            json(&api::Registration {
+                info: info.encode(),
+                evidence: evidence.encode(),
+                platform: format!("{:?}", info.platform),
+                simulated: shell.platform.is_simulated(),
+            })
         }
-        (true, &Method::GET, "/status") => Ok(status_json(shell)),
-        (_, &Method::GET, "/info") => info_json(shell),
+        (true, &Method::GET, "/status") => json(&shell.status()),
+        (_, &Method::GET, "/info") => json(&shell.info().map_err(refuse)?),
         (_, &Method::GET, "/state") => {
-            check_fresh(shell).map_err(refuse)?;
+            shell.check_fresh().map_err(refuse)?;
             let key = query
                 .split('&')
                 .find_map(|kv| kv.strip_prefix("key="))
                 .ok_or_else(|| refuse(Error::BadRequest("missing key=0x…".into())))?;
             let key = hex::decode(key.trim_start_matches("0x"))
                 .map_err(|e| refuse(Error::BadRequest(format!("key is not hex: {e}"))))?;
-            let (hash, number) = shell.core.synced().ok_or_else(|| refuse(Error::NoState))?;
-            let value = shell.core.replica().get(&key).map(|v| format!("0x{}", hex::encode(v)));
-            Ok(
-                json!({ "block": number, "hash": crate::hex_h256(&hash), "state_root": crate::hex_h256(&shell.core.replica().root()), "value": value }),
-            )
+            let (hash, number) =
+                shell.core.synced().ok_or_else(|| core_refusal(umbra_pruntime_core::Error::NoState))?;
+            json(&api::StateValue {
+                block: number,
+                hash,
+                state_root: shell.core.replica().root(),
+                value: shell.core.replica().get(&key).map(<[u8]>::to_vec),
+            })
         }
         _ => Err((StatusCode::NOT_FOUND, format!("no route {method} {path}"))),
     }
 }
 
 /// `POST /query`: snapshot under the lock, execute outside it.
-fn contract_query(shell: &Arc<Mutex<Shell>>, peer: std::net::IpAddr, body: &[u8]) -> Reply {
+fn contract_query(api: &Api, body: &[u8]) -> Reply {
     let lock_failed = || (StatusCode::INTERNAL_SERVER_ERROR, "state lock poisoned".to_string());
-    let request: umbra_runtime::modules::contracts::wire::QueryRequest = decode_body(body).map_err(refuse)?;
-    let (snapshot, secret, genesis, platform) = {
-        let shell = shell.lock().map_err(|_| lock_failed())?;
-        let allowed = shell.limiter.lock().map_err(|_| lock_failed())?.allow(peer, monotonic_now());
-        if !allowed {
-            return Err((
-                StatusCode::TOO_MANY_REQUESTS,
-                format!("more than {} queries per second", shell.settings.query_rate),
-            ));
-        }
-        check_fresh(&shell).map_err(refuse)?;
-        let (snapshot, secret, genesis) = shell.core.query_snapshot(&request.contract).map_err(|e| match e {
-            Error::Query(crate::contracts::QueryError::NotHosted) => (StatusCode::NOT_FOUND, e.to_string()),
-            e => refuse(e),
-        })?;
-        (snapshot, secret, genesis, shell.platform.clone())
+    let request: wire::QueryRequest = decode_body(body).map_err(refuse)?;
+    let (snapshot, secret, responder, genesis, platform) = {
+        let shell = api.shell.lock().map_err(|_| lock_failed())?;
+        shell.check_fresh().map_err(refuse)?;
+        let (snapshot, secret, genesis) = shell.core.query_snapshot(&request.contract).map_err(core_refusal)?;
+        (snapshot, secret, shell.core.identity().public().0, genesis, shell.platform.clone())
     };
     let mut entropy = [0u8; 32];
     platform.random(&mut entropy).map_err(|e| refuse(e.into()))?;
-    let envelope = crate::contracts::run_query(&snapshot, &secret, &genesis, &request.envelope, entropy)
-        .map_err(|e| refuse(e.into()))?;
-    Ok(json!({ "envelope": format!("0x{}", hex::encode(envelope)), "block": snapshot.block_number }))
-}
-
-fn check_fresh(shell: &Shell) -> Result<(), Error> {
-    let idle = monotonic_now().saturating_duration_since(shell.last_progress);
-    if idle > shell.settings.max_staleness {
-        return Err(Error::Stale { seconds: idle.as_secs(), limit: shell.settings.max_staleness.as_secs() });
-    }
-    if !shell.core.caught_up() {
-        return Err(Error::NotCaughtUp);
-    }
-    Ok(())
-}
-
-fn checkpoint_if_due(shell: &mut Shell, force: bool) {
-    let Some((_, number)) = shell.core.synced() else { return };
-    if !force && number < shell.last_checkpoint.saturating_add(shell.settings.checkpoint_interval) {
-        return;
-    }
-    match checkpoint::save(shell.platform.as_ref(), &shell.settings.data_dir, &shell.core) {
-        Ok(Some(block)) => {
-            shell.last_checkpoint = block;
-            tracing::debug!(block, "checkpoint sealed");
-        }
-        Ok(None) => {}
-        Err(e) => tracing::error!(error = %e, "checkpoint failed"),
-    }
-}
-
-fn status_json(shell: &Shell) -> Value {
-    let mut value = serde_json::to_value(shell.core.status()).unwrap_or(Value::Null);
-    let idle = monotonic_now().saturating_duration_since(shell.last_progress);
-    if let Some(map) = value.as_object_mut() {
-        map.insert("idle_seconds".into(), json!(idle.as_secs()));
-        map.insert("stale".into(), json!(idle > shell.settings.max_staleness));
-        map.insert("last_checkpoint".into(), json!(shell.last_checkpoint));
-    }
-    value
-}
-
-fn info_json(shell: &Shell) -> Reply {
-    let status = shell.core.status();
-    let measurement = shell.platform.measurement().map_err(|e| refuse(e.into()))?;
-    let identity = shell.core.identity();
-    // Evidence binding the current registration info, once caught up.
-    let evidence = shell
-        .core
-        .registration_info(shell.platform.kind(), shell.settings.features, shell.settings.operator)
-        .ok()
-        .and_then(|info| {
-            let mut report_data = [0u8; 64];
-            report_data[..32].copy_from_slice(&info.binding());
-            shell.platform.attest(&report_data).ok()
-        })
-        .map(|e| format!("0x{}", hex::encode(e.encode())));
-    Ok(json!({
-        "evidence": evidence,
-        "version": VERSION,
-        "identity": format!("0x{}", hex::encode(identity.public().0)),
-        "ecdh_public": format!("0x{}", hex::encode(identity.ecdh.public().0)),
-        "platform": format!("{:?}", shell.platform.kind()),
-        "simulated": shell.platform.is_simulated(),
-        "banner": shell.platform.banner(),
-        "measurement": format!("0x{}", hex::encode(&measurement.0)),
-        "genesis_hash": status.genesis_hash,
-        "synced_block": status.synced_block,
-        "headers_finalized": status.headers_finalized,
-        "registered": status.registered,
-        "caught_up": status.caught_up,
-        "role": format!("{:?}", shell.core.config().role),
-    }))
+    let block = snapshot.block_number;
+    let admit = |nonce: &[u8; 16], expires_at: BlockNumber| match api.queries.lock() {
+        Ok(mut guard) => guard.admit(nonce, expires_at, block),
+        Err(_) => Err(QueryError::Busy),
+    };
+    let answer = run_query(&snapshot, &secret, &responder, &genesis, &request.envelope, entropy, admit)
+        .map_err(|e| core_refusal(e.into()))?;
+    json(&api::QueryReply { envelope: answer.envelope, salt: answer.salt, block })
 }
 
 #[cfg(test)]
 mod tests {
-    use std::{
-        net::{IpAddr, Ipv4Addr},
-        time::Duration,
-    };
+    use std::net::{IpAddr, Ipv4Addr};
 
     use super::*;
 

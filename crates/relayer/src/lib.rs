@@ -23,9 +23,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use http_body_util::{BodyExt, Full};
-use hyper::{body::Bytes, Method, Request};
-use hyper_util::rt::TokioIo;
 use parity_scale_codec::{Decode, Encode};
 use serde_json::{json, Value};
 use umbra_client::Client;
@@ -34,10 +31,11 @@ use umbra_primitives::{
     sync::{GenesisAnchor, StatePage, SyncBatch, MAX_HEADER_BATCH},
     BlockNumber, H256,
 };
-use umbra_pruntime::service::HeadersRequest;
+use umbra_protocol::api::{DispatchRequest, HeadersRequest, LoadStateRequest};
+pub use umbra_protocol::{client::PruntimeClient, PrivateApi};
 use umbra_runtime::{
     modules::{
-        message_queue::{self, MessageOrigin, SignedMessage},
+        message_queue::{self, MessageOrigin},
         registry,
     },
     RuntimeCall,
@@ -45,6 +43,8 @@ use umbra_runtime::{
 
 /// Blocks per sync batch.
 pub const BATCH_BLOCKS: u32 = 1024;
+/// Largest node response the relayer decodes (the node's RPC cap).
+pub const MAX_NODE_RESPONSE: usize = 16 << 20;
 
 /// What went wrong in a step.
 #[derive(Debug, thiserror::Error)]
@@ -52,74 +52,29 @@ pub enum Error {
     /// The node.
     #[error("node: {0}")]
     Node(#[from] umbra_client::Error),
-    /// pRuntime's HTTP API.
-    #[error("pRuntime {path}: {message}")]
-    Pruntime {
-        /// The endpoint.
-        path: String,
-        /// Its error.
-        message: String,
-    },
-    /// A malformed response.
+    /// pRuntime's API.
+    #[error(transparent)]
+    Pruntime(#[from] umbra_protocol::Error),
+    /// A malformed node response.
     #[error("malformed response: {0}")]
     Malformed(String),
 }
 
 type Result<T> = std::result::Result<T, Error>;
 
-/// A small HTTP/1 client for pRuntime's private API.
-pub struct PruntimeApi {
-    addr: String,
-}
-
-impl PruntimeApi {
-    /// pRuntime at `addr` (`host:port`).
-    pub fn new(addr: impl Into<String>) -> Self {
-        Self { addr: addr.into() }
-    }
-
-    /// Calls `method path` with `body`; returns the JSON result.
-    pub async fn call(&self, method: Method, path: &str, body: Vec<u8>) -> Result<Value> {
-        let err = |message: String| Error::Pruntime { path: path.to_string(), message };
-        let stream = tokio::net::TcpStream::connect(&self.addr).await.map_err(|e| err(e.to_string()))?;
-        let (mut sender, connection) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| err(e.to_string()))?;
-        tokio::spawn(connection);
-        let request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", &self.addr)
-            .header("content-type", "application/octet-stream")
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| err(e.to_string()))?;
-        let response = sender.send_request(request).await.map_err(|e| err(e.to_string()))?;
-        let status = response.status();
-        let bytes = response.into_body().collect().await.map_err(|e| err(e.to_string()))?.to_bytes();
-        let value: Value = serde_json::from_slice(&bytes).map_err(|e| err(format!("not JSON: {e}")))?;
-        if !status.is_success() {
-            return Err(err(value["error"].as_str().unwrap_or("unknown error").to_string()));
-        }
-        Ok(value)
-    }
-
-    /// `GET path`.
-    pub async fn get(&self, path: &str) -> Result<Value> {
-        self.call(Method::GET, path, Vec::new()).await
-    }
-
-    /// `POST path` with a SCALE body.
-    pub async fn post(&self, path: &str, body: &impl Encode) -> Result<Value> {
-        self.call(Method::POST, path, body.encode()).await
-    }
-}
-
 fn hex_bytes(v: &Value) -> Result<Vec<u8>> {
     let s = v.as_str().ok_or_else(|| Error::Malformed(format!("expected hex, got {v}")))?;
-    hex::decode(s.trim_start_matches("0x")).map_err(|e| Error::Malformed(e.to_string()))
+    let digits = s.strip_prefix("0x").ok_or_else(|| Error::Malformed("hex without 0x".into()))?;
+    if digits.len() > 2 * MAX_NODE_RESPONSE {
+        return Err(Error::Malformed(format!("{} hex digits, over the bound", digits.len())));
+    }
+    hex::decode(digits).map_err(|e| Error::Malformed(e.to_string()))
 }
 
+/// Decodes a node response with the node response bound and no trailing
+/// bytes.
 fn decode<T: Decode>(bytes: &[u8]) -> Result<T> {
-    umbra_primitives::decode_bounded(bytes, usize::MAX).map_err(|e| Error::Malformed(e.to_string()))
+    umbra_primitives::decode_bounded(bytes, MAX_NODE_RESPONSE).map_err(|e| Error::Malformed(e.to_string()))
 }
 
 /// Relayer progress, for logs and the devnet status line.
@@ -135,13 +90,13 @@ pub struct Progress {
     pub messages_submitted: u64,
 }
 
-/// The relayer.
-pub struct Relayer {
+/// The relayer, driving a pRuntime through its private API `P`.
+pub struct Relayer<P: PrivateApi = PruntimeClient> {
     node: Arc<Client>,
     node_url: Option<String>,
     from_genesis: bool,
     collateral: Option<umbra_attestation::DcapCollateral>,
-    pruntime: PruntimeApi,
+    pruntime: P,
     signer: Pair,
     registration_sent_at: Option<BlockNumber>,
     submitted_up_to: std::collections::BTreeMap<Vec<u8>, u64>,
@@ -150,10 +105,10 @@ pub struct Relayer {
     pub progress: Progress,
 }
 
-impl Relayer {
-    /// A relayer between `node` and pRuntime's private API at `pruntime`,
+impl<P: PrivateApi> Relayer<P> {
+    /// A relayer between `node` and pRuntime's private API `pruntime`,
     /// paying fees with `signer`.
-    pub fn new(node: Arc<Client>, pruntime: PruntimeApi, signer: Pair) -> Self {
+    pub fn new(node: Arc<Client>, pruntime: P, signer: Pair) -> Self {
         Self {
             node,
             node_url: None,
@@ -195,29 +150,21 @@ impl Relayer {
         Ok((hash, header.number))
     }
 
-    async fn sync_batch(node: &Client, from: BlockNumber, max: u32, with_changes: bool) -> Result<Option<SyncBatch>> {
-        let v = node.call("umbra_getSyncBatch", vec![json!(from), json!(max), json!(with_changes)]).await?;
-        if v.is_null() {
-            return Ok(None);
-        }
-        decode(&hex_bytes(&v)?).map(Some)
-    }
-
     /// Does the next useful thing; `Ok(true)` when it did something.
     pub async fn step(&mut self) -> Result<bool> {
-        let status = self.pruntime.get("/status").await?;
-        if status["initialized"] != json!(true) {
+        let status = self.pruntime.status().await?.core;
+        if !status.initialized {
             let anchor: GenesisAnchor = decode(&hex_bytes(&self.node.call("umbra_getGenesisAnchor", vec![]).await?)?)?;
-            self.pruntime.post("/init", &anchor).await?;
+            self.pruntime.init(&anchor).await?;
             tracing::info!("pRuntime initialized with the chain's genesis anchor");
             return Ok(true);
         }
         let (_, finalized) = self.finalized().await?;
         self.progress.finalized = finalized;
-        let headers_finalized = status["headers_finalized"].as_u64().unwrap_or(0) as BlockNumber;
-        let synced = status["synced_block"].as_u64().map(|n| n as BlockNumber);
+        let headers_finalized = status.headers_finalized;
+        let synced = status.synced_block;
         self.progress.synced = synced;
-        self.progress.registered = status["registered"] == json!(true);
+        self.progress.registered = status.registered;
 
         if synced.is_none() && self.from_genesis {
             self.load_state(0).await?;
@@ -225,10 +172,10 @@ impl Relayer {
         }
         // 1. Headers: verified finality up to the node's finalized head.
         if headers_finalized < finalized {
-            if let Some(batch) = Self::sync_batch(&self.node, headers_finalized + 1, MAX_HEADER_BATCH, false).await? {
+            if let Some(batch) = sync_batch(&self.node, headers_finalized + 1, MAX_HEADER_BATCH, false).await? {
                 if let Some(justification) = batch.justification {
-                    let request = HeadersRequest { headers: batch.headers, justification, chain_head: finalized };
-                    self.pruntime.post("/sync_headers", &request).await?;
+                    let request = HeadersRequest { headers: batch.headers, justification };
+                    self.pruntime.sync_headers(&request).await?;
                     return Ok(true);
                 }
             }
@@ -243,7 +190,7 @@ impl Relayer {
             self.dispatch(synced, headers_finalized, finalized).await?;
             return Ok(true);
         }
-        if status["caught_up"] != json!(true) {
+        if !status.caught_up {
             return Ok(false);
         }
         let mut did = false;
@@ -269,7 +216,7 @@ impl Relayer {
             }
         }
         let count = pairs.len();
-        self.pruntime.post("/load_state", &(at, pairs)).await?;
+        self.pruntime.load_state(&LoadStateRequest { block: at, pairs }).await?;
         tracing::info!(block = at, keys = count, "fast sync: state loaded into pRuntime");
         Ok(())
     }
@@ -280,7 +227,7 @@ impl Relayer {
         let started = clock_now();
         let fetch = |node: Arc<Client>, from: BlockNumber| {
             let max = (to - from + 1).min(BATCH_BLOCKS);
-            tokio::spawn(async move { Self::sync_batch(&node, from, max, true).await })
+            tokio::spawn(async move { sync_batch(&node, from, max, true).await })
         };
         let mut next = Some(fetch(self.node.clone(), synced + 1));
         let mut applied_total = 0u64;
@@ -298,8 +245,8 @@ impl Relayer {
                 .zip(batch.changes.unwrap_or_default())
                 .filter(|(n, _)| *n <= to)
                 .collect();
-            let result = self.pruntime.post("/dispatch_blocks", &blocks).await?;
-            applied_total += result["applied"].as_u64().unwrap_or(0);
+            let result = self.pruntime.dispatch_blocks(&DispatchRequest { blocks }).await?;
+            applied_total += result.applied as u64;
             at = last;
             self.progress.synced = Some(at);
         }
@@ -323,11 +270,12 @@ impl Relayer {
         if self.registration_sent_at.is_some_and(|at| finalized < at + 8) {
             return Ok(false);
         }
-        let registration = self.pruntime.get("/registration").await?;
-        let info: registry::WorkerRegistrationInfo = decode(&hex_bytes(&registration["info"])?)?;
-        let evidence: umbra_attestation::Evidence = decode(&hex_bytes(&registration["evidence"])?)?;
-        let call =
-            RuntimeCall::Registry(Box::new(registry::Call::register_worker { info, evidence, collateral: None }));
+        let registration = self.pruntime.registration().await?;
+        let call = RuntimeCall::Registry(Box::new(registry::Call::register_worker {
+            info: registration.info,
+            evidence: registration.evidence,
+            collateral: self.collateral.clone(),
+        }));
         self.submit(call).await?;
         self.registration_sent_at = Some(finalized);
         tracing::info!("registration submitted");
@@ -342,8 +290,7 @@ impl Relayer {
     }
 
     async fn submit_egress(&mut self, finalized: BlockNumber) -> Result<bool> {
-        let egress = self.pruntime.get("/egress").await?;
-        let messages = egress["messages"].as_array().cloned().unwrap_or_default();
+        let messages = self.pruntime.egress().await?;
         let mut did = false;
         // Resubmit what the chain has not taken after a while (lost in a
         // node restart, say).
@@ -354,8 +301,7 @@ impl Relayer {
         // chain's next sequence, once per step.
         let mut chain_next: std::collections::BTreeMap<Vec<u8>, u64> = std::collections::BTreeMap::new();
         let mut refused: std::collections::BTreeSet<Vec<u8>> = std::collections::BTreeSet::new();
-        for m in messages {
-            let signed: SignedMessage = decode(&hex_bytes(&m)?)?;
+        for signed in messages {
             let origin = signed.message.sender.clone();
             let key = origin.encode();
             if refused.contains(&key) {
@@ -450,6 +396,14 @@ impl Relayer {
             }
         }
     }
+}
+
+async fn sync_batch(node: &Client, from: BlockNumber, max: u32, with_changes: bool) -> Result<Option<SyncBatch>> {
+    let v = node.call("umbra_getSyncBatch", vec![json!(from), json!(max), json!(with_changes)]).await?;
+    if v.is_null() {
+        return Ok(None);
+    }
+    decode(&hex_bytes(&v)?).map(Some)
 }
 
 /// The relayer's clock: only progress reports and rates read it.

@@ -471,6 +471,7 @@ pub fn metadata(backend: &dyn StateRead) -> RuntimeMetadataPrefixed {
                     map::<H256, Vec<contracts::QueuedBlock>>("QueuedBlocks", StorageHasher::Blake2_128Concat, false, vec![0], "Per cluster, the blocks with commands waiting for a commit: counts and envelope bytes."),
                     map::<(H256, u32, u32), contracts::Command>("Queue", StorageHasher::Blake2_128Concat, true, vec![0], "Encrypted commands waiting for their cluster's commit, by (cluster, block, index)."),
                     plain::<u64>("NextCallId", false, 0u64.encode(), "The next command id."),
+                    map::<AccountId32, u64>("CommandNonces", StorageHasher::Blake2_128Concat, false, 0u64.encode(), "Each account's lowest command nonce its next envelope may be bound to."),
                     map::<u64, contracts::PendingCall>("PendingCalls", StorageHasher::Twox64Concat, true, vec![0], "Gas reserved per uncommitted command."),
                     map::<u64, contracts::CallResult>("Results", StorageHasher::Twox64Concat, true, vec![0], "Each command's status, gas used and encrypted output."),
                     map::<H256, contracts::CommitState>("CommitStates", StorageHasher::Blake2_128Concat, false, contracts::CommitState::default().encode(), "Each cluster's newest commit and number of delta records."),

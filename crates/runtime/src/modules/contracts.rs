@@ -129,9 +129,11 @@ pub struct Command {
     pub contract: H256,
     /// The signed caller.
     pub caller: AccountId32,
+    /// The caller's command nonce the envelope is bound to.
+    pub nonce: u64,
     /// Constructor or command.
     pub kind: CommandKind,
-    /// The sealed input.
+    /// The sealed input (an envelope bound to [`CommandBinding`]).
     pub envelope: Vec<u8>,
     /// Gas reserved.
     pub gas_limit: u64,
@@ -139,6 +141,40 @@ pub struct Command {
     pub block: BlockNumber,
     /// That block's timestamp (ms).
     pub timestamp: u64,
+}
+
+/// What a command envelope is bound to, in the clear beside it and inside
+/// its authenticated data: the chain checks the clear copy against the
+/// extrinsic (signer, contract, genesis, a fresh nonce), the worker opens
+/// the envelope only under the binding the chain recorded, so an envelope
+/// copied out of a block is useless to anyone else and cannot run twice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
+pub struct CommandBinding {
+    /// The chain's genesis hash.
+    pub genesis: H256,
+    /// The contract (for a constructor: the id it will have).
+    pub contract: H256,
+    /// The account that signs the extrinsic.
+    pub caller: AccountId32,
+    /// At least the caller's next command nonce.
+    pub nonce: u64,
+}
+
+impl CommandBinding {
+    /// The envelope context (authenticated data) of a command sealed to
+    /// this binding: `SCALE(binding)` as the subject of a `Command` context.
+    pub fn subject(&self) -> Vec<u8> {
+        self.encode()
+    }
+}
+
+/// A command as submitted: its binding and the envelope sealed to it.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
+pub struct SealedCommand {
+    /// What the envelope is bound to.
+    pub binding: CommandBinding,
+    /// The envelope (Envelope v1 bytes).
+    pub envelope: Vec<u8>,
 }
 
 /// How a command ended (public; the output itself is encrypted).
@@ -344,6 +380,11 @@ pub mod keys {
     pub fn queue_entry(cluster: &H256, block: BlockNumber, index: u32) -> Vec<u8> {
         map_key(NAME, "Queue", StorageHasher::Blake2_128Concat, &(cluster, block, index).encode())
     }
+    /// `Contracts.CommandNonces(account)`: the lowest command nonce the
+    /// account may bind its next envelope to.
+    pub fn command_nonce(account: &AccountId32) -> Vec<u8> {
+        map_key(NAME, "CommandNonces", StorageHasher::Blake2_128Concat, account.as_ref())
+    }
     /// `Contracts.NextCallId`.
     pub fn next_call_id() -> Vec<u8> {
         value_key(NAME, "NextCallId")
@@ -432,8 +473,9 @@ pub enum Call {
         code_hash: H256,
         /// Makes the contract id unique per deployer and code.
         salt: Vec<u8>,
-        /// The sealed constructor input.
-        envelope: Vec<u8>,
+        /// The constructor input, sealed to the cluster's key and bound to
+        /// (genesis, the new contract's id, the deployer, a fresh nonce).
+        command: SealedCommand,
         /// Gas for the constructor.
         gas_limit: u64,
     },
@@ -443,8 +485,9 @@ pub enum Call {
     call {
         /// The contract.
         contract: H256,
-        /// The sealed command.
-        envelope: Vec<u8>,
+        /// The command, sealed to the contract's key and bound to (genesis,
+        /// contract, caller, a fresh nonce).
+        command: SealedCommand,
         /// Gas for it.
         gas_limit: u64,
     },
@@ -641,6 +684,13 @@ pub enum Error {
     /// outside the cluster, or with keys other than those already published.
     #[codec(index = 26)]
     BadDelivery,
+    /// The command's binding names another signer, contract or genesis than
+    /// the extrinsic's (an envelope copied from someone else's call).
+    #[codec(index = 27)]
+    BindingMismatch,
+    /// The command's nonce is below the caller's next one: a replay.
+    #[codec(index = 28)]
+    CommandReplayed,
 }
 
 impl From<umbra_vm::Error> for Error {
@@ -675,7 +725,7 @@ impl Call {
             Call::create_random_cluster { .. } | Call::replace_replica { .. } => {
                 200 + 10 * registry::MAX_WORKERS as u64
             }
-            Call::instantiate { envelope, .. } | Call::call { envelope, .. } => 150 + envelope.len() as u64 / 100,
+            Call::instantiate { command, .. } | Call::call { command, .. } => 150 + command.envelope.len() as u64 / 100,
         };
         DispatchInfo { weight: Weight::from_parts(micros * WEIGHT_REF_TIME_PER_MICROS, 0), ..Default::default() }
     }
@@ -694,13 +744,13 @@ impl Call {
                 origin.ensure_signed()?;
                 create_random_cluster(ext, replicas)
             }
-            Call::instantiate { cluster, code_hash, salt, envelope, gas_limit } => {
+            Call::instantiate { cluster, code_hash, salt, command, gas_limit } => {
                 let deployer = origin.ensure_signed()?;
-                instantiate(ext, deployer, cluster, code_hash, salt, envelope, gas_limit)
+                instantiate(ext, deployer, cluster, code_hash, salt, command, gas_limit)
             }
-            Call::call { contract, envelope, gas_limit } => {
+            Call::call { contract, command, gas_limit } => {
                 let caller = origin.ensure_signed()?;
-                call(ext, caller, contract, envelope, gas_limit)
+                call(ext, caller, contract, command, gas_limit)
             }
             Call::replace_replica { cluster, worker } => {
                 origin.ensure_signed()?;
@@ -905,11 +955,37 @@ fn replace_replica(ext: &mut Ext<'_>, id: H256, worker: sr25519::Public) -> Disp
     notify(ext, Notice::ReplicaAdded { cluster: id, worker: new, epoch: info.epoch })
 }
 
-fn check_command(envelope: &[u8], gas_limit: u64) -> Result<(), Error> {
+fn check_command(command: &SealedCommand, gas_limit: u64) -> Result<(), Error> {
+    let envelope = &command.envelope;
     if envelope.is_empty() || envelope.len() > MAX_ENVELOPE_LEN || gas_limit == 0 || gas_limit > MAX_GAS_LIMIT {
         return Err(Error::InvalidCommand);
     }
     Ok(())
+}
+
+/// The caller's next command nonce (the lowest it may bind an envelope to).
+pub fn command_nonce(ext: &Ext<'_>, caller: &AccountId32) -> u64 {
+    ext.get_or_default(&keys::command_nonce(caller))
+}
+
+/// Checks a command's binding against the extrinsic and consumes its nonce:
+/// the binding must name this signer, this contract and this chain, and a
+/// nonce not below the caller's next one (nonces only grow).
+fn consume_binding(
+    ext: &mut Ext<'_>,
+    caller: &AccountId32,
+    contract: &H256,
+    binding: &CommandBinding,
+) -> Result<u64, Error> {
+    let genesis = crate::modules::system::block_hash(ext, 0).unwrap_or_default();
+    if binding.caller != *caller || binding.contract != *contract || binding.genesis != genesis {
+        return Err(Error::BindingMismatch);
+    }
+    if binding.nonce < command_nonce(ext, caller) {
+        return Err(Error::CommandReplayed);
+    }
+    ext.put(keys::command_nonce(caller), &binding.nonce.saturating_add(1));
+    Ok(binding.nonce)
 }
 
 /// Reserves the gas fee and queues the command; returns its id.
@@ -919,12 +995,14 @@ fn enqueue(
     contract: H256,
     caller: AccountId32,
     kind: CommandKind,
-    envelope: Vec<u8>,
+    command: SealedCommand,
     gas_limit: u64,
 ) -> Result<u64, DispatchError> {
     if frozen(ext, &cluster) {
         return Err(Error::ClusterFrozen.into());
     }
+    let nonce = consume_binding(ext, &caller, &contract, &command.binding)?;
+    let envelope = command.envelope;
     let mut blocks = queued_blocks(ext, &cluster);
     let number = ext.env.number;
     let waiting: u64 = blocks.iter().map(|q| u64::from(q.count)).sum();
@@ -939,8 +1017,17 @@ fn enqueue(
     ext.put(keys::next_call_id(), &call_id.saturating_add(1));
     ext.put(keys::pending_call(call_id), &PendingCall { caller, gas_limit, cluster });
     let size = envelope.len() as u64;
-    let command =
-        Command { call_id, contract, caller, kind, envelope, gas_limit, block: number, timestamp: timestamp::now(ext) };
+    let command = Command {
+        call_id,
+        contract,
+        caller,
+        nonce,
+        kind,
+        envelope,
+        gas_limit,
+        block: number,
+        timestamp: timestamp::now(ext),
+    };
     ext.put(keys::queue_entry(&cluster, number, here as u32), &command);
     match blocks.last_mut().filter(|q| q.block == number) {
         Some(q) => {
@@ -960,10 +1047,10 @@ fn instantiate(
     cluster_id: H256,
     code_hash: H256,
     salt: Vec<u8>,
-    envelope: Vec<u8>,
+    command: SealedCommand,
     gas_limit: u64,
 ) -> DispatchResult {
-    check_command(&envelope, gas_limit)?;
+    check_command(&command, gas_limit)?;
     if salt.len() > MAX_SALT_LEN {
         return Err(Error::InvalidCommand.into());
     }
@@ -978,7 +1065,7 @@ fn instantiate(
     if ext.exists(&keys::contract(&id)) {
         return Err(Error::ContractExists.into());
     }
-    let call_id = enqueue(ext, cluster_id, id, deployer, CommandKind::Deploy, envelope, gas_limit)?;
+    let call_id = enqueue(ext, cluster_id, id, deployer, CommandKind::Deploy, command, gas_limit)?;
     let info = ContractInfo {
         cluster: cluster_id,
         code_hash,
@@ -992,13 +1079,13 @@ fn instantiate(
     Ok(())
 }
 
-fn call(ext: &mut Ext<'_>, caller: AccountId32, id: H256, envelope: Vec<u8>, gas_limit: u64) -> DispatchResult {
-    check_command(&envelope, gas_limit)?;
+fn call(ext: &mut Ext<'_>, caller: AccountId32, id: H256, command: SealedCommand, gas_limit: u64) -> DispatchResult {
+    check_command(&command, gas_limit)?;
     let info = contract(ext, &id).ok_or(Error::UnknownContract)?;
     if info.pubkeys.is_none() {
         return Err(Error::ContractNotReady.into());
     }
-    enqueue(ext, info.cluster, id, caller, CommandKind::Call, envelope, gas_limit)?;
+    enqueue(ext, info.cluster, id, caller, CommandKind::Call, command, gas_limit)?;
     Ok(())
 }
 
@@ -1169,99 +1256,4 @@ fn apply_commit(ext: &mut Ext<'_>, id: H256, commit: ClusterCommit) -> DispatchR
     ext.put(keys::committed_root(&id, commit.block), &commit.state_root);
     ext.deposit_event(Event::ClusterCommitted { cluster: id, block: commit.block, state_root: commit.state_root });
     notify(ext, Notice::Committed { cluster: id, block: commit.block, state_root: commit.state_root })
-}
-
-/// Formats between users and TEEs (never interpreted on chain): what is
-/// inside command and query envelopes, and what comes back.
-pub mod wire {
-    use super::*;
-
-    /// Domain separation of query certificates.
-    pub const CERTIFICATE_CONTEXT: &[u8] = b"umbra/query-certificate/v1";
-    /// Subject of output envelopes: contract ‖ call id.
-    pub fn output_subject(contract: &H256, call_id: u64) -> Vec<u8> {
-        let mut subject = contract.0.to_vec();
-        subject.extend_from_slice(&call_id.to_le_bytes());
-        subject
-    }
-
-    /// Inside a constructor or command envelope.
-    #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
-    pub struct CommandPayload {
-        /// Constructor arguments, or selector ‖ arguments.
-        pub input: Vec<u8>,
-    }
-
-    /// What the caller decrypts from its command's output envelope.
-    #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
-    pub struct CommandOutput {
-        /// How it ended.
-        pub status: ExecStatus,
-        /// Return value or revert reason.
-        pub output: Vec<u8>,
-        /// Events the contract emitted (a successful command only):
-        /// confidential like the output, so only the caller reads them.
-        pub events: Vec<Vec<u8>>,
-    }
-
-    /// An account's statement that a query's ephemeral key speaks for it
-    /// until `expires_at`.
-    #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
-    pub struct Certificate {
-        /// The account.
-        pub account: AccountId32,
-        /// Last block it is valid at.
-        pub expires_at: BlockNumber,
-        /// sr25519 by the account over [`Certificate::message`].
-        pub signature: [u8; 64],
-    }
-
-    impl Certificate {
-        /// The signed bytes: context ‖ genesis ‖ ephemeral key ‖ expiry.
-        pub fn message(genesis: &H256, ephemeral: &[u8; 32], expires_at: BlockNumber) -> Vec<u8> {
-            (CERTIFICATE_CONTEXT, genesis, ephemeral, expires_at).encode()
-        }
-    }
-
-    /// Inside a query envelope (sealed to the worker's X25519 key).
-    #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
-    pub struct QueryPayload {
-        /// Selector ‖ arguments.
-        pub input: Vec<u8>,
-        /// Who asks; anonymous without.
-        pub certificate: Option<Certificate>,
-    }
-
-    /// `POST /query` body (SCALE).
-    #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
-    pub struct QueryRequest {
-        /// The contract.
-        pub contract: H256,
-        /// A [`QueryPayload`] sealed to the worker's X25519 key.
-        pub envelope: Vec<u8>,
-    }
-
-    /// Inside the reply envelope of a query.
-    #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
-    pub struct QueryResponse {
-        /// The block the worker's state is at.
-        pub block_number: BlockNumber,
-        /// The cluster state root at that block.
-        pub state_root: H256,
-        /// How the query ended.
-        pub status: ExecStatus,
-        /// Gas used.
-        pub gas_used: u64,
-        /// Return value or revert reason.
-        pub output: Vec<u8>,
-    }
-
-    /// The AEAD nonce of a contract's delta in a cluster's commit of
-    /// `block` (unique per state key and block).
-    pub fn delta_nonce(cluster: &H256, block: BlockNumber, contract: &H256) -> [u8; 12] {
-        let digest = umbra_crypto::hashing::blake2_256(&(b"umbra/delta", cluster, block, contract).encode());
-        let mut nonce = [0u8; 12];
-        nonce.copy_from_slice(&digest[..12]);
-        nonce
-    }
 }

@@ -1,7 +1,10 @@
-//! A real chain in memory (the runtime's `TestChain`) and GRANDPA votes by
-//! its dev authority, for feeding pRuntime's core directly.
-#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
+//! Test support (feature `test-utils`): a real chain in memory (the
+//! runtime's `TestChain`) and GRANDPA votes by its dev authority, for
+//! feeding pRuntime's core directly, and a network of cores whose egress is
+//! relayed into blocks as the pool would.
+#![allow(missing_docs, clippy::unwrap_used)]
 
+use crate::core::{Config, Core, Identity};
 use parity_scale_codec::Encode;
 use umbra_attestation::{
     sim::{dev_sim_service_pair, SimEvidence, SimQuote},
@@ -15,7 +18,6 @@ use umbra_primitives::{
     sync::{GenesisAnchor, StorageChanges},
     BlockNumber,
 };
-use umbra_pruntime::core::{Config, Core, Identity};
 use umbra_runtime::{
     modules::grandpa,
     testing::{dev_ed25519, TestChain},
@@ -88,7 +90,7 @@ pub fn identity(seed: u8) -> Identity {
 
 /// A core initialized on `fixture` with the genesis state loaded.
 pub fn started(fixture: &Fixture) -> Core {
-    let mut core = Core::new(Config::default(), identity(1));
+    let mut core = Core::new(Config::default(), identity(1), None);
     core.init(&fixture.anchor).unwrap();
     core
 }
@@ -111,9 +113,11 @@ impl Net {
         let mut nodes = Vec::new();
         for (seed, role) in roles {
             let config = Config { role: *role, heartbeat_interval: 0, domain: DOMAIN, ..Config::default() };
-            let mut core = Core::new(config, identity(*seed));
-            core.init(&f.anchor).unwrap();
-            core.load_state(0, f.genesis_pairs.clone()).unwrap();
+            let mut core = Core::new(config, identity(*seed), None);
+            let effects = core.init(&f.anchor).unwrap();
+            confirm(&mut core, effects);
+            let effects = core.load_state(0, f.genesis_pairs.clone()).unwrap();
+            confirm(&mut core, effects);
             nodes.push(core);
         }
         let add = registry::Call::add_measurement { measurement: Measurement(vec![9; 32]) };
@@ -168,9 +172,7 @@ impl Net {
         let justification = self.f.justify(&header);
         for core in &mut self.nodes {
             self.entropy = self.entropy.wrapping_add(1);
-            core.set_entropy([self.entropy; 32]);
-            core.sync_headers(std::slice::from_ref(&header), &justification, header.number).unwrap();
-            core.dispatch_blocks(&[(header.number, changes.clone())]).unwrap();
+            feed(core, &header, &justification, &changes, [self.entropy; 32]);
         }
     }
 
@@ -221,6 +223,24 @@ pub fn sign_nonce(f: &mut Fixture, who: &str, call: RuntimeCall, offset: usize) 
     f.chain.sign(who, call, nonce, 0, Era::Immortal)
 }
 
-pub fn status(core: &Core) -> umbra_pruntime::core::Status {
+pub fn status(core: &Core) -> umbra_protocol::api::CoreStatus {
     core.status()
+}
+
+/// What a shell does with effects when sealing always succeeds: confirms
+/// the seal at once.
+pub fn confirm(core: &mut Core, effects: crate::core::Effects) {
+    if let Some(seal) = effects.seal {
+        core.confirm_sealed(seal.version);
+    }
+}
+
+/// Feeds one justified block to `core` (headers, then changes), sealing
+/// every secret change at once.
+pub fn feed(core: &mut Core, header: &Header, justification: &[u8], changes: &StorageChanges, entropy: [u8; 32]) {
+    let (_, effects) = core.sync_headers(std::slice::from_ref(header), justification).unwrap();
+    confirm(core, effects);
+    let (applied, effects) = core.dispatch_blocks(&[(header.number, changes.clone())], entropy);
+    applied.unwrap();
+    confirm(core, effects);
 }

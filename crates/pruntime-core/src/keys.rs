@@ -104,7 +104,9 @@ impl Secrets {
     }
 
     /// Merges `other` (a sealed secrets file) into these (a checkpoint).
-    pub fn merge(&mut self, other: &Secrets) {
+    /// Returns whether the union holds more than `other` (so it must be
+    /// sealed again).
+    pub fn merge(&mut self, other: &Secrets) -> bool {
         for (e, s) in &other.master {
             self.add_master(*e, *s);
         }
@@ -116,6 +118,9 @@ impl Secrets {
         if self.proposal.is_none() {
             self.proposal = other.proposal;
         }
+        self.master.len() != other.master.len()
+            || self.clusters.len() != other.clusters.len()
+            || self.proposal.map(|(e, _)| e) != other.proposal.map(|(e, _)| e)
     }
 }
 

@@ -1,15 +1,12 @@
 //! pRuntime's core fed directly, as a malicious relayer would: every lie is
 //! refused with a precise error and changes nothing; correct input is
 //! accepted afterwards.
-#![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::{identity, started, Fixture};
 use parity_scale_codec::Encode;
 use umbra_light_client::{testing::Voters, Error as LcError};
 use umbra_primitives::{header::Header, H256};
-use umbra_pruntime::{
+use umbra_pruntime_core::testing::{identity, started, Fixture};
+use umbra_pruntime_core::{
     core::{Config, Core},
     Error,
 };
@@ -37,25 +34,25 @@ fn follows_a_real_chain_and_refuses_every_lie() {
     // Forged justification: a signature over something else.
     let mut forged = f.voters.justify_with(&headers[11], 1, 0, 1);
     forged.commit.precommits[0].signature = f.voters.pairs[0].sign(b"forged");
-    let e = core.sync_headers(&headers, &forged.encode(), 12).unwrap_err();
+    let e = core.sync_headers(&headers, &forged.encode()).unwrap_err();
     assert!(matches!(e, Error::LightClient(LcError::BadSignature(_))), "{e}");
     refused(&mut core, e, "forged", &before);
     // Under-weight: nobody signs.
-    let e = core.sync_headers(&headers, &f.voters.justify_with(&headers[11], 1, 0, 0).encode(), 12).unwrap_err();
+    let e = core.sync_headers(&headers, &f.voters.justify_with(&headers[11], 1, 0, 0).encode()).unwrap_err();
     assert!(matches!(e, Error::LightClient(LcError::InsufficientWeight { weight: 0, threshold: 1 })), "{e}");
     refused(&mut core, e, "under-weight", &before);
     // Wrong set id and wrong round.
-    let e = core.sync_headers(&headers, &f.voters.justify_with(&headers[11], 1, 1, 1).encode(), 12).unwrap_err();
+    let e = core.sync_headers(&headers, &f.voters.justify_with(&headers[11], 1, 1, 1).encode()).unwrap_err();
     assert!(matches!(e, Error::LightClient(LcError::BadSignature(_))), "{e}");
     refused(&mut core, e, "wrong set id", &before);
     let mut round = f.voters.justify_with(&headers[11], 1, 0, 1);
     round.round = 7;
-    let e = core.sync_headers(&headers, &round.encode(), 12).unwrap_err();
+    let e = core.sync_headers(&headers, &round.encode()).unwrap_err();
     assert!(matches!(e, Error::LightClient(LcError::BadSignature(_))), "{e}");
     refused(&mut core, e, "wrong round", &before);
     // Signed by voters that are not the chain's.
     let strangers = Voters::new(1, 9, 0);
-    let e = core.sync_headers(&headers, &strangers.justify(&headers[11]), 12).unwrap_err();
+    let e = core.sync_headers(&headers, &strangers.justify(&headers[11])).unwrap_err();
     assert!(matches!(e, Error::LightClient(LcError::UnknownVoter(_))), "{e}");
     refused(&mut core, e, "foreign voters", &before);
     // Blocks from another genesis (another chain, justified by the same key).
@@ -64,7 +61,7 @@ fn follows_a_real_chain_and_refuses_every_lie() {
     let mut other = Fixture::from_chain(TestChain::from_genesis(&other_config));
     other.produce_empty(3);
     let foreign = other.headers(1, 3);
-    let e = core.sync_headers(&foreign, &other.justify(&foreign[2]), 3).unwrap_err();
+    let e = core.sync_headers(&foreign, &other.justify(&foreign[2])).unwrap_err();
     assert!(matches!(e, Error::LightClient(LcError::NotContiguous { number: 1 })), "{e}");
     refused(&mut core, e, "foreign chain", &before);
     let e = core.init(&other.anchor).unwrap_err();
@@ -72,14 +69,14 @@ fn follows_a_real_chain_and_refuses_every_lie() {
     // Reordered and skipped headers.
     let mut reordered = headers.clone();
     reordered.swap(4, 5);
-    let e = core.sync_headers(&reordered, &good, 12).unwrap_err();
+    let e = core.sync_headers(&reordered, &good).unwrap_err();
     assert!(matches!(e, Error::LightClient(LcError::NotContiguous { .. })), "{e}");
     refused(&mut core, e, "reordered headers", &before);
     // A non-finalized fork: a sibling of block 1 with an honest-looking
     // justification of block 12 is not contiguous.
     let mut fork: Vec<Header> = headers.clone();
     fork[0].state_root = H256::repeat_byte(3);
-    let e = core.sync_headers(&fork, &good, 12).unwrap_err();
+    let e = core.sync_headers(&fork, &good).unwrap_err();
     assert!(matches!(e, Error::LightClient(LcError::NotContiguous { number: 2 })), "{e}");
     refused(&mut core, e, "fork", &before);
     // Blocks before their headers are finalized.
@@ -87,7 +84,7 @@ fn follows_a_real_chain_and_refuses_every_lie() {
     assert!(matches!(e, Error::NotFinalized { number: 5 }), "{e}");
 
     // Correct headers, then the genesis state (a wrong state first).
-    core.sync_headers(&headers, &good, 12).unwrap();
+    core.sync_headers(&headers, &good).unwrap();
     let before = snapshot(&core);
     let mut wrong_state = f.genesis_pairs.clone();
     wrong_state[0].1.push(1);
@@ -97,11 +94,11 @@ fn follows_a_real_chain_and_refuses_every_lie() {
     core.load_state(0, f.genesis_pairs.clone()).unwrap();
 
     // Blocks: altered changes, replayed, reordered, skipped, not finalized.
-    core.dispatch_blocks(&f.changes(1, 3)).unwrap();
+    core.dispatch_blocks(&f.changes(1, 3), [0; 32]).0.unwrap();
     let before = snapshot(&core);
     let mut altered = f.changes(4, 4);
     altered[0].1[0].1 = Some(b"a lie".to_vec());
-    let e = core.dispatch_blocks(&altered).unwrap_err();
+    let e = core.dispatch_blocks(&altered, [0; 32]).0.unwrap_err();
     assert!(
         matches!(&e, Error::Dispatch { applied: 0, error } if matches!(**error, Error::StateRootMismatch { .. })),
         "{e}"
@@ -111,45 +108,45 @@ fn follows_a_real_chain_and_refuses_every_lie() {
     // Leave out the write of System.Number (a change that matters).
     let number_key = umbra_runtime::modules::system::keys::number();
     dropped[0].1.retain(|(k, _)| *k != number_key);
-    let e = core.dispatch_blocks(&dropped).unwrap_err();
+    let e = core.dispatch_blocks(&dropped, [0; 32]).0.unwrap_err();
     assert!(matches!(&e, Error::Dispatch { applied: 0, error } if matches!(**error, Error::StateRootMismatch { .. })));
     refused(&mut core, e, "dropped change", &before);
-    let e = core.dispatch_blocks(&f.changes(3, 3)).unwrap_err();
+    let e = core.dispatch_blocks(&f.changes(3, 3), [0; 32]).0.unwrap_err();
     assert!(
         matches!(&e, Error::Dispatch { applied: 0, error } if matches!(**error, Error::AlreadyDispatched { number: 3, synced: 3 }))
     );
     refused(&mut core, e, "replayed block", &before);
-    let e = core.dispatch_blocks(&f.changes(5, 5)).unwrap_err();
+    let e = core.dispatch_blocks(&f.changes(5, 5), [0; 32]).0.unwrap_err();
     assert!(
         matches!(&e, Error::Dispatch { applied: 0, error } if matches!(**error, Error::SkippedBlock { expected: 4, found: 5 }))
     );
     refused(&mut core, e, "skipped block", &before);
     let mut swapped = f.changes(4, 5);
     swapped.swap(0, 1);
-    let e = core.dispatch_blocks(&swapped).unwrap_err();
+    let e = core.dispatch_blocks(&swapped, [0; 32]).0.unwrap_err();
     assert!(matches!(&e, Error::Dispatch { applied: 0, error } if matches!(**error, Error::SkippedBlock { .. })));
     refused(&mut core, e, "reordered blocks", &before);
     // Block 4's changes under block 5's number (a mislabelled block).
     let mut relabelled = f.changes(4, 4);
     relabelled[0].0 = 5;
-    let e = core.dispatch_blocks(&relabelled).unwrap_err();
+    let e = core.dispatch_blocks(&relabelled, [0; 32]).0.unwrap_err();
     assert!(matches!(&e, Error::Dispatch { applied: 0, .. }));
     refused(&mut core, e, "relabelled block", &before);
     // A prefix of a batch is applied; the bad block is named.
     let mut batch = f.changes(4, 6);
     batch[2].1[0].1 = Some(b"a lie".to_vec());
-    let e = core.dispatch_blocks(&batch).unwrap_err();
+    let e = core.dispatch_blocks(&batch, [0; 32]).0.unwrap_err();
     assert!(matches!(&e, Error::Dispatch { applied: 2, .. }), "{e}");
     assert_eq!(core.synced().map(|(_, n)| n), Some(5));
 
     // Correct input keeps working to the end.
-    core.dispatch_blocks(&f.changes(6, 12)).unwrap();
+    core.dispatch_blocks(&f.changes(6, 12), [0; 32]).0.unwrap();
     assert_eq!(core.synced(), Some((f.chain.head.hash(), 12)));
     assert_eq!(core.replica().root(), f.chain.head.state_root);
-    let e = core.dispatch_blocks(&f.changes(12, 12)).unwrap_err();
+    let e = core.dispatch_blocks(&f.changes(12, 12), [0; 32]).0.unwrap_err();
     assert!(matches!(&e, Error::Dispatch { applied: 0, .. }));
     // Replayed headers.
-    let e = core.sync_headers(&headers, &good, 12).unwrap_err();
+    let e = core.sync_headers(&headers, &good).unwrap_err();
     assert!(matches!(e, Error::LightClient(LcError::AlreadyFinalized { number: 1, finalized: 12 })), "{e}");
 }
 
@@ -157,10 +154,10 @@ fn follows_a_real_chain_and_refuses_every_lie() {
 fn fast_sync_at_a_recent_block_then_follow() {
     let mut f = Fixture::new();
     f.produce_empty(20);
-    let mut core = Core::new(Config::default(), identity(2));
+    let mut core = Core::new(Config::default(), identity(2), None);
     core.init(&f.anchor).unwrap();
     let headers = f.headers(1, 20);
-    core.sync_headers(&headers[..15], &f.justify(&headers[14]), 20).unwrap();
+    core.sync_headers(&headers[..15], &f.justify(&headers[14])).unwrap();
     // The state at block 15, as the node would serve it.
     let mut replay = Fixture::new();
     replay.produce_empty(15);
@@ -168,8 +165,8 @@ fn fast_sync_at_a_recent_block_then_follow() {
     core.load_state(15, pairs).unwrap();
     let e = core.load_state(15, vec![]).unwrap_err();
     assert!(matches!(e, Error::StateAlreadyLoaded { at: 15 }));
-    core.sync_headers(&headers[15..], &f.justify(&headers[19]), 20).unwrap();
-    core.dispatch_blocks(&f.changes(16, 20)).unwrap();
+    core.sync_headers(&headers[15..], &f.justify(&headers[19])).unwrap();
+    core.dispatch_blocks(&f.changes(16, 20), [0; 32]).0.unwrap();
     assert_eq!(core.replica().root(), f.chain.head.state_root);
     assert!(core.caught_up());
 }

@@ -2,13 +2,11 @@
 //! gatekeeper and two worker cores. A contract is instantiated and called
 //! with sealed commands; both replicas reach the committed state root; the
 //! caller opens its output; a garbage envelope gets `BadEnvelope`. Forged,
-//! replayed and mis-covering commits change nothing; forged, expired,
-//! replayed and misaddressed query certificates and envelopes are refused.
-#![allow(clippy::unwrap_used)]
+//! replayed and mis-covering commits change nothing; command envelopes are
+//! bound to their caller and nonce (a copied or repeated one is refused);
+//! forged, expired, replayed and misaddressed query certificates and
+//! envelopes are refused.
 
-mod common;
-
-use common::{sign, status, Net, DOMAIN};
 use parity_scale_codec::Encode;
 use rand_core::OsRng;
 use umbra_crypto::{
@@ -18,10 +16,12 @@ use umbra_crypto::{
     sr25519, x25519,
 };
 use umbra_primitives::{AccountId32, H256};
-use umbra_pruntime::contracts::{run_query, QueryError};
+use umbra_protocol::wire;
+use umbra_pruntime_core::contracts::{run_query, QueryError, QueryReplayGuard};
+use umbra_pruntime_core::testing::{sign, status, Net, DOMAIN};
 use umbra_runtime::{
     modules::{
-        contracts::{self, wire, ExecStatus},
+        contracts::{self, ExecStatus},
         gatekeeper, message_queue,
         registry::WorkerRole,
     },
@@ -63,27 +63,67 @@ fn counter() -> Vec<u8> {
     .unwrap()
 }
 
-fn seal_command(net: &Net, recipient: [u8; 32], contract: &H256, input: Vec<u8>) -> (Vec<u8>, envelope::ReplyOpener) {
+/// `who`'s next command nonce on chain, plus `offset` (commands of one
+/// block).
+fn nonce_of(net: &Net, who: &str, offset: u64) -> u64 {
+    contracts::command_nonce(&net.ext(), &dev_account(who)) + offset
+}
+
+/// A command by `who` for `contract`, sealed to `recipient` and bound to
+/// (genesis, contract, `who`, `nonce`).
+fn seal_command(
+    net: &Net,
+    recipient: [u8; 32],
+    who: &str,
+    contract: &H256,
+    nonce: u64,
+    input: Vec<u8>,
+) -> (contracts::SealedCommand, envelope::ReplyOpener) {
+    let binding = contracts::CommandBinding {
+        genesis: net.f.chain.genesis_hash,
+        contract: *contract,
+        caller: dev_account(who),
+        nonce,
+    };
     let sealed = envelope::seal(
         &mut OsRng,
         &x25519::Public(recipient),
         Label::Envelope.in_domain(DOMAIN),
-        &envelope::context(&net.f.chain.genesis_hash.0, Purpose::Command, &contract.0),
+        &envelope::context(&net.f.chain.genesis_hash.0, Purpose::Command, &binding.subject()),
         &wire::CommandPayload { input }.encode(),
     )
     .unwrap();
-    (sealed.envelope.to_bytes(), sealed.reply)
+    (contracts::SealedCommand { binding, envelope: sealed.envelope.to_bytes() }, sealed.reply)
 }
 
 fn call(
     net: &mut Net,
     who: &str,
     contract: H256,
-    envelope: Vec<u8>,
+    command: contracts::SealedCommand,
     offset: usize,
 ) -> umbra_primitives::block::OpaqueExtrinsic {
-    let call = RuntimeCall::Contracts(contracts::Call::call { contract, envelope, gas_limit: 10_000_000 });
-    common::sign_nonce(&mut net.f, who, call, offset)
+    let call = RuntimeCall::Contracts(contracts::Call::call { contract, command, gas_limit: 10_000_000 });
+    umbra_pruntime_core::testing::sign_nonce(&mut net.f, who, call, offset)
+}
+
+/// Opens call `call_id`'s output with `opener` (bound to the call).
+fn open_output(
+    net: &Net,
+    opener: &envelope::ReplyOpener,
+    cluster: &H256,
+    contract: &H256,
+    call_id: u64,
+) -> wire::CommandOutput {
+    let result: contracts::CallResult = net.ext().get(&contracts::keys::result(call_id)).unwrap();
+    let envelope = Envelope::from_bytes(&result.output, contracts::MAX_OUTPUT_LEN).unwrap();
+    let context = envelope::context(
+        &net.f.chain.genesis_hash.0,
+        Purpose::CommandOutput,
+        &wire::output_subject(contract, call_id),
+    );
+    let binding = wire::command_reply_binding(cluster, call_id);
+    parity_scale_codec::Decode::decode(&mut &opener.open(&binding, &envelope, &context).unwrap()[..]).unwrap()
 }
 
 /// The relayed form of a signed off-chain message.
@@ -116,12 +156,12 @@ fn deployed() -> Deployed {
     let upload = sign(&mut net.f, "Bob", RuntimeCall::Contracts(contracts::Call::upload_code { code }));
     net.block(vec![upload]);
     let contract = contracts::contract_id(&dev_account("Charlie"), &code_hash, &cluster, b"");
-    let (envelope, _) = seal_command(&net, cluster_ecdh, &contract, vec![]);
+    let (command, _) = seal_command(&net, cluster_ecdh, "Charlie", &contract, nonce_of(&net, "Charlie", 0), vec![]);
     let instantiate = RuntimeCall::Contracts(contracts::Call::instantiate {
         cluster,
         code_hash,
         salt: vec![],
-        envelope,
+        command,
         gas_limit: 10_000_000,
     });
     let xt = sign(&mut net.f, "Charlie", instantiate);
@@ -135,9 +175,9 @@ fn deployed() -> Deployed {
 fn replicas_agree_and_forged_or_replayed_commits_change_nothing() {
     let Deployed { mut net, cluster, contract } = deployed();
     let keys = contracts::contract(&net.ext(), &contract).unwrap().pubkeys.unwrap();
-    let (good, opener) = seal_command(&net, keys.ecdh, &contract, vec![0]);
-    // Sealed to the cluster key instead of the contract's: does not open.
-    let (misaddressed, _) = seal_command(&net, [7; 32], &contract, vec![0]);
+    let (good, opener) = seal_command(&net, keys.ecdh, "Charlie", &contract, nonce_of(&net, "Charlie", 0), vec![0]);
+    // Sealed to another key than the contract's: does not open.
+    let (misaddressed, _) = seal_command(&net, [7; 32], "Charlie", &contract, nonce_of(&net, "Charlie", 1), vec![0]);
     let first = net.ext().get_or_default::<u64>(&contracts::keys::next_call_id());
     let txs = vec![call(&mut net, "Charlie", contract, good, 0), call(&mut net, "Charlie", contract, misaddressed, 1)];
     net.block(txs);
@@ -163,7 +203,10 @@ fn replicas_agree_and_forged_or_replayed_commits_change_nothing() {
     foreign.signature = stranger
         .sign_deterministic(&message_queue::signing_payload(&net.f.chain.genesis_hash, &honest.message, sequence))
         .0;
-    let forged = vec![relay(&mut net, flipped), common::sign_nonce(&mut net.f, "Eve", relay_call(foreign), 0)];
+    let forged = vec![
+        relay(&mut net, flipped),
+        umbra_pruntime_core::testing::sign_nonce(&mut net.f, "Eve", relay_call(foreign), 0),
+    ];
     net.f.produce(forged);
     assert_eq!(contracts::commit_state(&net.ext(), &cluster), before);
     assert_eq!(
@@ -181,7 +224,7 @@ fn replicas_agree_and_forged_or_replayed_commits_change_nothing() {
     for i in 1..=2 {
         let hosted = status(&net.nodes[i]).hosted;
         assert_eq!(hosted.len(), 1);
-        assert_eq!(hosted[0].3, format!("0x{}", hex::encode(after.state_root.0)), "replica {i} root");
+        assert_eq!(hosted[0].state_root, after.state_root, "replica {i} root");
     }
     assert!(!contracts::frozen(&net.ext(), &cluster));
 
@@ -189,11 +232,7 @@ fn replicas_agree_and_forged_or_replayed_commits_change_nothing() {
     // command is a precise status with no output.
     let result: contracts::CallResult = net.ext().get(&contracts::keys::result(first)).unwrap();
     assert_eq!(result.status, ExecStatus::Success);
-    let envelope = Envelope::from_bytes(&result.output, contracts::MAX_OUTPUT_LEN).unwrap();
-    let context =
-        envelope::context(&net.f.chain.genesis_hash.0, Purpose::CommandOutput, &wire::output_subject(&contract, first));
-    let output: wire::CommandOutput =
-        parity_scale_codec::Decode::decode(&mut &opener.open(&envelope, &context).unwrap()[..]).unwrap();
+    let output = open_output(&net, &opener, &cluster, &contract, first);
     assert_eq!(output.output, 1u64.to_le_bytes().to_vec());
     let bad: contracts::CallResult = net.ext().get(&contracts::keys::result(first + 1)).unwrap();
     assert_eq!(bad.status, ExecStatus::BadEnvelope);
@@ -206,7 +245,7 @@ fn replicas_agree_and_forged_or_replayed_commits_change_nothing() {
 
     // Signed with the real cluster key (a compromised replica) but covering
     // commands that were never queued: refused as BadCommit, state kept.
-    let (cmd, _) = seal_command(&net, keys.ecdh, &contract, vec![0]);
+    let (cmd, _) = seal_command(&net, keys.ecdh, "Charlie", &contract, nonce_of(&net, "Charlie", 0), vec![0]);
     let xt = call(&mut net, "Charlie", contract, cmd, 0);
     net.block(vec![xt]);
     let pending: Vec<_> =
@@ -238,60 +277,90 @@ fn feed(net: &mut Net) {
         let (header, changes) = net.f.blocks[(n - 1) as usize].clone();
         let justification = net.f.justify(&header);
         for core in &mut net.nodes {
-            core.sync_headers(std::slice::from_ref(&header), &justification, header.number).unwrap();
-            core.dispatch_blocks(&[(header.number, changes.clone())]).unwrap();
+            umbra_pruntime_core::testing::feed(core, &header, &justification, &changes, [0; 32]);
         }
     }
 }
 
-/// A query envelope to `worker_ecdh` for `contract`, with a certificate
-/// by `signer` valid until `expires_at` when given.
+/// A query envelope to `worker_ecdh` for `contract` with a fresh nonce,
+/// valid until `expires_at`, with a certificate by `signer` until the same
+/// block when given. Returns the bytes, the opener, the ephemeral key and
+/// the nonce.
 fn query(
     net: &Net,
     worker_ecdh: x25519::Public,
     contract: &H256,
     input: Vec<u8>,
-    signer: Option<(&sr25519::Pair, u32)>,
-) -> (Vec<u8>, envelope::ReplyOpener, [u8; 32]) {
+    signer: Option<&sr25519::Pair>,
+    expires_at: u32,
+) -> (Vec<u8>, envelope::ReplyOpener, [u8; 32], [u8; 16]) {
     let genesis = net.f.chain.genesis_hash;
     let mut session = SealingSession::new(&mut OsRng, &worker_ecdh, Label::Envelope.in_domain(DOMAIN)).unwrap();
     let ephemeral = session.ephemeral().0;
-    let certificate = signer.map(|(pair, expires_at)| wire::Certificate {
+    let certificate = signer.map(|pair| wire::Certificate {
         account: AccountId32(pair.public().0),
         expires_at,
         signature: pair.sign_deterministic(&wire::Certificate::message(&genesis, &ephemeral, expires_at)).0,
     });
+    let mut nonce = [0u8; 16];
+    rand_core::RngCore::fill_bytes(&mut OsRng, &mut nonce);
     let sealed = session
         .seal(
             &envelope::context(&genesis.0, Purpose::Query, &contract.0),
-            &wire::QueryPayload { input, certificate }.encode(),
+            &wire::QueryPayload { input, certificate, nonce, expires_at }.encode(),
         )
         .unwrap();
-    (sealed.envelope.to_bytes(), sealed.reply, ephemeral)
+    (sealed.envelope.to_bytes(), sealed.reply, ephemeral, nonce)
 }
 
 #[test]
 fn queries_refuse_forged_expired_replayed_and_misaddressed_requests() {
     let Deployed { net, contract, .. } = deployed();
     let worker = &net.nodes[1];
+    let responder = worker.identity().public().0;
     let (snapshot, secret, genesis) = worker.query_snapshot(&contract).unwrap();
     let worker_ecdh = secret.public();
-    let head = snapshot.block_number;
+    let head = snapshot.synced_block;
     let charlie = dev_sr25519("Charlie");
-    let ask = |bytes: &[u8]| run_query(&snapshot, &secret, &genesis, bytes, [1; 32]);
-    let answer = |bytes: Vec<u8>, opener: &envelope::ReplyOpener| -> wire::QueryResponse {
-        let reply = Envelope::from_bytes(&ask(&bytes).unwrap(), 1 << 20).unwrap();
+    let guard = std::cell::RefCell::new(QueryReplayGuard::new(1000));
+    let ask = |bytes: &[u8]| {
+        run_query(&snapshot, &secret, &responder, &genesis, bytes, [1; 32], |nonce, expires_at| {
+            guard.borrow_mut().admit(nonce, expires_at, head)
+        })
+    };
+    let answer = |bytes: Vec<u8>, opener: &envelope::ReplyOpener, nonce: [u8; 16]| -> wire::QueryResponse {
+        let answer = ask(&bytes).unwrap();
+        let reply = Envelope::from_bytes(&answer.envelope, 1 << 20).unwrap();
         let context = envelope::context(&genesis.0, Purpose::QueryResponse, &contract.0);
-        parity_scale_codec::Decode::decode(&mut &opener.open(&reply, &context).unwrap()[..]).unwrap()
+        let binding = wire::query_reply_binding(&responder, &nonce, &answer.salt);
+        parity_scale_codec::Decode::decode(&mut &opener.open(&binding, &reply, &context).unwrap()[..]).unwrap()
     };
 
     // Signed: the contract sees Charlie; anonymous: nobody.
-    let (signed, opener, _) = query(&net, worker_ecdh, &contract, vec![1], Some((charlie, head + 10)));
-    let response = answer(signed.clone(), &opener);
+    let (signed, opener, _, nonce) = query(&net, worker_ecdh, &contract, vec![1], Some(charlie), head + 10);
+    let response = answer(signed.clone(), &opener, nonce);
     assert_eq!(response.output, dev_account("Charlie").0.to_vec());
-    assert_eq!(response.block_number, head);
-    let (anonymous, opener, _) = query(&net, worker_ecdh, &contract, vec![1], None);
-    assert!(answer(anonymous, &opener).output.is_empty());
+    assert_eq!(response.block_number, snapshot.block_number);
+    assert_eq!(response.synced_block, head);
+    let (anonymous, opener, _, nonce) = query(&net, worker_ecdh, &contract, vec![1], None, head + 10);
+    assert!(answer(anonymous.clone(), &opener, nonce).output.is_empty());
+
+    // Section 3: the same query again (a replay by anyone who saw it) is
+    // refused within its window, and outside it it is expired.
+    assert!(matches!(ask(&signed), Err(QueryError::Replayed)));
+    assert!(matches!(ask(&anonymous), Err(QueryError::Replayed)));
+    let (stale, _, _, _) = query(&net, worker_ecdh, &contract, vec![1], None, head - 1);
+    assert!(matches!(ask(&stale), Err(QueryError::Expired { .. })));
+    let (forever, _, _, _) = query(&net, worker_ecdh, &contract, vec![1], None, head + wire::MAX_QUERY_WINDOW + 1);
+    assert!(matches!(ask(&forever), Err(QueryError::Bad(_))), "a window beyond the bound");
+    // Two answers to two queries never share a reply key: each opens only
+    // under its own nonce and the worker's fresh salt.
+    let (first, opener, _, nonce) = query(&net, worker_ecdh, &contract, vec![1], None, head + 10);
+    let a = ask(&first).unwrap();
+    let envelope_a = Envelope::from_bytes(&a.envelope, 1 << 20).unwrap();
+    let context = envelope::context(&genesis.0, Purpose::QueryResponse, &contract.0);
+    let other_salt = wire::query_reply_binding(&responder, &nonce, &[0x5a; 32]);
+    assert!(opener.open(&other_salt, &envelope_a, &context).is_err());
 
     // Forged certificate: another key signs for Charlie's account.
     let mallory = sr25519::Pair::from_seed(&[0x77; 32]);
@@ -302,43 +371,115 @@ fn queries_refuse_forged_expired_replayed_and_misaddressed_requests() {
         expires_at: head + 10,
         signature: mallory.sign_deterministic(&message).0,
     };
-    let sealed = session
-        .seal(
-            &envelope::context(&genesis.0, Purpose::Query, &contract.0),
-            &wire::QueryPayload { input: vec![1], certificate: Some(forged) }.encode(),
-        )
-        .unwrap();
+    let payload =
+        wire::QueryPayload { input: vec![1], certificate: Some(forged), nonce: [1; 16], expires_at: head + 10 };
+    let sealed = session.seal(&envelope::context(&genesis.0, Purpose::Query, &contract.0), &payload.encode()).unwrap();
     assert!(matches!(ask(&sealed.envelope.to_bytes()), Err(QueryError::Certificate(_))));
 
     // Expired certificate.
-    let (expired, _, _) = query(&net, worker_ecdh, &contract, vec![1], Some((charlie, head - 1)));
-    assert!(matches!(ask(&expired), Err(QueryError::Certificate(_))));
+    let (expired, _, _, _) = query(&net, worker_ecdh, &contract, vec![1], Some(charlie), head);
+    assert!(ask(&expired).is_ok(), "valid up to its block");
+    let mut session = SealingSession::new(&mut OsRng, &worker_ecdh, Label::Envelope.in_domain(DOMAIN)).unwrap();
+    let old = wire::Certificate {
+        account: dev_account("Charlie"),
+        expires_at: head - 1,
+        signature: charlie
+            .sign_deterministic(&wire::Certificate::message(&genesis, &session.ephemeral().0, head - 1))
+            .0,
+    };
+    let payload = wire::QueryPayload { input: vec![1], certificate: Some(old), nonce: [2; 16], expires_at: head + 10 };
+    let sealed = session.seal(&envelope::context(&genesis.0, Purpose::Query, &contract.0), &payload.encode()).unwrap();
+    assert!(matches!(ask(&sealed.envelope.to_bytes()), Err(QueryError::Certificate(_))));
 
     // Charlie's certificate replayed inside a new envelope (another
     // ephemeral key): the signature no longer covers it.
-    let (_, _, ephemeral) = query(&net, worker_ecdh, &contract, vec![1], None);
+    let (_, _, ephemeral, _) = query(&net, worker_ecdh, &contract, vec![1], None, head + 10);
     let stolen = wire::Certificate {
         account: dev_account("Charlie"),
         expires_at: head + 10,
         signature: charlie.sign_deterministic(&wire::Certificate::message(&genesis, &ephemeral, head + 10)).0,
     };
     let mut session = SealingSession::new(&mut OsRng, &worker_ecdh, Label::Envelope.in_domain(DOMAIN)).unwrap();
-    let sealed = session
-        .seal(
-            &envelope::context(&genesis.0, Purpose::Query, &contract.0),
-            &wire::QueryPayload { input: vec![1], certificate: Some(stolen) }.encode(),
-        )
-        .unwrap();
+    let payload =
+        wire::QueryPayload { input: vec![1], certificate: Some(stolen), nonce: [3; 16], expires_at: head + 10 };
+    let sealed = session.seal(&envelope::context(&genesis.0, Purpose::Query, &contract.0), &payload.encode()).unwrap();
     assert!(matches!(ask(&sealed.envelope.to_bytes()), Err(QueryError::Certificate(_))));
 
     // Misaddressed: sealed to another worker's key, or for another contract.
-    let (to_other, _, _) = query(&net, x25519::Secret::from_bytes([0x42; 32]).public(), &contract, vec![1], None);
+    let other = x25519::Secret::from_bytes([0x42; 32]).public();
+    let (to_other, _, _, _) = query(&net, other, &contract, vec![1], None, head + 10);
     assert!(matches!(ask(&to_other), Err(QueryError::Bad(_))));
-    let (wrong_contract, _, _) = query(&net, worker_ecdh, &H256([0xee; 32]), vec![1], None);
+    let (wrong_contract, _, _, _) = query(&net, worker_ecdh, &H256([0xee; 32]), vec![1], None, head + 10);
     assert!(matches!(ask(&wrong_contract), Err(QueryError::Bad(_))));
     // Garbage and a truncated envelope.
     assert!(matches!(ask(b"garbage"), Err(QueryError::Bad(_))));
     assert!(matches!(ask(&signed[..signed.len() - 1]), Err(QueryError::Bad(_))));
+}
+
+/// The events of the head block.
+fn events(net: &Net) -> Vec<umbra_runtime::event::EventRecord> {
+    net.ext().get(&umbra_runtime::modules::system::keys::events()).unwrap_or_default()
+}
+
+fn failed_with(net: &Net, error: contracts::Error) -> bool {
+    events(net).iter().any(|e| {
+        matches!(&e.event, umbra_runtime::RuntimeEvent::System(umbra_runtime::modules::system::Event::ExtrinsicFailed { dispatch_error, .. })
+            if *dispatch_error == umbra_runtime::DispatchError::from(error))
+    })
+}
+
+/// Section 3: a command envelope is bound to its caller, contract, chain
+/// and nonce. Charlie resubmitting Alice's envelope is refused by the chain
+/// (`BindingMismatch`); Charlie rewriting the clear binding to himself gets
+/// it queued, but no replica opens it (`BadEnvelope`) and Alice's state is
+/// unchanged and nothing is sealed back; Alice resubmitting her own
+/// envelope is refused (`CommandReplayed`).
+#[test]
+fn command_envelopes_are_bound_to_their_caller_and_run_once() {
+    let Deployed { mut net, cluster, contract } = deployed();
+    let keys = contracts::contract(&net.ext(), &contract).unwrap().pubkeys.unwrap();
+    let first = net.ext().get_or_default::<u64>(&contracts::keys::next_call_id());
+    let (alices, opener) = seal_command(&net, keys.ecdh, "Alice", &contract, nonce_of(&net, "Alice", 0), vec![0]);
+    let xt = call(&mut net, "Alice", contract, alices.clone(), 0);
+    net.block(vec![xt]);
+    net.blocks(3);
+    assert_eq!(open_output(&net, &opener, &cluster, &contract, first).output, 1u64.to_le_bytes().to_vec());
+    let root = contracts::commit_state(&net.ext(), &cluster).state_root;
+
+    // Charlie copies Alice's envelope out of her block.
+    let next_call = net.ext().get_or_default::<u64>(&contracts::keys::next_call_id());
+    let xt = call(&mut net, "Charlie", contract, alices.clone(), 0);
+    net.block(vec![xt]);
+    assert!(failed_with(&net, contracts::Error::BindingMismatch), "the chain refuses the copy");
+    assert_eq!(net.ext().get_or_default::<u64>(&contracts::keys::next_call_id()), next_call, "nothing queued");
+
+    // Charlie rewrites the clear binding to himself: queued, but the
+    // envelope's authenticated data still names Alice: it does not open.
+    let mut rebound = alices.clone();
+    rebound.binding.caller = dev_account("Charlie");
+    rebound.binding.nonce = nonce_of(&net, "Charlie", 0);
+    let xt = call(&mut net, "Charlie", contract, rebound, 0);
+    net.block(vec![xt]);
+    net.blocks(3);
+    let result: contracts::CallResult = net.ext().get(&contracts::keys::result(next_call)).unwrap();
+    assert_eq!(result.status, ExecStatus::BadEnvelope);
+    assert_eq!(contracts::commit_state(&net.ext(), &cluster).state_root, root, "Alice's state unchanged");
+    // Nothing is sealed back: the replicas learned nothing of it, and no
+    // reply to Alice's envelope exists but her own call's.
+    assert!(result.output.is_empty());
+
+    // Alice resubmits her own envelope: its nonce is used.
+    let xt = call(&mut net, "Alice", contract, alices, 0);
+    net.block(vec![xt]);
+    assert!(failed_with(&net, contracts::Error::CommandReplayed), "a repeated (caller, nonce) is refused");
+    net.blocks(2);
+    assert_eq!(contracts::commit_state(&net.ext(), &cluster).state_root, root);
+    // A binding for another chain is refused too.
+    let mut foreign = seal_command(&net, keys.ecdh, "Alice", &contract, nonce_of(&net, "Alice", 0), vec![0]).0;
+    foreign.binding.genesis = H256([0x99; 32]);
+    let xt = call(&mut net, "Alice", contract, foreign, 0);
+    net.block(vec![xt]);
+    assert!(failed_with(&net, contracts::Error::BindingMismatch));
 }
 
 /// Calls another contract: input = callee id (32 bytes) ‖ one input byte
@@ -374,12 +515,12 @@ fn contracts_call_each_other_and_both_states_commit() {
     net.block(vec![upload]);
     let caller = contracts::contract_id(&dev_account("Charlie"), &code_hash, &cluster, b"caller");
     let cluster_ecdh = contracts::cluster_ecdh(&net.ext(), &cluster).unwrap();
-    let (envelope, _) = seal_command(&net, cluster_ecdh, &caller, vec![]);
+    let (command, _) = seal_command(&net, cluster_ecdh, "Charlie", &caller, nonce_of(&net, "Charlie", 0), vec![]);
     let instantiate = RuntimeCall::Contracts(contracts::Call::instantiate {
         cluster,
         code_hash,
         salt: b"caller".to_vec(),
-        envelope,
+        command,
         gas_limit: 10_000_000,
     });
     let xt = sign(&mut net.f, "Charlie", instantiate);
@@ -399,24 +540,17 @@ fn contracts_call_each_other_and_both_states_commit() {
     let mut openers = Vec::new();
     let mut txs = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
-        let (envelope, opener) = seal_command(&net, keys.ecdh, &caller, input.clone());
+        let nonce = nonce_of(&net, "Charlie", i as u64);
+        let (command, opener) = seal_command(&net, keys.ecdh, "Charlie", &caller, nonce, input.clone());
         openers.push(opener);
-        txs.push(call(&mut net, "Charlie", caller, envelope, i));
+        txs.push(call(&mut net, "Charlie", caller, command, i));
     }
     net.block(txs);
     net.blocks(3);
     let output = |i: usize| -> Vec<u8> {
         let result: contracts::CallResult = net.ext().get(&contracts::keys::result(first + i as u64)).unwrap();
         assert_eq!(result.status, ExecStatus::Success, "command {i}");
-        let envelope = Envelope::from_bytes(&result.output, contracts::MAX_OUTPUT_LEN).unwrap();
-        let context = envelope::context(
-            &net.f.chain.genesis_hash.0,
-            Purpose::CommandOutput,
-            &wire::output_subject(&caller, first + i as u64),
-        );
-        let out: wire::CommandOutput =
-            parity_scale_codec::Decode::decode(&mut &openers[i].open(&envelope, &context).unwrap()[..]).unwrap();
-        out.output
+        open_output(&net, &openers[i], &cluster, &caller, first + i as u64).output
     };
     let code_of = |out: &[u8]| i64::from_le_bytes(out[..8].try_into().unwrap());
     // Success (status 0), 8 bytes: the counter's new value, 1 then 2 — the
@@ -436,7 +570,7 @@ fn contracts_call_each_other_and_both_states_commit() {
     let touched: Vec<H256> = record.deltas.iter().map(|(c, _)| *c).collect();
     assert!(touched.contains(&counter) && touched.contains(&caller), "{touched:?}");
     for i in 1..=2 {
-        assert_eq!(status(&net.nodes[i]).hosted[0].3, format!("0x{}", hex::encode(state.state_root.0)));
+        assert_eq!(status(&net.nodes[i]).hosted[0].state_root, state.state_root);
     }
     assert!(!contracts::frozen(&net.ext(), &cluster));
 }

@@ -38,13 +38,15 @@ use umbra_primitives::{BlockNumber, H256};
 use umbra_runtime::{
     modules::{
         contracts::{
-            self, wire, Ack, CallResult, ClusterCommit, Command, CommandKind, ContractPubkeys, DeltaRecord, ExecStatus,
+            self, Ack, CallResult, ClusterCommit, Command, CommandKind, ContractPubkeys, DeltaRecord, ExecStatus,
         },
         message_queue::{self, Message, MessageOrigin, SignedMessage},
     },
     state::Ext,
 };
 use umbra_vm::{CallContext, Entry, Host, NestedCall, NestedResult, Status, Vm};
+
+use umbra_protocol::{api::ExecStats, wire};
 
 use crate::replica::Replica;
 
@@ -127,21 +129,6 @@ impl HostedCluster {
     }
 }
 
-/// Counters shown in status.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct ExecStats {
-    /// Commands executed (constructors and calls).
-    pub commands: u64,
-    /// Commits produced.
-    pub commits: u64,
-    /// Delta records applied from the chain (not executed here).
-    pub deltas_applied: u64,
-    /// Committed roots that differ from this replica's.
-    pub divergences: u64,
-    /// Chain data that could not be read (a bug signal).
-    pub errors: u64,
-}
-
 /// What the core hands to [`Executor::observe`].
 pub struct Context<'a> {
     /// The verified state at `number`.
@@ -179,8 +166,10 @@ pub struct Snapshot {
     pub code_hash: H256,
     /// Its storage.
     pub storage: Arc<Storage>,
-    /// The block the state is at.
+    /// The cluster state's block (commands up to it executed).
     pub block_number: BlockNumber,
+    /// The finalized block the worker's replica is at.
+    pub synced_block: BlockNumber,
     /// The cluster root.
     pub state_root: H256,
     /// Its key (for `derive_secret`).
@@ -367,8 +356,17 @@ fn exec_status(status: &Status) -> ExecStatus {
     }
 }
 
-fn command_context(genesis: &H256, contract: &H256) -> Vec<u8> {
-    envelope::context(&genesis.0, Purpose::Command, &contract.0)
+/// The authenticated context of a queued command's envelope: the binding
+/// the chain recorded (caller, contract, genesis, nonce) — an envelope
+/// sealed for another caller or nonce does not open.
+fn command_context(genesis: &H256, command: &Command) -> Vec<u8> {
+    let binding = contracts::CommandBinding {
+        genesis: *genesis,
+        contract: command.contract,
+        caller: command.caller,
+        nonce: command.nonce,
+    };
+    envelope::context(&genesis.0, Purpose::Command, &binding.subject())
 }
 
 /// Seals a delta: `SCALE(Vec<(key, Option<value>)>)` padded with zeros to
@@ -440,6 +438,7 @@ impl Executor {
     /// A read-only view of `contract` for a query.
     pub fn snapshot(
         &self,
+        synced_block: BlockNumber,
         contract: &H256,
         cluster_keys: &[(H256, u32, [u8; 32])],
         domain: Domain,
@@ -453,6 +452,7 @@ impl Executor {
             code_hash: state.code_hash,
             storage: state.storage.clone(),
             block_number: hosted.executed_block,
+            synced_block,
             state_root: hosted.root,
             contract_key: ClusterKey::from_bytes(*key).contract_key(domain, &contract.0),
             domain,
@@ -634,7 +634,7 @@ impl Executor {
         for command in group {
             self.stats.commands += 1;
             let ck = key.contract_key(ctx.domain, &command.contract.0);
-            let (result, effects) = self.execute_command(ctx, ext, key, &ck, hosted, command);
+            let (result, effects) = self.execute_command(ctx, ext, cluster_id, key, &ck, hosted, command);
             let delta_growth: usize = effects.as_ref().map_or(0, |all| {
                 all.values().flat_map(|e| e.iter()).map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len) + 16).sum()
             });
@@ -692,10 +692,12 @@ impl Executor {
 
     /// Runs one command; when it succeeded, its writes per contract (its
     /// own and those of the contracts it called).
+    #[allow(clippy::too_many_arguments)]
     fn execute_command(
         &mut self,
         ctx: &Context<'_>,
         ext: &Ext<'_>,
+        cluster_id: &H256,
         cluster_key: &ClusterKey,
         ck: &ContractKey,
         hosted: &HostedCluster,
@@ -712,7 +714,7 @@ impl Executor {
         };
         let label = Label::Envelope.in_domain(ctx.domain);
         let Ok(session) = Recipient::new(secret).session(&envelope, label) else { return (bad, None) };
-        let Ok(plaintext) = session.open(&envelope, &command_context(&ctx.genesis, &command.contract)) else {
+        let Ok(plaintext) = session.open(&envelope, &command_context(&ctx.genesis, command)) else {
             return (bad, None);
         };
         let Ok(payload) =
@@ -793,7 +795,9 @@ impl Executor {
         } else {
             (status, output, effects, events)
         };
-        let sealed = session.reply_key(&envelope).seal(
+        // Bound to this call: no other reply ever uses this key.
+        let binding = wire::command_reply_binding(cluster_id, command.call_id);
+        let sealed = session.reply_key(&envelope, &binding).seal(
             &envelope::context(
                 &ctx.genesis.0,
                 Purpose::CommandOutput,
@@ -818,19 +822,95 @@ pub enum QueryError {
     /// The certificate's signature or expiry is invalid.
     #[error("invalid certificate: {0}")]
     Certificate(String),
+    /// The query expired (its `expires_at` is below the worker's block).
+    #[error("query expired at block {expires_at} (state at {block})")]
+    Expired {
+        /// The query's last block.
+        expires_at: BlockNumber,
+        /// The worker's block.
+        block: BlockNumber,
+    },
+    /// This query (its nonce) was answered already within its window.
+    #[error("query replayed: its nonce was answered already")]
+    Replayed,
+    /// Too many queries in flight in their windows: retry later.
+    #[error("too many recent queries to remember; retry later")]
+    Busy,
+}
+
+/// The nonces of queries answered, each kept until its expiry block: a
+/// replayed query is refused within its window (after it, the query is
+/// refused as expired). Memory is bounded: when full, new queries wait.
+pub struct QueryReplayGuard {
+    by_expiry: BTreeMap<BlockNumber, Vec<[u8; 16]>>,
+    seen: std::collections::BTreeSet<[u8; 16]>,
+    max: usize,
+}
+
+impl QueryReplayGuard {
+    /// A guard remembering at most `max` nonces.
+    pub fn new(max: usize) -> Self {
+        Self { by_expiry: BTreeMap::new(), seen: Default::default(), max }
+    }
+
+    /// Admits `nonce` (valid until `expires_at`) at the worker's `block`.
+    pub fn admit(&mut self, nonce: &[u8; 16], expires_at: BlockNumber, block: BlockNumber) -> Result<(), QueryError> {
+        // Forget what has expired.
+        let live = self.by_expiry.split_off(&block);
+        for nonces in std::mem::replace(&mut self.by_expiry, live).into_values() {
+            for n in nonces {
+                self.seen.remove(&n);
+            }
+        }
+        if self.seen.contains(nonce) {
+            return Err(QueryError::Replayed);
+        }
+        if self.seen.len() >= self.max {
+            return Err(QueryError::Busy);
+        }
+        self.seen.insert(*nonce);
+        self.by_expiry.entry(expires_at).or_default().push(*nonce);
+        Ok(())
+    }
+
+    /// Nonces remembered.
+    pub fn len(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// Whether none is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.seen.is_empty()
+    }
+}
+
+/// A query's sealed answer and the salt in its reply key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueryAnswer {
+    /// The reply envelope.
+    pub envelope: Vec<u8>,
+    /// The worker's fresh salt (sent in the clear with the answer).
+    pub salt: [u8; 32],
 }
 
 /// Runs a query on `snapshot`: opens the envelope with the worker's X25519
-/// key, checks the certificate (caller = its account, else anonymous), runs
-/// the contract read-only with fresh randomness, and seals the response to
-/// the query's ephemeral key.
+/// key, checks the query's window (`expires_at` not passed and at most
+/// [`wire::MAX_QUERY_WINDOW`] ahead) and, through `admit`, that its nonce
+/// was not answered within it, checks the certificate (caller = its
+/// account, else anonymous), runs the contract read-only with fresh
+/// randomness, and seals the response to the query's ephemeral key under a
+/// reply key bound to this worker (`responder`), the query's nonce and a
+/// fresh salt — a replay that got through would still never reuse a key.
+#[allow(clippy::too_many_arguments)]
 pub fn run_query(
     snapshot: &Snapshot,
     worker_ecdh: &x25519::Secret,
+    responder: &[u8; 32],
     genesis: &H256,
     envelope_bytes: &[u8],
     entropy: [u8; 32],
-) -> Result<Vec<u8>, QueryError> {
+    admit: impl FnOnce(&[u8; 16], BlockNumber) -> Result<(), QueryError>,
+) -> Result<QueryAnswer, QueryError> {
     let envelope = Envelope::from_bytes(envelope_bytes, contracts::MAX_ENVELOPE_LEN)
         .map_err(|e| QueryError::Bad(e.to_string()))?;
     let label = Label::Envelope.in_domain(snapshot.domain);
@@ -841,13 +921,27 @@ pub fn run_query(
     let plaintext = session.open(&envelope, &context).map_err(|e| QueryError::Bad(e.to_string()))?;
     let payload = umbra_primitives::decode_bounded::<wire::QueryPayload>(&plaintext, contracts::MAX_ENVELOPE_LEN)
         .map_err(|e| QueryError::Bad(e.to_string()))?;
+    let block = snapshot.synced_block;
+    if payload.expires_at < block {
+        return Err(QueryError::Expired { expires_at: payload.expires_at, block });
+    }
+    if payload.expires_at > block.saturating_add(wire::MAX_QUERY_WINDOW) {
+        return Err(QueryError::Bad(format!(
+            "expires at block {}, more than {} blocks after {block}",
+            payload.expires_at,
+            wire::MAX_QUERY_WINDOW
+        )));
+    }
+    admit(&payload.nonce, payload.expires_at)?;
+    let salt = umbra_crypto::hashing::blake2_256(&(b"umbra/query-salt", entropy).encode());
+    let seed = umbra_crypto::hashing::blake2_256(&(b"umbra/query-seed", entropy).encode());
     let caller = match &payload.certificate {
         None => None,
         Some(cert) => {
-            if cert.expires_at < snapshot.block_number {
+            if cert.expires_at < block {
                 return Err(QueryError::Certificate(format!(
-                    "expired at block {} (state at {})",
-                    cert.expires_at, snapshot.block_number
+                    "expired at block {} (synced to {block})",
+                    cert.expires_at
                 )));
             }
             let message = wire::Certificate::message(genesis, &envelope.ephemeral.0, cert.expires_at);
@@ -859,7 +953,7 @@ pub fn run_query(
     };
     let host = ContractHost {
         storage: snapshot.storage.clone(),
-        seed: entropy,
+        seed,
         counter: 0,
         key: ContractKey::from_bytes(*snapshot.contract_key.expose()),
         domain: snapshot.domain,
@@ -888,13 +982,15 @@ pub fn run_query(
     let response = wire::QueryResponse {
         block_number: snapshot.block_number,
         state_root: snapshot.state_root,
+        synced_block: block,
         status,
         gas_used,
         output,
     };
+    let binding = wire::query_reply_binding(responder, &payload.nonce, &salt);
     let reply = session
-        .reply_key(&envelope)
+        .reply_key(&envelope, &binding)
         .seal(&envelope::context(&genesis.0, Purpose::QueryResponse, &snapshot.contract.0), &response.encode())
         .map_err(|e| QueryError::Bad(e.to_string()))?;
-    Ok(reply.to_bytes())
+    Ok(QueryAnswer { envelope: reply.to_bytes(), salt })
 }

@@ -3,13 +3,9 @@
 //! relayed into blocks exactly once per (origin, sequence) as the pool
 //! does. Genesis key, handover, identical derivations, rotation, removal,
 //! cluster keys, policy refusals, wrong contexts.
-#![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::{identity, status, Net, DOMAIN};
 use parity_scale_codec::Decode;
-use umbra_attestation::{sim::dev_sim_service_pair, Measurement, TcbStatus};
+use umbra_attestation::Measurement;
 use umbra_crypto::{
     envelope::{self, Purpose, Recipient},
     hierarchy::{ClusterKey, MasterSecret},
@@ -17,7 +13,8 @@ use umbra_crypto::{
     sr25519, x25519,
 };
 use umbra_primitives::H256;
-use umbra_pruntime::core::Config;
+use umbra_protocol::api::EpochHeld;
+use umbra_pruntime_core::testing::{identity, status, Net, DOMAIN};
 use umbra_runtime::{
     modules::{
         contracts, gatekeeper, message_queue,
@@ -47,7 +44,7 @@ fn gatekeepers_share_rotate_and_distribute_keys() {
     net.sudo(RuntimeCall::Gatekeeper(gatekeeper::Call::add_gatekeeper { identity: net.public(0) }));
     net.blocks(2);
     let epoch0 = gatekeeper::master_pubkey(&net.ext(), 0).expect("epoch 0 published");
-    assert_eq!(status(&net.nodes[0]).epochs, vec![(0, format!("0x{}", hex::encode(epoch0.0)))]);
+    assert_eq!(status(&net.nodes[0]).epochs, vec![EpochHeld { epoch: 0, pubkey: epoch0.0 }]);
 
     // A second gatekeeper receives the same master secret.
     net.sudo(RuntimeCall::Gatekeeper(gatekeeper::Call::add_gatekeeper { identity: net.public(1) }));
@@ -62,7 +59,7 @@ fn gatekeepers_share_rotate_and_distribute_keys() {
     let on_chain: (u32, sr25519::Public) = net.ext().get(&contracts::keys::cluster_pubkey(&cluster)).unwrap();
     let worker_status = status(&net.nodes[2]);
     assert_eq!(worker_status.clusters.len(), 1, "the worker received its cluster key");
-    assert_eq!(worker_status.clusters[0].2, format!("0x{}", hex::encode(on_chain.1 .0)));
+    assert_eq!(worker_status.clusters[0].pubkey, on_chain.1 .0);
     // Both gatekeepers derive the same cluster key (one copy landed, no divergence).
     assert_eq!(status(&net.nodes[0]).divergences, 0);
     assert_eq!(status(&net.nodes[1]).divergences, 0);
@@ -101,7 +98,7 @@ fn gatekeepers_share_rotate_and_distribute_keys() {
     let e0 = status(&net.nodes[0]).epochs;
     assert_eq!(e0.len(), 2);
     assert_eq!(status(&net.nodes[1]).epochs, e0);
-    assert_eq!(e0[1].1, format!("0x{}", hex::encode(gatekeeper::master_pubkey(&net.ext(), 1).unwrap().0)));
+    assert_eq!(e0[1].pubkey, gatekeeper::master_pubkey(&net.ext(), 1).unwrap().0);
 
     // Removal: the removed gatekeeper gets nothing of the next epoch.
     net.sudo(RuntimeCall::Gatekeeper(gatekeeper::Call::remove_gatekeeper { identity: net.public(0) }));
@@ -160,56 +157,9 @@ fn key_envelopes_only_open_for_their_recipient_and_context() {
     assert!(open(&worker, Label::Envelope.in_domain(Domain::Production), &context).is_err());
 }
 
-#[test]
-fn a_restarted_gatekeeper_keeps_its_history_and_emits_nothing_divergent() {
-    use std::sync::Arc;
-    use umbra_pruntime::checkpoint;
-    use umbra_tee::sim::{SimConfig, SimPlatform};
-    let dir = tempfile::tempdir().unwrap();
-    let tee = SimPlatform::open(
-        SimConfig {
-            measurement: [9; 32],
-            service_key: dev_sim_service_pair(),
-            sealing_key_path: dir.path().join("sealing.key"),
-            tcb_status: TcbStatus::UpToDate,
-            advisories: vec![],
-        },
-        Arc::new(|| 0),
-    )
-    .unwrap();
-    let mut net = Net::new(&[(1, WorkerRole::Gatekeeper)]);
-    net.register(0, [9; 32]);
-    net.sudo(RuntimeCall::Gatekeeper(gatekeeper::Call::add_gatekeeper { identity: net.public(0) }));
-    // A checkpoint from before the master secret existed.
-    assert!(checkpoint::save(&tee, dir.path(), &net.nodes[0]).unwrap().is_some());
-    let checkpoint_block = net.f.chain.head.number;
-    net.blocks(2);
-    let published = gatekeeper::master_pubkey(&net.ext(), 0).expect("epoch 0");
-    // The shell seals secrets as soon as they change.
-    assert!(net.nodes[0].take_secrets_dirty() || !net.nodes[0].secrets().master.is_empty());
-    checkpoint::save_secrets(&tee, dir.path(), &net.nodes[0]).unwrap();
-
-    // SIGKILL: only the old checkpoint and the secrets file survive.
-    let config = Config { role: WorkerRole::Gatekeeper, heartbeat_interval: 0, domain: DOMAIN, ..Config::default() };
-    let (mut restored, at) =
-        checkpoint::restore(&tee, dir.path(), &config, || Ok(identity(1))).unwrap().expect("a checkpoint");
-    assert_eq!(at, checkpoint_block);
-    restored.merge_secrets(&checkpoint::load_secrets(&tee, dir.path()).unwrap().unwrap());
-    // Replay the blocks since the checkpoint: no second, different epoch 0.
-    for (header, changes) in net.f.blocks.iter().filter(|(h, _)| h.number > at).cloned().collect::<Vec<_>>() {
-        restored.set_entropy([0xee; 32]);
-        restored.sync_headers(std::slice::from_ref(&header), &net.f.justify(&header), net.f.chain.head.number).unwrap();
-        restored.dispatch_blocks(&[(header.number, changes)]).unwrap();
-    }
-    let status = restored.status();
-    assert_eq!(status.epochs, vec![(0, format!("0x{}", hex::encode(published.0)))]);
-    assert_eq!(status.divergences, 0);
-    assert!(restored.egress().iter().all(|m| m.message.destination != gatekeeper::GENESIS_KEY_TOPIC));
-}
-
 /// What a forged notice could change in a core: its egress, its secrets and
 /// its key-role counters.
-fn footprint(core: &umbra_pruntime::core::Core) -> (Vec<Vec<u8>>, Vec<u32>, Vec<(H256, u32)>, bool, u64, u64) {
+fn footprint(core: &umbra_pruntime_core::core::Core) -> (Vec<Vec<u8>>, Vec<u32>, Vec<(H256, u32)>, bool, u64, u64) {
     use parity_scale_codec::Encode;
     let status = core.status();
     (

@@ -1,12 +1,15 @@
 //! pRuntime's deterministic core: everything it believes about the chain,
-//! changed only by verified input. No clock, no IO, no randomness: the
-//! shell passes in what it needs (identity keys, sealed bytes, time for
-//! staleness).
+//! changed only by verified input. No clock, no IO, no ambient randomness:
+//! the shell passes in what it needs (sealed state, entropy) and every
+//! entry point returns what it produced ([`Effects`]): secrets to seal,
+//! whether verified finality advanced.
 //!
 //! Input order (from the untrusted relayer):
 //!
 //! 1. [`Core::init`] with the chain's [`GenesisAnchor`]: the genesis set is
-//!    read from a trie proof against the genesis header's state root.
+//!    read from a trie proof against the genesis header's state root. A core
+//!    whose sealed secrets are pinned to another genesis refuses it
+//!    ([`Error::GenesisPinned`]).
 //! 2. [`Core::sync_headers`]: header batches ending in a justification, into
 //!    the light client; verified headers wait in `pending` (bounded).
 //! 3. [`Core::load_state`] (fast sync, once) at a pending or finalized block,
@@ -18,6 +21,12 @@
 //! Every refusal is a precise [`Error`] and leaves the core unchanged
 //! (`dispatch_blocks` applies a prefix: blocks before the bad one stay, and
 //! the error names the bad one).
+//!
+//! Release rules: [`Core::egress`] is empty until verified finality has
+//! advanced since the process started and the replica is within the slack
+//! of the light client's finalized head (a host replaying an old checkpoint
+//! gets nothing out), and while secrets changed since the shell last
+//! confirmed sealing them ([`Core::confirm_sealed`]).
 
 use std::collections::VecDeque;
 
@@ -30,6 +39,7 @@ use umbra_primitives::{
     sync::{GenesisAnchor, StorageChanges},
     BlockNumber, H256,
 };
+use umbra_protocol::api::{ClusterHeld, CoreStatus, EpochHeld, HostedCluster};
 use umbra_runtime::{
     modules::{
         grandpa as grandpa_module,
@@ -40,8 +50,9 @@ use umbra_runtime::{
     routing,
 };
 use umbra_trie::StorageProof;
+use zeroize::Zeroizing;
 
-use crate::{replica::Replica, Error};
+use crate::{keys::Secrets, replica::Replica, Error};
 
 /// Most verified headers waiting for their blocks.
 pub const MAX_PENDING_HEADERS: usize = 65_536;
@@ -85,8 +96,7 @@ pub struct Config {
     pub role: WorkerRole,
     /// Emit a heartbeat every this many blocks once registered (0: never).
     pub heartbeat_interval: BlockNumber,
-    /// Caught up means at most this many blocks behind the relayer's
-    /// reported finalized head.
+    /// Caught up means at most this many verified blocks not yet applied.
     pub caught_up_slack: BlockNumber,
     /// Key domain: `Insecure` on a simulated TEE.
     pub domain: umbra_crypto::labels::Domain,
@@ -108,11 +118,63 @@ impl Default for Config {
     }
 }
 
+/// The chain a pRuntime's secrets belong to: its genesis and the GRANDPA
+/// set proven in the genesis state. Sealed with the secrets; a core holding
+/// a pin accepts no other anchor.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct GenesisPin {
+    /// The genesis hash.
+    pub genesis_hash: H256,
+    /// The genesis GRANDPA set id.
+    pub set_id: u64,
+    /// The genesis GRANDPA authorities.
+    pub authorities: AuthorityList,
+}
+
+/// The sealed-secrets file's content: the secrets and the genesis they
+/// belong to. No `Debug`; the secrets zeroize on drop.
+#[derive(Clone, Encode, Decode)]
+pub struct SealedSecrets {
+    /// The chain.
+    pub pin: GenesisPin,
+    /// Master key history, cluster keys, a rotation proposal.
+    pub secrets: Secrets,
+}
+
+/// Secrets the shell must seal before anything else leaves, then confirm
+/// with [`Core::confirm_sealed`].
+pub struct SealRequest {
+    /// Confirms this version.
+    pub version: u64,
+    /// `SCALE(SealedSecrets)` (zeroized on drop).
+    pub plaintext: Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for SealRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the plaintext.
+        write!(f, "SealRequest {{ version: {}, bytes: {} }}", self.version, self.plaintext.len())
+    }
+}
+
+/// What an entry point produced besides its result.
+#[derive(Debug, Default)]
+pub struct Effects {
+    /// Changed secrets to seal now (offered again by every entry point until
+    /// confirmed; egress waits).
+    pub seal: Option<SealRequest>,
+    /// Verified finality advanced: the only progress the shell's staleness
+    /// clock counts.
+    pub finality_advanced: bool,
+}
+
 /// Everything the core persists in a checkpoint besides the replica.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct SyncState {
     /// The genesis header (the trust anchor).
     pub genesis: Header,
+    /// The genesis pin (sealed with the secrets too).
+    pub pin: GenesisPin,
     /// The light client.
     pub light_client: LightClient,
     /// Verified headers whose blocks are not dispatched yet.
@@ -136,55 +198,6 @@ pub struct SyncState {
     pub keys: crate::keys::KeyState,
 }
 
-/// What the relayer sees in `status`.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct Status {
-    /// Whether `init` happened.
-    pub initialized: bool,
-    /// Genesis hash (0x-hex).
-    pub genesis_hash: Option<String>,
-    /// Light client's finalized block.
-    pub headers_finalized: BlockNumber,
-    /// Headers waiting for their blocks.
-    pub pending_headers: usize,
-    /// The block the replica is at.
-    pub synced_block: Option<BlockNumber>,
-    /// Current GRANDPA set id.
-    pub set_id: u64,
-    /// The relayer's last reported chain finalized head.
-    pub chain_head_hint: BlockNumber,
-    /// Synced to within the slack of that head.
-    pub caught_up: bool,
-    /// Worker state.
-    pub registered: bool,
-    /// Egress messages waiting.
-    pub egress_pending: usize,
-    /// Next egress sequence.
-    pub next_sequence: u64,
-    /// Keys in the replica.
-    pub state_keys: usize,
-    /// Bytes in the replica.
-    pub state_bytes: usize,
-    /// Trusted-origin messages that did not decode.
-    pub malformed_messages: u64,
-    /// Notices ignored because their sender does not own their topic.
-    pub forged_notices: u64,
-    /// Whether this worker is in the gatekeeper set.
-    pub gatekeeper: bool,
-    /// Master-key epochs held, with their gatekeeper signing keys (0x-hex).
-    pub epochs: Vec<(u32, String)>,
-    /// Cluster keys held: (cluster, epoch, cluster signing key), 0x-hex.
-    pub clusters: Vec<(String, u32, String)>,
-    /// On-chain key material that differs from what this pRuntime computed.
-    pub divergences: u64,
-    /// Key messages that could not be opened or checked.
-    pub key_errors: u64,
-    /// Contract execution counters.
-    pub contracts: crate::contracts::ExecStats,
-    /// Hosted clusters: (cluster, executed block, contracts, state root), 0x-hex.
-    pub hosted: Vec<(String, BlockNumber, usize, String)>,
-}
-
 /// The core.
 pub struct Core {
     config: Config,
@@ -192,15 +205,17 @@ pub struct Core {
     sync: Option<SyncState>,
     replica: Replica,
     /// Master key history and cluster keys (sealed, never in status).
-    secrets: crate::keys::Secrets,
-    /// Set when `secrets` changed and must be sealed before anything leaves.
-    secrets_dirty: bool,
-    /// Fresh TEE randomness for the next secret this core must create.
-    entropy: Option<[u8; 32]>,
-    /// Not persisted: what the relayer last said the chain's finalized head
-    /// is. After a restart it is 0 until the relayer speaks, so the worker
-    /// is not caught up (rollback defence).
-    chain_head_hint: BlockNumber,
+    secrets: Secrets,
+    /// The genesis the secrets belong to (from the sealed secrets or the
+    /// first `init`).
+    pin: Option<GenesisPin>,
+    /// Bumped whenever what must be sealed changes.
+    secrets_version: u64,
+    /// The version the shell confirmed sealed.
+    sealed_version: u64,
+    /// Not persisted: verified finality advanced since this process started.
+    /// Until it has, nothing leaves (a restored checkpoint may be old).
+    finality_progressed: bool,
     /// Contract execution (state rebuilt from the chain after a restore).
     executor: crate::contracts::Executor,
 }
@@ -214,32 +229,49 @@ fn decode_state<T: Decode>(reader: &umbra_trie::ProofReader, key: &[u8], what: &
     }
 }
 
+/// Fresh randomness for block `number` of a dispatch, from the batch's TEE
+/// entropy (distinct per block, so two secrets created in one batch differ).
+fn block_entropy(entropy: &[u8; 32], number: BlockNumber) -> [u8; 32] {
+    umbra_crypto::hashing::blake2_256(&(b"umbra/pruntime/block-entropy", entropy, number).encode())
+}
+
 impl Core {
-    /// A core with `identity`, not initialized.
-    pub fn new(config: Config, identity: Identity) -> Self {
+    /// A core with `identity`, not initialized; `sealed` are the secrets
+    /// from the sealed-secrets file, if there is one (their pin binds the
+    /// core to their genesis).
+    pub fn new(config: Config, identity: Identity, sealed: Option<SealedSecrets>) -> Self {
         let fault_diverge = config.test_fault_diverge;
+        let (pin, secrets) = match sealed {
+            Some(s) => (Some(s.pin.clone()), s.secrets.clone()),
+            None => (None, Secrets::default()),
+        };
         Self {
             config,
             identity,
             sync: None,
             replica: Replica::empty(),
-            secrets: Default::default(),
-            secrets_dirty: false,
-            entropy: None,
-            chain_head_hint: 0,
+            secrets,
+            pin,
+            secrets_version: 0,
+            sealed_version: 0,
+            finality_progressed: false,
             executor: crate::contracts::Executor::new(fault_diverge),
         }
     }
 
     /// Restores a checkpoint: the sync state and the replica's pairs, which
-    /// must hash to the state root of the block they claim to be at.
+    /// must hash to the state root of the block they claim to be at, and
+    /// the checkpoint's secrets merged with the sealed-secrets file's
+    /// (`sealed`), which must belong to the same genesis. The effects ask to
+    /// seal the union when the file lacks something.
     pub fn restore(
         config: Config,
         identity: Identity,
         sync: SyncState,
-        pairs: Vec<(Vec<u8>, Vec<u8>)>,
-        secrets: crate::keys::Secrets,
-    ) -> Result<Self, Error> {
+        pairs: impl IntoIterator<Item = (Vec<u8>, Vec<u8>)>,
+        secrets: Secrets,
+        sealed: Option<SealedSecrets>,
+    ) -> Result<(Self, Effects), Error> {
         let replica = Replica::from_pairs(pairs)?;
         match &sync.state_at {
             Some(header) if header.state_root != replica.root() => {
@@ -253,19 +285,44 @@ impl Core {
             None if !replica.is_empty() => return Err(Error::Checkpoint("state without a block".into())),
             _ => {}
         }
-        Ok(Self {
+        if sync.pin.genesis_hash != sync.genesis.hash() {
+            return Err(Error::Checkpoint("the checkpoint's pin is not its genesis".into()));
+        }
+        let mut secrets = secrets;
+        let mut secrets_version = 0;
+        if let Some(sealed) = sealed {
+            if sealed.pin != sync.pin {
+                return Err(Error::GenesisPinned {
+                    pinned: sealed.pin.genesis_hash,
+                    pinned_set_id: sealed.pin.set_id,
+                    offered: sync.pin.genesis_hash,
+                    offered_set_id: sync.pin.set_id,
+                });
+            }
+            if secrets.merge(&sealed.secrets) {
+                // The checkpoint knew more than the file: seal the union.
+                secrets_version = 1;
+            }
+        } else {
+            // No file (deleted?): seal what the checkpoint holds, with its pin.
+            secrets_version = 1;
+        }
+        let core = Self {
             identity,
+            pin: Some(sync.pin.clone()),
             sync: Some(sync),
             replica,
             secrets,
-            secrets_dirty: false,
-            entropy: None,
-            chain_head_hint: 0,
+            secrets_version,
+            sealed_version: 0,
+            finality_progressed: false,
             // Contract state is not in checkpoints: it is rebuilt from the
             // chain's delta records (the same path a new replica takes).
             executor: crate::contracts::Executor::new(config.test_fault_diverge),
             config,
-        })
+        };
+        let effects = core.effects(false);
+        Ok((core, effects))
     }
 
     /// The identity.
@@ -273,25 +330,37 @@ impl Core {
         &self.identity
     }
 
-    /// The sealed secrets (for sealing only).
-    pub fn secrets(&self) -> &crate::keys::Secrets {
+    /// The secrets (for checkpoints only).
+    pub fn secrets(&self) -> &Secrets {
         &self.secrets
     }
 
-    /// Merges secrets from a sealed secrets file (newer than a checkpoint).
-    pub fn merge_secrets(&mut self, other: &crate::keys::Secrets) {
-        self.secrets.merge(other);
+    /// The genesis the secrets are pinned to.
+    pub fn pin(&self) -> Option<&GenesisPin> {
+        self.pin.as_ref()
     }
 
-    /// Whether secrets changed since the last call (the shell seals them
-    /// before releasing anything).
-    pub fn take_secrets_dirty(&mut self) -> bool {
-        std::mem::take(&mut self.secrets_dirty)
+    /// The shell sealed `version` durably: egress may carry what depends
+    /// on it.
+    pub fn confirm_sealed(&mut self, version: u64) {
+        self.sealed_version = self.sealed_version.max(version.min(self.secrets_version));
     }
 
-    /// Fresh randomness from the TEE, used if a secret must be created.
-    pub fn set_entropy(&mut self, entropy: [u8; 32]) {
-        self.entropy = Some(entropy);
+    fn pending_seal(&self) -> Option<SealRequest> {
+        if self.secrets_version <= self.sealed_version {
+            return None;
+        }
+        let pin = self.pin.clone()?;
+        let sealed = SealedSecrets { pin, secrets: self.secrets.clone() };
+        Some(SealRequest { version: self.secrets_version, plaintext: Zeroizing::new(sealed.encode()) })
+    }
+
+    fn effects(&self, finality_advanced: bool) -> Effects {
+        Effects { seal: self.pending_seal(), finality_advanced }
+    }
+
+    fn secrets_changed(&mut self) {
+        self.secrets_version = self.secrets_version.saturating_add(1);
     }
 
     /// The configuration.
@@ -310,12 +379,13 @@ impl Core {
     }
 
     /// Sets the trust anchor. Refuses a second init with another genesis
-    /// (the same anchor again is a no-op).
-    pub fn init(&mut self, anchor: &GenesisAnchor) -> Result<(), Error> {
+    /// (the same anchor again changes nothing, and is no progress), and a
+    /// genesis other than the one the sealed secrets are pinned to.
+    pub fn init(&mut self, anchor: &GenesisAnchor) -> Result<Effects, Error> {
         let genesis_hash = anchor.header.hash();
         if let Some(sync) = &self.sync {
             if sync.light_client.genesis_hash() == genesis_hash {
-                return Ok(());
+                return Ok(self.effects(false));
             }
             return Err(Error::AlreadyInitialized { genesis: sync.light_client.genesis_hash() });
         }
@@ -327,9 +397,26 @@ impl Core {
         let authorities: AuthorityList = decode_state(&reader, &grandpa_module::keys::authorities(), "authorities")?
             .ok_or_else(|| Error::Anchor("no GRANDPA authorities in the genesis state".into()))?;
         let set_id: u64 = decode_state(&reader, &grandpa_module::keys::current_set_id(), "set id")?.unwrap_or(0);
+        let offered = GenesisPin { genesis_hash, set_id, authorities: authorities.clone() };
+        if let Some(pinned) = &self.pin {
+            if *pinned != offered {
+                return Err(Error::GenesisPinned {
+                    pinned: pinned.genesis_hash,
+                    pinned_set_id: pinned.set_id,
+                    offered: genesis_hash,
+                    offered_set_id: set_id,
+                });
+            }
+        }
         let light_client = LightClient::new(anchor.header.clone(), AuthoritySet { set_id, authorities })?;
+        if self.pin.is_none() {
+            // Pinned from now on: sealed before anything else happens.
+            self.pin = Some(offered.clone());
+            self.secrets_changed();
+        }
         self.sync = Some(SyncState {
             genesis: anchor.header.clone(),
+            pin: offered,
             light_client,
             pending: VecDeque::new(),
             state_at: None,
@@ -342,7 +429,7 @@ impl Core {
             keys: Default::default(),
         });
         tracing::info!(genesis = ?genesis_hash, set_id, "pRuntime initialized");
-        Ok(())
+        Ok(self.effects(false))
     }
 
     fn sync(&self) -> Result<&SyncState, Error> {
@@ -350,14 +437,11 @@ impl Core {
     }
 
     /// Verifies a header batch and queues its headers for dispatch.
-    /// `chain_head` is the relayer's claim of the chain's finalized head
-    /// (only used to decide whether the worker is caught up).
     pub fn sync_headers(
         &mut self,
         headers: &[Header],
         justification: &[u8],
-        chain_head: BlockNumber,
-    ) -> Result<umbra_light_client::Imported, Error> {
+    ) -> Result<(umbra_light_client::Imported, Effects), Error> {
         let sync = self.sync()?;
         if sync.pending.len().saturating_add(headers.len()) > MAX_PENDING_HEADERS {
             return Err(Error::TooManyPendingHeaders { max: MAX_PENDING_HEADERS });
@@ -366,14 +450,14 @@ impl Core {
         let sync = self.sync.as_mut().ok_or(Error::NotInitialized)?;
         sync.light_client = light_client;
         sync.pending.extend(headers.iter().cloned());
-        self.chain_head_hint = self.chain_head_hint.max(chain_head).max(imported.to);
-        Ok(imported)
+        self.finality_progressed = true;
+        Ok((imported, self.effects(true)))
     }
 
     /// Loads the whole state at finalized block `number` (fast sync). Only
     /// once, before any block is dispatched; the pairs must hash to that
     /// block's state root. Headers up to it leave the pending queue.
-    pub fn load_state(&mut self, number: BlockNumber, pairs: Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), Error> {
+    pub fn load_state(&mut self, number: BlockNumber, pairs: Vec<(Vec<u8>, Vec<u8>)>) -> Result<Effects, Error> {
         let sync = self.sync()?;
         if let Some(at) = &sync.state_at {
             return Err(Error::StateAlreadyLoaded { at: at.number });
@@ -395,29 +479,39 @@ impl Core {
         }
         sync.state_at = Some(header);
         self.replica = replica;
-        self.observe_chain(number);
+        // No fresh secret is created while loading (no entropy given).
+        self.observe_chain(number, None);
         tracing::info!(block = number, keys = self.replica.len(), "state loaded");
-        Ok(())
+        Ok(self.effects(false))
     }
 
-    /// Applies finalized blocks in order. Returns how many were applied;
-    /// on error, the blocks before the bad one stay applied and the bad one
-    /// changes nothing.
-    pub fn dispatch_blocks(&mut self, blocks: &[(BlockNumber, StorageChanges)]) -> Result<usize, Error> {
+    /// Applies finalized blocks in order with fresh TEE `entropy` (for
+    /// secrets a block makes this worker create). Returns how many were
+    /// applied — on error, the blocks before the bad one stay applied and
+    /// the bad one changes nothing — and the effects.
+    pub fn dispatch_blocks(
+        &mut self,
+        blocks: &[(BlockNumber, StorageChanges)],
+        entropy: [u8; 32],
+    ) -> (Result<usize, Error>, Effects) {
         let mut applied = 0usize;
         for (number, changes) in blocks {
-            let result = self.dispatch_block(*number, changes);
-            if let Err(error) = result {
+            if let Err(error) = self.dispatch_block(*number, changes, &entropy) {
                 self.replica.compact();
-                return Err(Error::Dispatch { applied, error: Box::new(error) });
+                return (Err(Error::Dispatch { applied, error: Box::new(error) }), self.effects(false));
             }
             applied += 1;
         }
         self.replica.compact();
-        Ok(applied)
+        (Ok(applied), self.effects(false))
     }
 
-    fn dispatch_block(&mut self, number: BlockNumber, changes: &StorageChanges) -> Result<(), Error> {
+    fn dispatch_block(
+        &mut self,
+        number: BlockNumber,
+        changes: &StorageChanges,
+        entropy: &[u8; 32],
+    ) -> Result<(), Error> {
         let sync = self.sync()?;
         let at = sync.state_at.as_ref().ok_or(Error::NoState)?.number;
         if number <= at {
@@ -433,14 +527,14 @@ impl Core {
         let sync = self.sync.as_mut().ok_or(Error::NotInitialized)?;
         sync.pending.pop_front();
         sync.state_at = Some(header);
-        self.observe_chain(number);
+        self.observe_chain(number, Some(block_entropy(entropy, number)));
         Ok(())
     }
 
     /// Processes the replica at `number` (just verified): outbound
     /// messages, own registration, egress acceptance, heartbeats, and the
     /// key roles ([`crate::keys::observe`]).
-    fn observe_chain(&mut self, number: BlockNumber) {
+    fn observe_chain(&mut self, number: BlockNumber, mut entropy: Option<[u8; 32]>) {
         let me = self.identity.public();
         let registered = self.replica.get(&registry::keys::worker(&me)).is_some();
         let mut malformed = 0u64;
@@ -520,8 +614,10 @@ impl Core {
             ecdh: &self.identity.ecdh,
             caught_up,
         };
-        let keys_out = crate::keys::observe(&ctx, &mut self.secrets, &mut sync.keys, &mut self.entropy);
-        self.secrets_dirty |= keys_out.secrets_changed;
+        let keys_out = crate::keys::observe(&ctx, &mut self.secrets, &mut sync.keys, &mut entropy);
+        if keys_out.secrets_changed {
+            self.secrets_version = self.secrets_version.saturating_add(1);
+        }
         as_worker.extend(keys_out.as_worker);
         let exec_ctx = crate::contracts::Context {
             replica: &self.replica,
@@ -560,19 +656,27 @@ impl Core {
         }
     }
 
-    /// Whether the replica is within the slack of the relayer's reported
-    /// finalized head (and that head is known).
+    /// Whether verified finality advanced since this process started and
+    /// the replica is within the slack of the light client's finalized head
+    /// — measured against verified finality only, never a relayer's claim.
     pub fn caught_up(&self) -> bool {
         let Some(sync) = &self.sync else { return false };
         let Some(at) = &sync.state_at else { return false };
-        self.chain_head_hint != 0 && at.number.saturating_add(self.config.caught_up_slack) >= self.chain_head_hint
+        self.finality_progressed
+            && at.number.saturating_add(self.config.caught_up_slack) >= sync.light_client.finalized().number
+    }
+
+    /// Whether changed secrets wait for the shell to confirm sealing them.
+    pub fn seal_pending(&self) -> bool {
+        self.secrets_version > self.sealed_version
     }
 
     /// Signed messages for the chain; empty while not caught up (after a
-    /// restart, nothing is released before the worker has re-synced).
+    /// restart, nothing is released before verified finality advanced) and
+    /// while changed secrets are not confirmed sealed.
     pub fn egress(&self) -> Vec<SignedMessage> {
-        match (&self.sync, self.caught_up()) {
-            (Some(sync), true) => sync.egress.clone(),
+        match &self.sync {
+            Some(sync) if self.caught_up() && !self.seal_pending() => sync.egress.clone(),
             _ => Vec::new(),
         }
     }
@@ -608,19 +712,21 @@ impl Core {
     }
 
     /// The status.
-    pub fn status(&self) -> Status {
+    pub fn status(&self) -> CoreStatus {
         let sync = self.sync.as_ref();
-        Status {
+        CoreStatus {
             initialized: sync.is_some(),
-            genesis_hash: sync.map(|s| crate::hex_h256(&s.light_client.genesis_hash())),
+            genesis_hash: sync.map(|s| s.light_client.genesis_hash()),
+            pinned_genesis: self.pin.as_ref().map(|p| p.genesis_hash),
             headers_finalized: sync.map_or(0, |s| s.light_client.finalized().number),
             pending_headers: sync.map_or(0, |s| s.pending.len()),
             synced_block: sync.and_then(|s| s.state_at.as_ref().map(|h| h.number)),
             set_id: sync.map_or(0, |s| s.light_client.authority_set().set_id),
-            chain_head_hint: self.chain_head_hint,
+            finality_progressed: self.finality_progressed,
             caught_up: self.caught_up(),
             registered: sync.is_some_and(|s| matches!(s.worker, WorkerState::Registered { .. })),
             egress_pending: sync.map_or(0, |s| s.egress.len()),
+            seal_pending: self.seal_pending(),
             next_sequence: sync.map_or(0, |s| s.next_sequence),
             state_keys: self.replica.len(),
             state_bytes: self.replica.size_bytes(),
@@ -634,21 +740,22 @@ impl Core {
                 .secrets
                 .master
                 .iter()
-                .map(|(e, s)| {
-                    let public = umbra_crypto::hierarchy::MasterSecret::from_bytes(*s)
+                .map(|(e, s)| EpochHeld {
+                    epoch: *e,
+                    pubkey: umbra_crypto::hierarchy::MasterSecret::from_bytes(*s)
                         .gatekeeper_signing(self.config.domain)
-                        .public();
-                    (*e, format!("0x{}", hex::encode(public.0)))
+                        .public()
+                        .0,
                 })
                 .collect(),
             clusters: self
                 .secrets
                 .clusters
                 .iter()
-                .map(|(c, e, k)| {
-                    let public =
-                        umbra_crypto::hierarchy::ClusterKey::from_bytes(*k).signing(self.config.domain).public();
-                    (crate::hex_h256(c), *e, format!("0x{}", hex::encode(public.0)))
+                .map(|(c, e, k)| ClusterHeld {
+                    cluster: *c,
+                    epoch: *e,
+                    pubkey: umbra_crypto::hierarchy::ClusterKey::from_bytes(*k).signing(self.config.domain).public().0,
                 })
                 .collect(),
             divergences: sync.map_or(0, |s| s.keys.divergences),
@@ -658,7 +765,12 @@ impl Core {
                 .executor
                 .hosted()
                 .into_iter()
-                .map(|(c, b, n, r)| (crate::hex_h256(&c), b, n, crate::hex_h256(&r)))
+                .map(|(cluster, executed_block, contracts, state_root)| HostedCluster {
+                    cluster,
+                    executed_block,
+                    contracts,
+                    state_root,
+                })
                 .collect(),
         }
     }
@@ -671,9 +783,10 @@ impl Core {
         if !self.caught_up() {
             return Err(Error::NotCaughtUp);
         }
+        let synced = sync.state_at.as_ref().map_or(0, |h| h.number);
         let snapshot = self
             .executor
-            .snapshot(contract, &self.secrets.clusters, self.config.domain)
+            .snapshot(synced, contract, &self.secrets.clusters, self.config.domain)
             .ok_or(crate::contracts::QueryError::NotHosted)?;
         let secret = x25519::Secret::from_bytes(*self.identity.ecdh.to_bytes());
         Ok((snapshot, secret, sync.light_client.genesis_hash()))
