@@ -129,6 +129,11 @@ struct RunArgs {
     /// Largest RPC request, in MiB.
     #[arg(long, default_value_t = 15)]
     rpc_max_request_size: u32,
+    /// KiB of changes or state pairs one worker-sync answer
+    /// (`umbra_getSyncBatch`, `umbra_getStatePairs`) carries before it is
+    /// cut and says where to continue (64..=4096).
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u32).range(64..=4096))]
+    rpc_sync_budget_kib: u32,
     /// Most subscriptions per RPC connection.
     #[arg(long, default_value_t = 1024)]
     rpc_max_subscriptions_per_connection: u32,
@@ -275,6 +280,7 @@ fn run_node(args: RunArgs) -> Result<(), String> {
         config.max_connections = args.rpc_max_connections;
         config.max_request_size = args.rpc_max_request_size.saturating_mul(1024 * 1024);
         config.max_subscriptions_per_connection = args.rpc_max_subscriptions_per_connection;
+        config.sync_byte_budget = args.rpc_sync_budget_kib.saturating_mul(1024);
         config
     });
     let gossip = args.gossip_duration_ms.unwrap_or(if spec.chain_type == "Development" { 200 } else { 1000 });

@@ -149,6 +149,7 @@ pub async fn start(config: NodeConfig) -> Result<Node, Error> {
                     peer_id: peer_id.clone(),
                     is_authority,
                 },
+                sync_byte_budget: (rpc_config.sync_byte_budget as usize).min(umbra_primitives::sync::SYNC_BYTE_BUDGET),
             });
             let (addr, handle) = umbra_rpc::start(rpc_config, ctx)
                 .await

@@ -21,6 +21,11 @@ pub const MAX_SYNC_BATCH_BLOCKS: u32 = 4096;
 pub const MAX_HEADER_BATCH: u32 = 16_384;
 /// Most key-value pairs in one state page.
 pub const MAX_STATE_PAGE: u32 = 16_384;
+/// SCALE bytes of changes or pairs one `umbra_getSyncBatch` or
+/// `umbra_getStatePairs` answer carries before it is cut (and says where
+/// to continue): hex-encoded with one more value of the largest size the
+/// chain stores, it stays below the RPC server's 15 MiB response cap.
+pub const SYNC_BYTE_BUDGET: usize = 4 << 20;
 
 /// Consecutive finalized headers, up to the next justified one.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
@@ -32,6 +37,10 @@ pub struct SyncBatch {
     pub justification: Option<Vec<u8>>,
     /// Each header's storage changes, when asked for.
     pub changes: Option<Vec<StorageChanges>>,
+    /// The answer was cut at the byte budget inside the last header's
+    /// changes, after this key: ask again from that block with it as
+    /// `start_after` for the rest.
+    pub partial: Option<Vec<u8>>,
 }
 
 /// The trust anchor of a chain: its genesis header and a read proof, against

@@ -172,7 +172,7 @@ impl<P: PrivateApi> Relayer<P> {
         }
         // 1. Headers: verified finality up to the node's finalized head.
         if headers_finalized < finalized {
-            if let Some(batch) = sync_batch(&self.node, headers_finalized + 1, MAX_HEADER_BATCH, false).await? {
+            if let Some(batch) = sync_batch(&self.node, headers_finalized + 1, MAX_HEADER_BATCH, false, None).await? {
                 if let Some(justification) = batch.justification {
                     let request = HeadersRequest { headers: batch.headers, justification };
                     self.pruntime.sync_headers(&request).await?;
@@ -222,32 +222,53 @@ impl<P: PrivateApi> Relayer<P> {
     }
 
     /// Dispatches blocks `synced + 1 ..= to`, prefetching the next batch
-    /// while the current one is applied.
+    /// while the current one is applied. Batches the node cut at its byte
+    /// budget are followed: a block cut inside its changes is completed
+    /// from the next answers before it is dispatched.
     async fn dispatch(&mut self, synced: BlockNumber, to: BlockNumber, finalized: BlockNumber) -> Result<()> {
         let started = clock_now();
-        let fetch = |node: Arc<Client>, from: BlockNumber| {
+        let fetch = |node: Arc<Client>, from: BlockNumber, after: Option<Vec<u8>>| {
             let max = (to - from + 1).min(BATCH_BLOCKS);
-            tokio::spawn(async move { sync_batch(&node, from, max, true).await })
+            tokio::spawn(async move { sync_batch(&node, from, max, true, after).await })
         };
-        let mut next = Some(fetch(self.node.clone(), synced + 1));
+        let mut next = Some(fetch(self.node.clone(), synced + 1, None));
         let mut applied_total = 0u64;
         let mut at = synced;
+        // A block whose changes arrived in part, waiting for the rest.
+        let mut carry: Option<(BlockNumber, umbra_primitives::sync::StorageChanges)> = None;
         while let Some(handle) = next.take() {
             let Some(batch) = handle.await.map_err(|e| Error::Malformed(e.to_string()))?? else { break };
-            let Some(last) = batch.headers.last().map(|h| h.number.min(to)) else { break };
-            if last < to {
-                next = Some(fetch(self.node.clone(), last + 1));
+            let Some(last) = batch.headers.last().map(|h| h.number) else { break };
+            let changes = batch.changes.unwrap_or_default();
+            if changes.len() != batch.headers.len() {
+                return Err(Error::Malformed("a batch's changes do not match its headers".into()));
             }
-            let blocks: Vec<(BlockNumber, umbra_primitives::sync::StorageChanges)> = batch
-                .headers
-                .iter()
-                .map(|h| h.number)
-                .zip(batch.changes.unwrap_or_default())
-                .filter(|(n, _)| *n <= to)
-                .collect();
+            let mut blocks: Vec<(BlockNumber, umbra_primitives::sync::StorageChanges)> =
+                batch.headers.iter().map(|h| h.number).zip(changes).filter(|(n, _)| *n <= to).collect();
+            if let Some((number, mut head)) = carry.take() {
+                match blocks.first_mut() {
+                    Some((first, rest)) if *first == number => {
+                        head.append(rest);
+                        *rest = head;
+                    }
+                    _ => return Err(Error::Malformed(format!("the rest of block {number} did not come"))),
+                }
+            }
+            let partial = batch.partial.filter(|_| last <= to);
+            if partial.is_some() {
+                carry = blocks.pop();
+            }
+            match (&partial, last < to) {
+                (Some(after), _) => next = Some(fetch(self.node.clone(), last, Some(after.clone()))),
+                (None, true) => next = Some(fetch(self.node.clone(), last + 1, None)),
+                (None, false) => {}
+            }
+            if blocks.is_empty() {
+                continue;
+            }
+            at = blocks.last().map_or(at, |(n, _)| *n);
             let result = self.pruntime.dispatch_blocks(&DispatchRequest { blocks }).await?;
             applied_total += result.applied as u64;
-            at = last;
             self.progress.synced = Some(at);
         }
         let elapsed = started.elapsed().as_millis().max(1) as u64;
@@ -398,8 +419,15 @@ impl<P: PrivateApi> Relayer<P> {
     }
 }
 
-async fn sync_batch(node: &Client, from: BlockNumber, max: u32, with_changes: bool) -> Result<Option<SyncBatch>> {
-    let v = node.call("umbra_getSyncBatch", vec![json!(from), json!(max), json!(with_changes)]).await?;
+async fn sync_batch(
+    node: &Client,
+    from: BlockNumber,
+    max: u32,
+    with_changes: bool,
+    start_after: Option<Vec<u8>>,
+) -> Result<Option<SyncBatch>> {
+    let after = start_after.map_or(Value::Null, |k| json!(format!("0x{}", hex::encode(k))));
+    let v = node.call("umbra_getSyncBatch", vec![json!(from), json!(max), json!(with_changes), after]).await?;
     if v.is_null() {
         return Ok(None);
     }

@@ -66,6 +66,9 @@ pub struct Context {
     pub grandpa: Arc<GrandpaHandle>,
     /// Node facts.
     pub info: NodeInfo,
+    /// Bytes of changes or state pairs one sync answer carries before it is
+    /// cut (`umbra_getSyncBatch`, `umbra_getStatePairs`).
+    pub sync_byte_budget: usize,
 }
 
 /// Server limits.
@@ -83,6 +86,9 @@ pub struct Config {
     pub max_subscriptions_per_connection: u32,
     /// Most calls in one batch.
     pub max_batch_len: u32,
+    /// Bytes of changes or pairs per sync answer (at most
+    /// [`umbra_primitives::sync::SYNC_BYTE_BUDGET`]).
+    pub sync_byte_budget: u32,
 }
 
 impl Config {
@@ -95,6 +101,7 @@ impl Config {
             max_connections: 100,
             max_subscriptions_per_connection: 1024,
             max_batch_len: 256,
+            sync_byte_budget: umbra_primitives::sync::SYNC_BYTE_BUDGET as u32,
         }
     }
 }

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use umbra_consensus::grandpa;
 use umbra_primitives::{
     block::OpaqueExtrinsic,
-    sync::{StatePage, SyncBatch, MAX_HEADER_BATCH, MAX_STATE_PAGE, MAX_SYNC_BATCH_BLOCKS},
+    sync::{StatePage, StorageChanges, SyncBatch, MAX_HEADER_BATCH, MAX_STATE_PAGE, MAX_SYNC_BATCH_BLOCKS},
     AccountId32, H256,
 };
 use umbra_runtime::{
@@ -31,6 +31,8 @@ type RpcResult<T> = Result<T, ErrorObjectOwned>;
 
 /// Longest runtime API method name accepted by `state_call`.
 const MAX_METHOD_NAME: usize = 128;
+/// Longest storage key a caller may name as a continuation.
+const MAX_STORAGE_KEY_LEN: usize = 4096;
 
 /// The block `at`, or the best block.
 fn resolve(ctx: &Context, at: Option<Hash>) -> RpcResult<H256> {
@@ -389,7 +391,8 @@ pub(crate) fn register(module: &mut RpcModule<Context>) {
         let from: u32 = seq.next()?;
         let max_blocks: u32 = seq.next()?;
         let with_changes: bool = seq.optional_next()?.unwrap_or(true);
-        sync_batch(&ctx, from, max_blocks, with_changes)
+        let start_after: Option<Bytes> = seq.optional_next()?;
+        sync_batch(&ctx, from, max_blocks, with_changes, start_after.map(|b| b.0))
     });
     let _ = module.register_blocking_method("umbra_getStatePairs", |params, ctx, _| -> RpcResult<Bytes> {
         let mut seq = params.sequence();
@@ -400,11 +403,19 @@ pub(crate) fn register(module: &mut RpcModule<Context>) {
         let state = ctx.chain.state(&at).map_err(state_client)?;
         let mut keys =
             state.keys_paged(&[], count + 1, start_after.as_ref().map(|b| b.0.as_slice())).map_err(state_client)?;
-        let more = keys.len() > count;
+        let mut more = keys.len() > count;
         keys.truncate(count);
         let mut pairs = Vec::with_capacity(keys.len());
+        let mut bytes = 0usize;
         for key in keys {
+            // Cut at the byte budget (at least one pair): the caller
+            // continues after the last key.
+            if bytes >= ctx.sync_byte_budget {
+                more = true;
+                break;
+            }
             let value = state.get(&key).map_err(state_client)?.unwrap_or_default();
+            bytes = bytes.saturating_add(key.len() + value.len() + 8);
             pairs.push((key, value));
         }
         Ok(Bytes(StatePage { pairs, more }.encode()))
@@ -422,13 +433,25 @@ pub(crate) fn register(module: &mut RpcModule<Context>) {
 
 /// Finalized headers from `from` up to the first block `J` at or after it
 /// with a justification, at most `max_blocks` of them (then without the
-/// justification), with each block's storage changes when asked.
-fn sync_batch(ctx: &Context, from: u32, max_blocks: u32, with_changes: bool) -> RpcResult<Option<Bytes>> {
+/// justification), with each block's storage changes when asked — the first
+/// block's only after `start_after`. With changes, the answer is cut at the
+/// node's sync byte budget (at most `SYNC_BYTE_BUDGET`): at a block boundary (fewer headers, no
+/// justification), or inside a block (`partial` names the last key sent).
+fn sync_batch(
+    ctx: &Context,
+    from: u32,
+    max_blocks: u32,
+    with_changes: bool,
+    start_after: Option<Vec<u8>>,
+) -> RpcResult<Option<Bytes>> {
     let cap = if with_changes { MAX_SYNC_BATCH_BLOCKS } else { MAX_HEADER_BATCH };
     let max_blocks = max_blocks.clamp(1, cap);
     let finalized = ctx.chain.finalized().map_err(state_client)?;
     if from == 0 || from > finalized.number {
         return Ok(None);
+    }
+    if start_after.as_ref().is_some_and(|k| k.len() > MAX_STORAGE_KEY_LEN) || (start_after.is_some() && !with_changes) {
+        return Err(invalid_params("start_after: a storage key (at most 4096 bytes) of a batch with changes"));
     }
     let justified = match ctx.chain.db().next_justified(from).map_err(state_client)? {
         Some(found) => Some(found),
@@ -438,13 +461,20 @@ fn sync_batch(ctx: &Context, from: u32, max_blocks: u32, with_changes: bool) -> 
             .map(|l| (l.block, l.justification)),
     };
     let limit = from.saturating_add(max_blocks - 1).min(finalized.number);
-    let (end, justification) = match justified {
+    let (end, mut justification) = match justified {
         Some((target, j)) if target.number <= limit => (target.number, Some(j)),
         _ => (limit, None),
     };
     let mut headers = Vec::with_capacity((end - from + 1) as usize);
     let mut changes = Vec::new();
+    let mut bytes = 0usize;
+    let mut partial = None;
     for number in from..=end {
+        if with_changes && bytes >= ctx.sync_byte_budget {
+            // Cut at a block boundary: the justification belongs to `end`.
+            justification = None;
+            break;
+        }
         let hash = ctx
             .chain
             .db()
@@ -459,9 +489,27 @@ fn sync_batch(ctx: &Context, from: u32, max_blocks: u32, with_changes: bool) -> 
                 .changes(&hash)
                 .map_err(state_client)?
                 .ok_or_else(|| state_client(format!("storage changes of block {number} are no longer kept")))?;
-            changes.push(block.into_iter().collect());
+            let skip = if number == from { start_after.as_deref() } else { None };
+            let mut mine: StorageChanges = Vec::new();
+            for (key, value) in block {
+                if skip.is_some_and(|after| key.as_slice() <= after) {
+                    continue;
+                }
+                if bytes >= ctx.sync_byte_budget && !mine.is_empty() {
+                    // Cut inside this block: the rest after the last key.
+                    partial = mine.last().map(|(k, _)| k.clone());
+                    break;
+                }
+                bytes = bytes.saturating_add(key.len() + value.as_ref().map_or(0, Vec::len) + 8);
+                mine.push((key, value));
+            }
+            changes.push(mine);
+            if partial.is_some() {
+                justification = None;
+                break;
+            }
         }
     }
-    let batch = SyncBatch { headers, justification, changes: with_changes.then_some(changes) };
+    let batch = SyncBatch { headers, justification, changes: with_changes.then_some(changes), partial };
     Ok(Some(Bytes(batch.encode())))
 }

@@ -285,6 +285,60 @@ pub fn http_post_to(port: u16, path: &str, body: &[u8]) -> Option<HttpResponse> 
     Some((status, Vec::new(), body.to_string()))
 }
 
+/// A pRuntime's APIs through the one typed client (`umbra-protocol`),
+/// blocking, for these synchronous tests.
+pub struct Pruntime {
+    rt: tokio::runtime::Runtime,
+    /// The private API (relayer's).
+    pub private: umbra_protocol::client::PruntimeClient,
+    /// The public API.
+    pub public: umbra_protocol::client::PruntimeClient,
+}
+
+impl Pruntime {
+    /// pRuntime with its private API on loopback `private` and its public
+    /// API on `public`.
+    pub fn at(private: u16, public: u16) -> Self {
+        let quick = umbra_protocol::client::ClientOptions {
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(60),
+            ..umbra_protocol::client::ClientOptions::private()
+        };
+        Pruntime {
+            rt: tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap(),
+            private: umbra_protocol::client::PruntimeClient::new(&format!("127.0.0.1:{private}"), quick.clone()),
+            public: umbra_protocol::client::PruntimeClient::new(&format!("127.0.0.1:{public}"), quick),
+        }
+    }
+
+    /// Runs a future of the typed client.
+    pub fn run<T>(&self, f: impl std::future::Future<Output = T>) -> T {
+        self.rt.block_on(f)
+    }
+
+    /// `/status`, or `None` while it does not answer 200.
+    pub fn status(&self) -> Option<umbra_protocol::api::Status> {
+        use umbra_protocol::PrivateApi;
+        self.run(self.private.status()).ok()
+    }
+
+    /// `/info` (public), or `None`.
+    pub fn info(&self) -> Option<umbra_protocol::api::Info> {
+        self.run(self.public.info()).ok()
+    }
+
+    /// `/egress`, decoded (or pRuntime's refusal).
+    pub fn egress(&self) -> Result<Vec<umbra_runtime::modules::message_queue::SignedMessage>, umbra_protocol::Error> {
+        use umbra_protocol::PrivateApi;
+        self.run(self.private.egress())
+    }
+
+    /// `/state?key=…` (public).
+    pub fn state(&self, key: &[u8]) -> Result<umbra_protocol::api::StateValue, umbra_protocol::Error> {
+        self.run(self.public.state(key))
+    }
+}
+
 /// A port `p` with `p..=p + n` free, below Linux's ephemeral range
 /// (32768–60999) so outgoing connections of the processes under test
 /// (relayers, clients) cannot take one of them before it is bound.

@@ -8,22 +8,24 @@
 
 use std::{process::Command, time::Duration};
 
-use serde_json::Value;
-use umbra_e2e::{binary, free_port, http_get, wait_for, NodeProcess, Process};
+use umbra_e2e::{binary, free_port, wait_for, NodeProcess, Process, Pruntime};
+use umbra_protocol::api::{EpochHeld, Status};
 
 const TIMEOUT: Duration = Duration::from_secs(180);
 
 struct Node {
     private: u16,
-    public: u16,
     data: std::path::PathBuf,
     role: &'static str,
     signer: &'static str,
+    api: Pruntime,
+    public: u16,
 }
 
 impl Node {
     fn new(dir: &std::path::Path, name: &str, role: &'static str, signer: &'static str) -> Self {
-        Node { private: free_port(), public: free_port(), data: dir.join(name), role, signer }
+        let (private, public) = (free_port(), free_port());
+        Node { private, public, data: dir.join(name), role, signer, api: Pruntime::at(private, public) }
     }
 
     fn pruntime(&self, n: usize) -> Process {
@@ -34,6 +36,8 @@ impl Node {
             &format!("127.0.0.1:{}", self.private),
             "--public-addr",
             &format!("127.0.0.1:{}", self.public),
+            "--tee",
+            "sim",
             "--role",
             self.role,
             "--checkpoint-interval",
@@ -57,19 +61,21 @@ impl Node {
         Process::start("umbra-relayer", &args, self.data.with_extension("relayer.log"))
     }
 
-    fn status(&self) -> Option<Value> {
-        let (code, _, body) = http_get(self.private, "/status")?;
-        (code == 200).then(|| serde_json::from_str(&body).unwrap())
+    fn status(&self) -> Option<Status> {
+        self.api.status()
     }
 
     fn identity(&self) -> String {
-        let (_, _, body) = http_get(self.public, "/info").unwrap();
-        serde_json::from_str::<Value>(&body).unwrap()["identity"].as_str().unwrap().to_string()
+        format!("0x{}", hex::encode(self.api.info().unwrap().identity))
     }
 
-    fn epochs(&self) -> Vec<Value> {
-        self.status().map(|s| s["epochs"].as_array().unwrap().clone()).unwrap_or_default()
+    fn epochs(&self) -> Vec<EpochHeld> {
+        self.status().map(|s| s.core.epochs).unwrap_or_default()
     }
+}
+
+fn hex32(bytes: &[u8; 32]) -> String {
+    format!("0x{}", hex::encode(bytes))
 }
 
 fn umbra(url: &str, args: &[&str]) -> String {
@@ -94,19 +100,18 @@ fn gatekeepers_hand_over_rotate_remove_and_distribute() {
     let _rw = w.relayer(&node);
 
     // Allow the (common) measurement; all three register.
-    wait_for("pRuntime info", TIMEOUT, || http_get(g1.public, "/info").filter(|r| r.0 == 200));
-    let (_, _, info) = http_get(g1.public, "/info").unwrap();
-    let measurement = serde_json::from_str::<Value>(&info).unwrap()["measurement"].as_str().unwrap().to_string();
+    let info = wait_for("pRuntime info", TIMEOUT, || g1.api.info());
+    let measurement = format!("0x{}", hex::encode(&info.measurement));
     umbra(&url, &["measurement", "add", &measurement]);
     for n in [&g1, &g2, &w] {
-        wait_for("registration", TIMEOUT, || (n.status()?["registered"] == Value::Bool(true)).then_some(()));
+        wait_for("registration", TIMEOUT, || n.status()?.core.registered.then_some(()));
     }
     let (id1, id2, idw) = (g1.identity(), g2.identity(), w.identity());
 
     // Epoch 0 from the first gatekeeper.
     umbra(&url, &["gatekeeper", "add", &id1]);
     wait_for("epoch 0", TIMEOUT, || (g1.epochs().len() == 1).then_some(()));
-    let epoch0 = g1.epochs()[0][1].as_str().unwrap().to_string();
+    let epoch0 = hex32(&g1.epochs()[0].pubkey);
     wait_for("epoch 0 on chain", TIMEOUT, || {
         umbra(&url, &["gatekeeper", "status"]).contains(&format!("epoch 0: {epoch0}")).then_some(())
     });
@@ -119,20 +124,20 @@ fn gatekeepers_hand_over_rotate_remove_and_distribute() {
     let created = umbra(&url, &["cluster", "create", &idw]);
     let cluster = created.split_whitespace().nth(1).unwrap().to_string();
     let clusters = wait_for("cluster key", TIMEOUT, || {
-        let c = w.status()?["clusters"].as_array()?.clone();
+        let c = w.status()?.core.clusters;
         (!c.is_empty()).then_some(c)
     });
-    assert_eq!(clusters[0][0].as_str().unwrap(), cluster);
+    assert_eq!(hex32(&clusters[0].cluster.0), cluster);
     let shown = wait_for("cluster key on chain", TIMEOUT, || {
         let s = umbra(&url, &["cluster", "show", &cluster]);
         (!s.contains("not published")).then_some(s)
     });
-    assert!(shown.contains(clusters[0][2].as_str().unwrap()), "{shown} vs {clusters:?}");
+    assert!(shown.contains(&hex32(&clusters[0].pubkey)), "{shown} vs {clusters:?}");
 
     // Rotation: both adopt epoch 1.
     umbra(&url, &["gatekeeper", "rotate"]);
     wait_for("rotation", TIMEOUT, || (g1.epochs().len() == 2 && g2.epochs() == g1.epochs()).then_some(()));
-    let epoch1 = g1.epochs()[1][1].as_str().unwrap().to_string();
+    let epoch1 = hex32(&g1.epochs()[1].pubkey);
     wait_for("epoch 1 on chain", TIMEOUT, || {
         umbra(&url, &["gatekeeper", "status"]).contains(&format!("epoch 1: {epoch1}")).then_some(())
     });
@@ -147,13 +152,10 @@ fn gatekeepers_hand_over_rotate_remove_and_distribute() {
     let before = g2.epochs();
     p2.kill9();
     p2 = g2.pruntime(1);
-    wait_for("restarted gatekeeper", TIMEOUT, || {
-        let s = g2.status()?;
-        (s["caught_up"] == Value::Bool(true)).then_some(())
-    });
+    wait_for("restarted gatekeeper", TIMEOUT, || g2.status()?.core.caught_up.then_some(()));
     assert_eq!(g2.epochs(), before);
     for n in [&g1, &g2, &w] {
-        assert_eq!(n.status().unwrap()["divergences"], Value::from(0), "{}", n.role);
+        assert_eq!(n.status().unwrap().core.divergences, 0, "{}", n.role);
     }
     drop(p2);
 }

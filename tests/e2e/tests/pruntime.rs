@@ -8,8 +8,8 @@
 
 use std::{path::Path, process::Command, time::Duration};
 
-use serde_json::Value;
-use umbra_e2e::{binary, free_port, http_get, http_post_to, wait_for, NodeProcess, Process};
+use umbra_e2e::{binary, free_port, http_get, http_post_to, wait_for, NodeProcess, Process, Pruntime};
+use umbra_protocol::api::{Info, Status};
 
 const TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -17,6 +17,7 @@ struct Worker {
     private: u16,
     public: u16,
     dir: std::path::PathBuf,
+    api: Pruntime,
 }
 
 impl Worker {
@@ -28,6 +29,8 @@ impl Worker {
             &format!("127.0.0.1:{}", self.private),
             "--public-addr",
             &format!("127.0.0.1:{}", self.public),
+            "--tee",
+            "sim",
             "--heartbeat-interval",
             "5",
             "--checkpoint-interval",
@@ -53,39 +56,26 @@ impl Worker {
         Process::start("umbra-relayer", &args, self.dir.join(format!("relayer-{n}.log")))
     }
 
-    fn status(&self) -> Option<Value> {
-        let (code, _, body) = http_get(self.private, "/status")?;
-        (code == 200).then(|| serde_json::from_str(&body).unwrap())
+    fn status(&self) -> Option<Status> {
+        self.api.status()
     }
 
-    fn info(&self) -> Value {
-        let (code, headers, body) = http_get(self.public, "/info").unwrap();
-        assert_eq!(code, 200, "{body}");
-        // Every response is signed by the identity key.
-        let get = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap();
-        let identity: [u8; 32] =
-            hex::decode(get("x-umbra-identity").trim_start_matches("0x")).unwrap().try_into().unwrap();
-        let signature: [u8; 64] =
-            hex::decode(get("x-umbra-signature").trim_start_matches("0x")).unwrap().try_into().unwrap();
-        let mut message = b"umbra/pruntime/response/v1".to_vec();
-        message.extend_from_slice(&umbra_crypto::hashing::blake2_256(body.as_bytes()));
-        assert!(umbra_crypto::sr25519::verify(
-            &umbra_crypto::sr25519::Signature(signature),
-            &message,
-            &umbra_crypto::sr25519::Public(identity)
-        ));
-        let info: Value = serde_json::from_str(&body).unwrap();
-        assert_eq!(info["identity"].as_str().unwrap(), get("x-umbra-identity"));
-        info
+    /// `/info`, through a client that checks every response's signature
+    /// against the identity the worker names.
+    fn info(&self) -> Info {
+        let info = self.api.info().unwrap();
+        let signed = umbra_protocol::client::PruntimeClient::public(&format!("127.0.0.1:{}", self.public))
+            .expecting(umbra_crypto::sr25519::Public(info.identity));
+        self.api.run(signed.info()).expect("a response signed by the worker's identity")
     }
 
     /// Waits until pRuntime is caught up with the node's finalized head.
-    fn wait_synced(&self, node: &NodeProcess) -> Value {
+    fn wait_synced(&self, node: &NodeProcess) -> Status {
         wait_for("pRuntime to catch up", TIMEOUT, || {
             let (_, finalized) = node.heads();
             let status = self.status()?;
-            let synced = status["synced_block"].as_u64()?;
-            (status["caught_up"] == Value::Bool(true) && synced + 2 >= u64::from(finalized)).then_some(status)
+            let synced = status.core.synced_block?;
+            (status.core.caught_up && synced + 2 >= finalized).then_some(status)
         })
     }
 }
@@ -111,39 +101,40 @@ fn pruntime_syncs_registers_survives_kills_and_refuses_when_stale() {
     let dir = tempfile::tempdir().unwrap();
     let node_port = free_port();
     let node = NodeProcess::start_on(&dir.path().join("node"), node_port, &[]);
-    let w = Worker { private: free_port(), public: free_port(), dir: dir.path().to_path_buf() };
+    let (private, public) = (free_port(), free_port());
+    let w = Worker { private, public, dir: dir.path().to_path_buf(), api: Pruntime::at(private, public) };
     let pruntime = w.start_pruntime(0);
     let relayer = w.start_relayer(&node, 0);
 
     // Sync to the finalized head.
     w.wait_synced(&node);
     let info = w.info();
-    let identity = info["identity"].as_str().unwrap().to_string();
-    let measurement = info["measurement"].as_str().unwrap().to_string();
-    assert_eq!(info["simulated"], Value::Bool(true));
-    assert!(info["banner"].as_str().unwrap().contains("SIMULATED TEE"));
-    assert_eq!(info["ecdh_public"].as_str().unwrap().len(), 66);
-    assert!(info["evidence"].as_str().is_some_and(|e| e.len() > 100), "{info}");
-    assert!(info["synced_block"].as_u64().unwrap() > 0);
+    let identity = format!("0x{}", hex::encode(info.identity));
+    let measurement = format!("0x{}", hex::encode(&info.measurement));
+    assert!(info.simulated);
+    assert!(info.banner.contains("SIMULATED TEE"));
+    assert!(info.evidence.as_ref().is_some_and(|e| e.len() > 50), "{info:?}");
+    assert!(info.synced_block.unwrap() > 0);
     let genesis = node.rpc("chain_getBlockHash", serde_json::json!([0]))["result"].clone();
-    assert_eq!(info["genesis_hash"], genesis);
+    assert_eq!(info.genesis_hash.map(|h| format!("0x{}", hex::encode(h.0))), genesis.as_str().map(str::to_string));
 
-    // Garbage on the private API: a precise 400, nothing changes.
+    // Garbage on the private API: exactly a 400 that names the decoding
+    // failure, and nothing changes.
     let before = w.status().unwrap();
     for path in ["/init", "/sync_headers", "/load_state", "/dispatch_blocks"] {
         let (code, _, body) = http_post_to(w.private, path, b"\xff\x00garbage").unwrap();
-        assert!(code == 400 || code == 200 && path == "/init", "{path}: {code} {body}");
-        assert!(code == 200 || body.contains("does not decode"), "{path}: {body}");
+        assert_eq!(code, 400, "{path}: {body}");
+        assert!(body.contains("does not decode"), "{path}: {body}");
     }
     let after = w.status().unwrap();
-    assert_eq!(before["genesis_hash"], after["genesis_hash"]);
-    assert!(after["synced_block"].as_u64() >= before["synced_block"].as_u64());
+    assert_eq!(before.core.genesis_hash, after.core.genesis_hash);
+    assert!(after.core.synced_block >= before.core.synced_block);
     let (code, _, _) = http_get(w.public, "/no/such/route").unwrap();
     assert_eq!(code, 404);
 
     // Allow its measurement; the relayer registers it.
     umbra(&node.ws_url(), &["measurement", "add", &measurement]);
-    wait_for("registration", TIMEOUT, || (w.status()?["registered"] == Value::Bool(true)).then_some(()));
+    wait_for("registration", TIMEOUT, || w.status()?.core.registered.then_some(()));
     let shown = umbra(&node.ws_url(), &["worker", "show", &identity]);
     assert!(shown.contains(&measurement[2..10]), "{shown}");
     // Heartbeats reach the chain (MessageQueue egress, signed, sequenced).
@@ -174,20 +165,17 @@ fn pruntime_syncs_registers_survives_kills_and_refuses_when_stale() {
         relayer = w.start_relayer(&node, round);
         wait_for("restarted pRuntime", TIMEOUT, || w.status());
         w.wait_synced(&node);
-        assert_eq!(w.info()["identity"].as_str().unwrap(), identity, "identity changed after SIGKILL");
+        assert_eq!(format!("0x{}", hex::encode(w.info().identity)), identity, "identity changed after SIGKILL");
         assert!(pruntime.log_text().contains("resumed from checkpoint"), "{}", pruntime.log_text());
     }
-    let status = w.status().unwrap();
-    assert_eq!(status["registered"], Value::Bool(true));
+    assert!(w.status().unwrap().core.registered);
 
     // The node restarts (SIGKILL): the relayer reconnects and pRuntime
     // follows the chain again.
     node.kill9();
     let node = NodeProcess::start_on(&dir.path().join("node"), node_port, &[]);
-    let before = w.status().unwrap()["synced_block"].as_u64().unwrap();
-    wait_for("sync after the node restarted", TIMEOUT, || {
-        (w.status()?["synced_block"].as_u64()? > before + 2).then_some(())
-    });
+    let before = w.status().unwrap().core.synced_block.unwrap();
+    wait_for("sync after the node restarted", TIMEOUT, || (w.status()?.core.synced_block? > before + 2).then_some(()));
     w.wait_synced(&node);
 
     // Staleness: without a relayer, queries are refused after 4 s; they
@@ -214,11 +202,10 @@ fn pruntime_syncs_registers_survives_kills_and_refuses_when_stale() {
     }
     let pruntime = w.start_pruntime(20);
     let status = wait_for("rolled-back pRuntime", TIMEOUT, || w.status());
-    assert_eq!(status["caught_up"], Value::Bool(false), "{status}");
+    assert!(!status.core.caught_up, "{status:?}");
     let (code, _, body) = http_get(w.public, &state_path).unwrap();
     assert_eq!(code, 503, "{body}");
-    let (_, _, egress) = http_get(w.private, "/egress").unwrap();
-    assert_eq!(serde_json::from_str::<Value>(&egress).unwrap()["messages"], serde_json::json!([]));
+    assert_eq!(w.api.egress().unwrap(), vec![], "a rolled-back pRuntime releases nothing");
     let _relayer = w.start_relayer(&node, 21);
     w.wait_synced(&node);
     assert_eq!(http_get(w.public, &state_path).unwrap().0, 200);

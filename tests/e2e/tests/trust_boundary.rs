@@ -7,14 +7,13 @@
 use std::time::Duration;
 
 use parity_scale_codec::{Decode, Encode};
-use serde_json::Value;
 use umbra_attestation::{
     sim::{dev_sim_service_pair, SimEvidence, SimQuote},
     Evidence, PlatformKind, TcbStatus,
 };
 use umbra_client::Client;
 use umbra_crypto::{sr25519, suri::SecretUri, Pair, Scheme};
-use umbra_e2e::{free_port, http_get, Devnet};
+use umbra_e2e::{free_port, Devnet, Pruntime};
 use umbra_primitives::AccountId32;
 use umbra_runtime::{
     modules::{
@@ -34,11 +33,6 @@ fn started(dir: &std::path::Path, extra: &[&str]) -> Devnet {
     devnet
 }
 
-fn json(port: u16, path: &str) -> Value {
-    let (code, _, body) = http_get(port, path).unwrap();
-    assert_eq!(code, 200, "{path}: {body}");
-    serde_json::from_str(&body).unwrap()
-}
 
 /// Registers a simulated worker the attacker controls, with the devnet's
 /// allowed measurement and the dev simulated attestation key.
@@ -82,12 +76,9 @@ fn signed_by(client: &Client, key: &sr25519::Pair, topic: &[u8], payload: Vec<u8
 fn forged_key_notices_are_refused_on_chain() {
     let dir = tempfile::tempdir().unwrap();
     let devnet = started(dir.path(), &["--workers", "1"]);
-    let gatekeeper_port = devnet.pruntime_port + 2;
-    let measurement: [u8; 32] = {
-        let info = json(devnet.worker_private(1) + 1, "/info");
-        let hex = info["measurement"].as_str().unwrap().trim_start_matches("0x").to_string();
-        hex::decode(hex).unwrap().try_into().unwrap()
-    };
+    let gatekeeper = Pruntime::at(devnet.pruntime_port + 2, devnet.pruntime_port + 3);
+    let worker = Pruntime::at(devnet.worker_private(1), devnet.worker_private(1) + 1);
+    let measurement: [u8; 32] = worker.info().unwrap().measurement.try_into().unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let client = Client::connect(&devnet.ws_url()).await.unwrap();
@@ -154,9 +145,116 @@ fn forged_key_notices_are_refused_on_chain() {
             assert!(messages.iter().all(umbra_runtime::routing::is_authentic_notice), "block {n}: {messages:?}");
         }
     });
-    let status = json(gatekeeper_port, "/status");
-    assert_eq!(status["forged_notices"], 0, "{status}");
-    assert_eq!(status["divergences"], 0, "{status}");
-    assert_eq!(status["key_errors"], 0, "{status}");
-    assert_eq!(status["epochs"].as_array().unwrap().len(), 1, "{status}");
+    let status = gatekeeper.status().unwrap().core;
+    assert_eq!((status.forged_notices, status.divergences, status.key_errors), (0, 0, 0), "{status:?}");
+    assert_eq!(status.epochs.len(), 1, "{status:?}");
+}
+
+/// A contract code of exactly the largest size the chain accepts: a minimal
+/// valid module padded with a custom section, distinct per `n`.
+fn max_size_code(n: u32) -> Vec<u8> {
+    let mut code =
+        wat::parse_str(r#"(module (memory (export "memory") 1) (func (export "deploy")) (func (export "call")))"#)
+            .unwrap();
+    let name = b"pad";
+    let max = umbra_vm::limits::MAX_CODE_SIZE;
+    let leb = |mut v: usize| {
+        let mut out = Vec::new();
+        loop {
+            let byte = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                out.push(byte);
+                return out;
+            }
+            out.push(byte | 0x80);
+        }
+    };
+    // id ‖ LEB(size) ‖ LEB(name len) ‖ name ‖ content, with size = name part + content.
+    let overhead = |content: usize| 1 + leb(1 + name.len() + content).len() + 1 + name.len();
+    let mut content = max - code.len() - overhead(0);
+    while code.len() + overhead(content) + content > max {
+        content -= 1;
+    }
+    code.push(0);
+    code.extend(leb(1 + name.len() + content));
+    code.push(name.len() as u8);
+    code.extend_from_slice(name);
+    code.extend((0..content).map(|i| (i as u32).wrapping_mul(31).wrapping_add(n) as u8));
+    assert_eq!(code.len(), max);
+    code
+}
+
+/// Section 5: with twenty maximum-size codes in the chain state, and a node
+/// whose sync answers are cut at 256 KiB (so state pages and single blocks'
+/// changes arrive in several parts), a new worker fast-syncs and registers,
+/// and another replays every block from genesis and registers: both calls
+/// cut at the byte budget and say where to continue, and the relayer
+/// follows.
+#[test]
+fn workers_sync_and_register_past_large_state_and_blocks() {
+    use umbra_e2e::{binary, wait_for, NodeProcess, Process};
+    let dir = tempfile::tempdir().unwrap();
+    let node = NodeProcess::start(&dir.path().join("node"), &["--pruning", "archive", "--rpc-sync-budget-kib", "256"]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let client = Client::connect(&node.ws_url()).await.unwrap();
+        let bob = Pair::from_suri(Scheme::Sr25519, &SecretUri::parse("//Bob").unwrap()).unwrap();
+        let nonce = client.next_nonce(&AccountId32(bob.public())).await.unwrap();
+        for n in 0..20u32 {
+            let call = RuntimeCall::Contracts(contracts::Call::upload_code { code: max_size_code(n) });
+            let xt = client.sign(call, &bob, nonce + n, 0).await.unwrap();
+            client.submit(&xt).await.unwrap();
+        }
+        let key = |n: u32| contracts::keys::code_info(&umbra_primitives::H256(umbra_crypto::hashing::blake2_256(&max_size_code(n))));
+        for n in 0..20u32 {
+            while client.storage(&key(n), Some(client.finalized_hash().await.unwrap())).await.unwrap().is_none() {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    });
+    let start = |name: &str, extra: &[&str]| {
+        let (private, public) = (free_port(), free_port());
+        let data = dir.path().join(name);
+        let args: Vec<String> = [
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--private-addr",
+            &format!("127.0.0.1:{private}"),
+            "--public-addr",
+            &format!("127.0.0.1:{public}"),
+            "--tee",
+            "sim",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let pruntime = Process::start("umbra-pruntime", &args, dir.path().join(format!("{name}.log")));
+        let mut relayer_args = vec![
+            "--node".to_string(),
+            node.ws_url(),
+            "--pruntime".to_string(),
+            format!("127.0.0.1:{private}"),
+            "--signer".to_string(),
+            if name == "fast" { "//Ferdie".to_string() } else { "//Dave".to_string() },
+        ];
+        relayer_args.extend(extra.iter().map(|s| s.to_string()));
+        let relayer = Process::start("umbra-relayer", &relayer_args, dir.path().join(format!("{name}-relayer.log")));
+        (Pruntime::at(private, public), pruntime, relayer)
+    };
+    let (fast, _p1, _r1) = start("fast", &[]);
+    let (replay, _p2, r2) = start("replay", &["--from-genesis"]);
+    let info = wait_for("pRuntime info", TIMEOUT, || fast.info());
+    let measurement = format!("0x{}", hex::encode(&info.measurement));
+    let out = std::process::Command::new(binary("umbra"))
+        .args(["--url", &node.ws_url(), "measurement", "add", &measurement])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for (what, worker) in [("fast-synced", &fast), ("replayed", &replay)] {
+        wait_for(what, Duration::from_secs(240), || worker.status()?.core.registered.then_some(()));
+        let status = worker.status().unwrap();
+        assert!(status.core.state_bytes > 20 * umbra_vm::limits::MAX_CODE_SIZE, "{what}: {status:?}");
+    }
+    assert!(r2.log_text().contains("pRuntime initialized"), "{}", r2.log_text());
 }

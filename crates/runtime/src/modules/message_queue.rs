@@ -50,6 +50,9 @@ pub const MAX_PAYLOAD_LEN: usize = 64 * 1024;
 pub const MAX_COMMIT_PAYLOAD_LEN: usize = 1024 * 1024;
 /// Most messages in one block's `Outbound`.
 pub const MAX_OUTBOUND: usize = 1024;
+/// Most payload bytes in one block's `Outbound` (one storage value: it must
+/// stay well inside what a sync answer carries, `SYNC_BYTE_BUDGET`).
+pub const MAX_OUTBOUND_BYTES: usize = 2 << 20;
 /// Sequences further ahead than this are refused by the pool.
 pub const MAX_FUTURE_SEQUENCES: u64 = 64;
 /// Domain separation of egress signatures.
@@ -262,7 +265,8 @@ pub fn notify(ext: &mut Ext<'_>, module: &str, topic: &[u8], payload: Vec<u8>) -
     let message = Message { sender: MessageOrigin::module(module), destination: topic.to_vec(), payload };
     message.check_bounds(MAX_PAYLOAD_LEN)?;
     let mut queue = outbound(ext);
-    if queue.len() >= MAX_OUTBOUND {
+    let bytes: usize = queue.iter().map(|m| m.payload.len()).sum::<usize>().saturating_add(message.payload.len());
+    if queue.len() >= MAX_OUTBOUND || bytes > MAX_OUTBOUND_BYTES {
         return Err(Error::OutboundFull);
     }
     queue.push(message);
