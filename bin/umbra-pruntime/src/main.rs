@@ -75,6 +75,9 @@ struct Args {
     /// Connections served at once per API (more wait in the backlog).
     #[arg(long, default_value_t = 1024)]
     max_connections: usize,
+    /// A query running longer than this (milliseconds of wall time) traps.
+    #[arg(long, default_value_t = 2000)]
+    query_deadline_ms: u64,
     /// TEST ONLY: make this replica's contract state diverge on purpose
     /// (shows the chain freezing the cluster). Never in production.
     #[arg(long, hide = true)]
@@ -144,6 +147,7 @@ async fn run(args: Args) -> Result<(), String> {
         query_rate: args.query_rate,
         info_refresh: Duration::from_secs(args.info_refresh_secs),
         max_connections: args.max_connections,
+        query_deadline: Duration::from_millis(args.query_deadline_ms),
     };
     let pruntime = Pruntime::open(platform, settings).map_err(|e| e.to_string())?;
     let (private, public, task) =

@@ -14,6 +14,11 @@ fn help_and_bad_arguments() {
     // Missing --data-dir: usage error.
     let out = Command::new(BIN).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
+    // No default TEE: the SIMULATED one is never chosen silently.
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN).arg("--data-dir").arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--tee"), "{}", String::from_utf8_lossy(&out.stderr));
     // Gramine without /dev/attestation: one error line, status 1.
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(BIN)

@@ -40,6 +40,7 @@ fn ballot_runs_in_the_vm() {
             block_timestamp: 0,
             debug: false,
             writable: true,
+            deadline_ticks: None,
         };
         let (out, _) = vm.execute(&hash, entry, &input, 50_000_000, context, Box::new(host)).unwrap();
         if out.status == Status::Success {

@@ -39,7 +39,7 @@ fn token_runs_in_the_vm() {
         let mut host = MemoryHost::new([0; 32]);
         host.storage = storage.storage.clone();
         let context =
-            CallContext { caller, contract_id: [9; 32], block_number: 1, block_timestamp: 0, debug: false, writable };
+            CallContext { caller, contract_id: [9; 32], block_number: 1, block_timestamp: 0, debug: false, writable, deadline_ticks: None };
         let (out, _) = vm.execute(&hash, entry, &input, 50_000_000, context, Box::new(host)).unwrap();
         if out.status == Status::Success {
             storage.apply(&out.effects);

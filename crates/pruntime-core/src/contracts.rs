@@ -156,6 +156,47 @@ pub struct Output {
     pub as_cluster: Vec<SignedMessage>,
 }
 
+/// The executor's state as queries see it, published by the shell after
+/// every dispatch so queries never wait for command execution.
+#[derive(Clone)]
+pub struct QueryView {
+    clusters: BTreeMap<H256, Arc<HostedCluster>>,
+    codes: BTreeMap<H256, Arc<Vec<u8>>>,
+    vm: Option<Arc<Vm>>,
+}
+
+impl QueryView {
+    /// A read-only view of `contract` for a query (`None`: not hosted).
+    pub fn snapshot(
+        &self,
+        synced_block: BlockNumber,
+        contract: &H256,
+        cluster_keys: &[(H256, u32, [u8; 32])],
+        domain: Domain,
+    ) -> Option<Snapshot> {
+        let (cluster_id, hosted) = self.clusters.iter().find(|(_, c)| c.contracts.contains_key(contract))?;
+        let state = hosted.contracts.get(contract)?;
+        let (_, _, key) = cluster_keys.iter().find(|(c, _, _)| c == cluster_id)?;
+        Some(Snapshot {
+            vm: self.vm.clone()?,
+            contract: *contract,
+            code_hash: state.code_hash,
+            storage: state.storage.clone(),
+            block_number: hosted.executed_block,
+            synced_block,
+            state_root: hosted.root,
+            contract_key: ClusterKey::from_bytes(*key).contract_key(domain, &contract.0),
+            domain,
+            nest: self.vm.clone().map(|vm| Nest::new(vm, hosted, &self.codes, &ClusterKey::from_bytes(*key))),
+        })
+    }
+
+    /// The VM (ticked by the shell for query deadlines).
+    pub fn vm(&self) -> Option<&Arc<Vm>> {
+        self.vm.as_ref()
+    }
+}
+
 /// A read-only view of one contract for a query.
 pub struct Snapshot {
     /// The VM.
@@ -186,7 +227,9 @@ pub struct Executor {
     /// `None` when the engine could not start (every command then fails
     /// with `Trapped` and the error is counted).
     vm: Option<Arc<Vm>>,
-    clusters: BTreeMap<H256, HostedCluster>,
+    /// Shared with published query views; copied on write only while a
+    /// view still holds the previous state.
+    clusters: BTreeMap<H256, Arc<HostedCluster>>,
     stats: ExecStats,
     fault_diverge: bool,
     /// Code read from the chain, by hash (for nested calls, which cannot
@@ -196,7 +239,12 @@ pub struct Executor {
 }
 
 struct ContractHost {
+    /// The contract's storage as of before this command (shared, never
+    /// copied).
     storage: Arc<Storage>,
+    /// This contract, when nested calls of this command may have written
+    /// to it (their writes are read through the nest's shared overlay).
+    contract: Option<H256>,
     seed: [u8; 32],
     counter: u64,
     key: ContractKey,
@@ -205,9 +253,63 @@ struct ContractHost {
     nest: Option<Arc<Nest>>,
     /// Contracts on the call stack, this one last (re-entry is refused).
     stack: Vec<H256>,
+    /// Queries: the VM epoch after which execution traps (wall clock).
+    deadline_at: Option<u64>,
 }
 
 type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+/// Writes and events of the nested calls of one command, shared by all its
+/// hosts, with a journal to undo a failed nested call: no copy of any
+/// storage or pending write is ever made, so the work of a nested call is
+/// the work its gas paid for.
+#[derive(Default)]
+struct NestState {
+    /// Pending writes per contract.
+    writes: BTreeMap<H256, Writes>,
+    /// Live (non-removed) pending keys per contract, for `next_key`.
+    live: BTreeMap<H256, std::collections::BTreeSet<Vec<u8>>>,
+    /// Events of successful nested calls, in order.
+    events: Vec<Vec<u8>>,
+    /// (contract, key, value before) for every write, to undo.
+    journal: Vec<(H256, Vec<u8>, Option<Option<Vec<u8>>>)>,
+}
+
+impl NestState {
+    fn write(&mut self, contract: H256, key: Vec<u8>, value: Option<Vec<u8>>) {
+        let live = self.live.entry(contract).or_default();
+        if value.is_some() {
+            live.insert(key.clone());
+        } else {
+            live.remove(&key);
+        }
+        let before = self.writes.entry(contract).or_default().insert(key.clone(), value);
+        self.journal.push((contract, key, before));
+    }
+
+    /// Undoes every write after journal position `mark`, newest first.
+    fn undo_to(&mut self, mark: usize) {
+        while self.journal.len() > mark {
+            let Some((contract, key, before)) = self.journal.pop() else { break };
+            let writes = self.writes.entry(contract).or_default();
+            let live = self.live.entry(contract).or_default();
+            match before {
+                Some(value) => {
+                    if value.is_some() {
+                        live.insert(key.clone());
+                    } else {
+                        live.remove(&key);
+                    }
+                    writes.insert(key, value);
+                }
+                None => {
+                    live.remove(&key);
+                    writes.remove(&key);
+                }
+            }
+        }
+    }
+}
 
 /// What contract-to-contract calls of one command or query need: the
 /// cluster's contracts as they were before it, the VM, the cluster key to
@@ -218,8 +320,7 @@ pub struct Nest {
     contracts: BTreeMap<H256, (H256, Arc<Storage>)>,
     codes: BTreeMap<H256, Arc<Vec<u8>>>,
     cluster_key: ClusterKey,
-    writes: std::sync::Mutex<BTreeMap<H256, Writes>>,
-    events: std::sync::Mutex<Vec<Vec<u8>>>,
+    state: std::sync::Mutex<NestState>,
 }
 
 impl Nest {
@@ -238,26 +339,69 @@ impl Nest {
                 .filter_map(|c| codes.get(&c.code_hash).map(|code| (c.code_hash, code.clone())))
                 .collect(),
             cluster_key: ClusterKey::from_bytes(*cluster_key.expose()),
-            writes: Default::default(),
-            events: Default::default(),
+            state: Default::default(),
         })
     }
 
     /// The nested calls' writes per contract, and their events.
     fn take(&self) -> (BTreeMap<H256, Writes>, Vec<Vec<u8>>) {
-        let writes = self.writes.lock().map(|mut w| std::mem::take(&mut *w)).unwrap_or_default();
-        let events = self.events.lock().map(|mut e| std::mem::take(&mut *e)).unwrap_or_default();
-        (writes, events)
+        match self.state.lock() {
+            Ok(mut state) => {
+                let state = std::mem::take(&mut *state);
+                (state.writes, state.events)
+            }
+            Err(_) => Default::default(),
+        }
+    }
+}
+
+impl ContractHost {
+    /// A pending nested write to this contract, if any: `Some(None)` is a
+    /// removal.
+    fn nested(&self, key: &[u8]) -> Option<Option<Vec<u8>>> {
+        let (nest, contract) = (self.nest.as_ref()?, self.contract.as_ref()?);
+        let state = nest.state.lock().ok()?;
+        state.writes.get(contract)?.get(key).cloned()
     }
 }
 
 impl Host for ContractHost {
     fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
-        self.storage.get(key).cloned()
+        match self.nested(key) {
+            Some(value) => value,
+            None => self.storage.get(key).cloned(),
+        }
     }
 
     fn next_key(&self, prefix: &[u8], after: Option<&[u8]>) -> Option<Vec<u8>> {
-        umbra_vm::next_key_in(&self.storage, prefix, after)
+        use std::ops::Bound;
+        let (Some(nest), Some(contract)) = (&self.nest, &self.contract) else {
+            return umbra_vm::next_key_in(&self.storage, prefix, after);
+        };
+        let state = nest.state.lock().ok()?;
+        let (Some(writes), Some(live)) = (state.writes.get(contract), state.live.get(contract)) else {
+            return umbra_vm::next_key_in(&self.storage, prefix, after);
+        };
+        // Committed keys merged with live pending ones; removed ones are
+        // skipped (at most MAX_WRITES per nested call, each paid for).
+        let mut cursor = after.map(<[u8]>::to_vec);
+        loop {
+            let committed = umbra_vm::next_key_in(&self.storage, prefix, cursor.as_deref());
+            let lower = match &cursor {
+                Some(c) => Bound::Excluded(c.clone()),
+                None => Bound::Included(prefix.to_vec()),
+            };
+            let pending = live.range((lower, Bound::Unbounded)).next().filter(|k| k.starts_with(prefix)).cloned();
+            let candidate = match (committed, pending) {
+                (Some(a), Some(b)) => a.min(b),
+                (a, b) => a.or(b)?,
+            };
+            if matches!(writes.get(&candidate), Some(None)) {
+                cursor = Some(candidate);
+                continue;
+            }
+            return Some(candidate);
+        }
     }
 
     fn random(&mut self, out: &mut [u8]) {
@@ -279,24 +423,10 @@ impl Host for ContractHost {
             return None;
         }
         let (code_hash, base) = nest.contracts.get(&callee)?.clone();
-        // The callee's state: as before this command, plus what earlier
-        // nested calls of this command wrote to it.
-        let (saved_writes, saved_events) = {
-            let writes = nest.writes.lock().ok()?;
-            (writes.clone(), nest.events.lock().ok()?.len())
-        };
-        let storage = match saved_writes.get(&callee) {
-            Some(w) => {
-                let mut s = (*base).clone();
-                for (k, v) in w {
-                    match v {
-                        Some(v) => s.insert(k.clone(), v.clone()),
-                        None => s.remove(k),
-                    };
-                }
-                Arc::new(s)
-            }
-            None => base,
+        // Where to roll back to if the callee fails.
+        let (mark, events_mark) = {
+            let state = nest.state.lock().ok()?;
+            (state.journal.len(), state.events.len())
         };
         // Deterministic per (command seed, position of this nested call).
         self.counter += 1;
@@ -304,13 +434,15 @@ impl Host for ContractHost {
         let mut stack = self.stack.clone();
         stack.push(callee);
         let child = ContractHost {
-            storage,
+            storage: base,
+            contract: Some(callee),
             seed,
             counter: 0,
             key: nest.cluster_key.contract_key(self.domain, &callee.0),
             domain: self.domain,
             nest: Some(nest.clone()),
             stack,
+            deadline_at: self.deadline_at,
         };
         let context = CallContext {
             caller: Some(call.caller),
@@ -319,29 +451,36 @@ impl Host for ContractHost {
             block_timestamp: call.block_timestamp,
             debug: false,
             writable: call.writable,
+            // A query's nested calls share its absolute deadline.
+            deadline_ticks: self.deadline_at.map(|at| at.saturating_sub(nest.vm.epoch()).max(1)),
         };
-        // Evicted from the VM's cache: prepared again from the code kept.
+        // Evicted from the VM's cache: prepared again from the code kept
+        // (nothing is hashed or compiled while it is cached).
         if let Some(code) = nest.codes.get(&code_hash) {
-            if nest.vm.prepare(code).is_err() {
+            if nest.vm.prepare_known(&code_hash.0, code).is_err() {
                 return None;
             }
         }
         let executed =
             nest.vm.execute(&code_hash.0, Entry::Call, &call.input, call.gas_limit, context, Box::new(child));
+        let mut state = nest.state.lock().ok()?;
         let (outcome, _) = match executed {
             Ok(done) => done,
             Err(_) => {
                 // Roll back what the callee's own nested calls wrote.
-                *nest.writes.lock().ok()? = saved_writes;
+                state.undo_to(mark);
+                state.events.truncate(events_mark);
                 return Some(NestedResult { status: Status::Trapped("refused".into()), output: vec![], gas_used: 0 });
             }
         };
         if outcome.status == Status::Success {
-            nest.writes.lock().ok()?.entry(callee).or_default().extend(outcome.effects.writes);
-            nest.events.lock().ok()?.extend(outcome.effects.events);
+            for (key, value) in outcome.effects.writes {
+                state.write(callee, key, value);
+            }
+            state.events.extend(outcome.effects.events);
         } else {
-            *nest.writes.lock().ok()? = saved_writes;
-            nest.events.lock().ok()?.truncate(saved_events);
+            state.undo_to(mark);
+            state.events.truncate(events_mark);
         }
         Some(NestedResult { status: outcome.status, output: outcome.output, gas_used: outcome.gas_used })
     }
@@ -435,29 +574,10 @@ impl Executor {
         self.clusters.clear();
     }
 
-    /// A read-only view of `contract` for a query.
-    pub fn snapshot(
-        &self,
-        synced_block: BlockNumber,
-        contract: &H256,
-        cluster_keys: &[(H256, u32, [u8; 32])],
-        domain: Domain,
-    ) -> Option<Snapshot> {
-        let (cluster_id, hosted) = self.clusters.iter().find(|(_, c)| c.contracts.contains_key(contract))?;
-        let state = hosted.contracts.get(contract)?;
-        let (_, _, key) = cluster_keys.iter().find(|(c, _, _)| c == cluster_id)?;
-        Some(Snapshot {
-            vm: self.vm.clone()?,
-            contract: *contract,
-            code_hash: state.code_hash,
-            storage: state.storage.clone(),
-            block_number: hosted.executed_block,
-            synced_block,
-            state_root: hosted.root,
-            contract_key: ClusterKey::from_bytes(*key).contract_key(domain, &contract.0),
-            domain,
-            nest: self.vm.clone().map(|vm| Nest::new(vm, hosted, &self.codes, &ClusterKey::from_bytes(*key))),
-        })
+    /// What queries need, detached from the executor (shared states: cheap
+    /// to take after every dispatch).
+    pub fn query_view(&self) -> QueryView {
+        QueryView { clusters: self.clusters.clone(), codes: self.codes.clone(), vm: self.vm.clone() }
     }
 
     fn prepare(&mut self, ext: &Ext<'_>, code_hash: &H256) -> bool {
@@ -471,7 +591,12 @@ impl Executor {
                 code
             }
         };
-        vm.prepare(&code).is_ok()
+        vm.prepare_known(&code_hash.0, &code).is_ok()
+    }
+
+    /// The VM (the shell ticks its epoch for query deadlines).
+    pub fn vm(&self) -> Option<&Arc<Vm>> {
+        self.vm.as_ref()
     }
 
     /// Processes one verified block.
@@ -486,13 +611,17 @@ impl Executor {
                 continue;
             }
             let key = ClusterKey::from_bytes(*key);
-            let mut hosted = self.clusters.remove(cluster_id).unwrap_or_else(HostedCluster::new);
+            let mut hosted = self
+                .clusters
+                .remove(cluster_id)
+                .map(|shared| Arc::try_unwrap(shared).unwrap_or_else(|shared| (*shared).clone()))
+                .unwrap_or_else(HostedCluster::new);
             self.sync_deltas(ctx, &ext, cluster_id, &key, &mut hosted);
             self.ack(ctx, cluster_id, &mut hosted, &mut out);
             if !contracts::frozen(&ext, cluster_id) {
                 self.execute_queue(ctx, &ext, cluster_id, &key, &mut hosted, &mut out);
             }
-            self.clusters.insert(*cluster_id, hosted);
+            self.clusters.insert(*cluster_id, Arc::new(hosted));
         }
         out
     }
@@ -749,12 +878,15 @@ impl Executor {
         let nest = Nest::new(vm.clone(), hosted, &self.codes, cluster_key);
         let host = ContractHost {
             storage,
+            contract: None,
             seed: *ck.command_seed(ctx.domain, command.call_id),
             counter: 0,
             key: ContractKey::from_bytes(*ck.expose()),
             domain: ctx.domain,
             nest: Some(nest.clone()),
             stack: vec![command.contract],
+            // Commands have no wall-clock deadline: gas alone ends them.
+            deadline_at: None,
         };
         let context = CallContext {
             caller: Some(command.caller.0),
@@ -763,6 +895,7 @@ impl Executor {
             block_timestamp: command.timestamp,
             debug: false,
             writable: true,
+            deadline_ticks: None,
         };
         let outcome = vm.execute(&code_hash.0, entry, &payload.input, command.gas_limit, context, Box::new(host));
         let (nested_writes, nested_events) = nest.take();
@@ -901,6 +1034,8 @@ pub struct QueryAnswer {
 /// randomness, and seals the response to the query's ephemeral key under a
 /// reply key bound to this worker (`responder`), the query's nonce and a
 /// fresh salt — a replay that got through would still never reuse a key.
+/// Queries are not replicated, so they also get a wall-clock deadline:
+/// `deadline_ticks` ticks of the VM's epoch ([`umbra_vm::Vm::tick`]).
 #[allow(clippy::too_many_arguments)]
 pub fn run_query(
     snapshot: &Snapshot,
@@ -909,6 +1044,7 @@ pub fn run_query(
     genesis: &H256,
     envelope_bytes: &[u8],
     entropy: [u8; 32],
+    deadline_ticks: u64,
     admit: impl FnOnce(&[u8; 16], BlockNumber) -> Result<(), QueryError>,
 ) -> Result<QueryAnswer, QueryError> {
     let envelope = Envelope::from_bytes(envelope_bytes, contracts::MAX_ENVELOPE_LEN)
@@ -953,12 +1089,14 @@ pub fn run_query(
     };
     let host = ContractHost {
         storage: snapshot.storage.clone(),
+        contract: None,
         seed,
         counter: 0,
         key: ContractKey::from_bytes(*snapshot.contract_key.expose()),
         domain: snapshot.domain,
         nest: snapshot.nest.clone(),
         stack: vec![snapshot.contract],
+        deadline_at: Some(snapshot.vm.epoch().saturating_add(deadline_ticks.max(1))),
     };
     let call_context = CallContext {
         caller,
@@ -967,6 +1105,7 @@ pub fn run_query(
         block_timestamp: 0,
         debug: false,
         writable: false,
+        deadline_ticks: Some(deadline_ticks.max(1)),
     };
     let (status, gas_used, output) = match snapshot.vm.execute(
         &snapshot.code_hash.0,

@@ -198,6 +198,113 @@ pub struct SyncState {
     pub keys: crate::keys::KeyState,
 }
 
+/// What a registration info is built from (the synced, verified chain).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct RegistrationBasis {
+    identity: sr25519::Public,
+    ecdh_public: [u8; 32],
+    genesis_hash: H256,
+    role: WorkerRole,
+    chain_time_ms: u64,
+}
+
+impl RegistrationBasis {
+    fn info(
+        &self,
+        platform: umbra_attestation::PlatformKind,
+        features: registry::WorkerFeatures,
+        operator: Option<umbra_primitives::AccountId32>,
+    ) -> Result<registry::WorkerRegistrationInfo, Error> {
+        Ok(registry::WorkerRegistrationInfo {
+            version: registry::INFO_VERSION,
+            identity: self.identity,
+            ecdh_public: self.ecdh_public,
+            genesis_hash: self.genesis_hash,
+            operator,
+            role: self.role,
+            features,
+            platform,
+            attested_at_ms: self.chain_time_ms,
+        })
+    }
+}
+
+/// Copies of cluster keys for a view; zeroized on drop, no `Debug`.
+struct ClusterKeyCopies(Vec<(H256, u32, [u8; 32])>);
+
+impl Drop for ClusterKeyCopies {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        for (_, _, key) in &mut self.0 {
+            key.zeroize();
+        }
+    }
+}
+
+/// The core as the public API sees it at one moment (see
+/// [`Core::public_view`]). Holds copies of the worker's X25519 secret and
+/// cluster keys (zeroized on drop); no `Debug`.
+pub struct PublicView {
+    /// The core's status.
+    pub status: CoreStatus,
+    queries: crate::contracts::QueryView,
+    cluster_keys: ClusterKeyCopies,
+    ecdh: x25519::Secret,
+    genesis: Option<H256>,
+    synced: Option<(H256, BlockNumber)>,
+    caught_up: bool,
+    domain: umbra_crypto::labels::Domain,
+    registration: Option<RegistrationBasis>,
+}
+
+impl PublicView {
+    /// A read-only snapshot of `contract` for a query, with what opening
+    /// the query needs (worker X25519 secret, genesis). Refused while not
+    /// caught up (the shell also refuses while stale).
+    pub fn query_snapshot(&self, contract: &H256) -> Result<(crate::contracts::Snapshot, x25519::Secret, H256), Error> {
+        let genesis = self.genesis.ok_or(Error::NotInitialized)?;
+        if !self.caught_up {
+            return Err(Error::NotCaughtUp);
+        }
+        let synced = self.synced.map_or(0, |(_, n)| n);
+        let snapshot = self
+            .queries
+            .snapshot(synced, contract, &self.cluster_keys.0, self.domain)
+            .ok_or(crate::contracts::QueryError::NotHosted)?;
+        Ok((snapshot, x25519::Secret::from_bytes(*self.ecdh.to_bytes()), genesis))
+    }
+
+    /// The registration info to attest (as [`Core::registration_info`]).
+    pub fn registration_info(
+        &self,
+        platform: umbra_attestation::PlatformKind,
+        features: registry::WorkerFeatures,
+        operator: Option<umbra_primitives::AccountId32>,
+    ) -> Result<registry::WorkerRegistrationInfo, Error> {
+        self.registration.as_ref().ok_or(Error::NotCaughtUp)?.info(platform, features, operator)
+    }
+
+    /// The synced block's hash and number.
+    pub fn synced(&self) -> Option<(H256, BlockNumber)> {
+        self.synced
+    }
+
+    /// Whether the core was caught up.
+    pub fn caught_up(&self) -> bool {
+        self.caught_up
+    }
+
+    /// The worker's X25519 public key.
+    pub fn ecdh_public(&self) -> [u8; 32] {
+        self.ecdh.public().0
+    }
+
+    /// The VM (its epoch drives query deadlines).
+    pub fn vm(&self) -> Option<&std::sync::Arc<umbra_vm::Vm>> {
+        self.queries.vm()
+    }
+}
+
 /// The core.
 pub struct Core {
     config: Config,
@@ -694,21 +801,38 @@ impl Core {
         features: registry::WorkerFeatures,
         operator: Option<umbra_primitives::AccountId32>,
     ) -> Result<registry::WorkerRegistrationInfo, Error> {
+        self.registration_basis()?.info(platform, features, operator)
+    }
+
+    fn registration_basis(&self) -> Result<RegistrationBasis, Error> {
         let sync = self.sync()?;
         if !self.caught_up() {
             return Err(Error::NotCaughtUp);
         }
-        Ok(registry::WorkerRegistrationInfo {
-            version: registry::INFO_VERSION,
+        Ok(RegistrationBasis {
             identity: self.identity.public(),
             ecdh_public: self.identity.ecdh.public().0,
             genesis_hash: sync.light_client.genesis_hash(),
-            operator,
             role: self.config.role,
-            features,
-            platform,
-            attested_at_ms: self.chain_time_ms().ok_or(Error::NoState)?,
+            chain_time_ms: self.chain_time_ms().ok_or(Error::NoState)?,
         })
+    }
+
+    /// Everything the public API serves, detached from the core: the shell
+    /// publishes it after every entry point, so queries, `/info` and the
+    /// status never wait for command execution.
+    pub fn public_view(&self) -> PublicView {
+        PublicView {
+            status: self.status(),
+            queries: self.executor.query_view(),
+            cluster_keys: ClusterKeyCopies(self.secrets.clusters.clone()),
+            ecdh: x25519::Secret::from_bytes(*self.identity.ecdh.to_bytes()),
+            genesis: self.sync.as_ref().map(|s| s.light_client.genesis_hash()),
+            synced: self.synced(),
+            caught_up: self.caught_up(),
+            domain: self.config.domain,
+            registration: self.registration_basis().ok(),
+        }
     }
 
     /// The status.
@@ -775,25 +899,13 @@ impl Core {
         }
     }
 
-    /// A read-only snapshot of `contract` for a query, with what opening
-    /// the query needs (worker X25519 secret, genesis). Refused while not
-    /// caught up (the shell also refuses while stale).
-    pub fn query_snapshot(&self, contract: &H256) -> Result<(crate::contracts::Snapshot, x25519::Secret, H256), Error> {
-        let sync = self.sync()?;
-        if !self.caught_up() {
-            return Err(Error::NotCaughtUp);
-        }
-        let synced = sync.state_at.as_ref().map_or(0, |h| h.number);
-        let snapshot = self
-            .executor
-            .snapshot(synced, contract, &self.secrets.clusters, self.config.domain)
-            .ok_or(crate::contracts::QueryError::NotHosted)?;
-        let secret = x25519::Secret::from_bytes(*self.identity.ecdh.to_bytes());
-        Ok((snapshot, secret, sync.light_client.genesis_hash()))
-    }
-
     /// The synced block's hash and number.
     pub fn synced(&self) -> Option<(H256, BlockNumber)> {
         self.sync.as_ref().and_then(|s| s.state_at.as_ref()).map(|h| (h.hash(), h.number))
+    }
+
+    /// The contract VM (the shell ticks its epoch for query deadlines).
+    pub fn vm(&self) -> Option<std::sync::Arc<umbra_vm::Vm>> {
+        self.executor.vm().cloned()
     }
 }

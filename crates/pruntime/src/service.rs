@@ -14,6 +14,13 @@
 //! every `info_refresh`), `/state` and `/query` — is rate limited per client
 //! address; queries and state reads are refused while stale or not caught
 //! up.
+//!
+//! Locks: the core is locked only by the private API (one relayer); after
+//! every private call the shell publishes the core's [`PublicView`], from
+//! which `/query`, `/info` and `/status` are served, so they keep answering
+//! while blocks (and their commands) execute. `/state` reads the replica and
+//! waits for the core. Queries also have a wall-clock deadline (the VM's
+//! epoch, ticked every [`TICK`]).
 
 use std::{
     convert::Infallible,
@@ -35,9 +42,10 @@ use umbra_protocol::{
     wire, IDENTITY_HEADER, MAX_EGRESS_RESPONSE, SIGNATURE_HEADER,
 };
 pub use umbra_protocol::{MAX_PRIVATE_BODY, MAX_PUBLIC_BODY, RESPONSE_CONTEXT};
+use umbra_crypto::sr25519;
 use umbra_pruntime_core::{
     contracts::{run_query, QueryError, QueryReplayGuard},
-    core::{Config, Core, Effects},
+    core::{Config, Core, Effects, PublicView},
 };
 use umbra_runtime::modules::registry::WorkerFeatures;
 use umbra_tee::Platform;
@@ -72,7 +80,12 @@ pub struct Settings {
     pub info_refresh: Duration,
     /// Connections served at once per API.
     pub max_connections: usize,
+    /// A query running longer than this traps.
+    pub query_deadline: Duration,
 }
+
+/// The VM epoch tick (query deadlines are multiples of it).
+pub const TICK: Duration = Duration::from_millis(10);
 
 /// A token bucket per client address, in thousandths of a request.
 struct RateLimiter {
@@ -121,10 +134,15 @@ fn monotonic_now() -> Instant {
     Instant::now()
 }
 
+/// The core and what only the private API changes.
 struct Shell {
     core: Core,
     platform: Arc<dyn Platform>,
     settings: Settings,
+}
+
+/// The shell's bookkeeping, read by every API without the core's lock.
+struct Clock {
     /// When verified finality last advanced (or the process started).
     last_progress: Instant,
     last_checkpoint: BlockNumber,
@@ -132,15 +150,36 @@ struct Shell {
     checkpoint_error: Option<String>,
     /// Why sealing changed secrets failed; egress is withheld while set.
     seal_error: Option<String>,
-    info_cache: Option<(Instant, Option<BlockNumber>, api::Info)>,
 }
 
 /// A running pRuntime.
 pub struct Pruntime {
-    shell: Arc<Mutex<Shell>>,
-    limiter: Arc<Mutex<RateLimiter>>,
+    api: Arc<Api>,
     max_connections: usize,
 }
+
+/// What every handler shares.
+struct Api {
+    shell: Mutex<Shell>,
+    clock: Mutex<Clock>,
+    published: Mutex<Arc<PublicView>>,
+    limiter: Mutex<RateLimiter>,
+    /// Query nonces answered within their windows.
+    queries: Mutex<QueryReplayGuard>,
+    /// The identity key again, for signing responses without the core.
+    signer: sr25519::Pair,
+    platform: Arc<dyn Platform>,
+    features: WorkerFeatures,
+    operator: Option<AccountId32>,
+    max_staleness: Duration,
+    info_refresh: Duration,
+    deadline_ticks: u64,
+    info_cache: Mutex<Option<(Instant, Option<BlockNumber>, api::Info)>>,
+    vm: Option<Arc<umbra_vm::Vm>>,
+}
+
+/// Most query nonces remembered at once (16 bytes each, plus the index).
+pub const MAX_REMEMBERED_QUERIES: usize = 1_000_000;
 
 impl Pruntime {
     /// Opens pRuntime in `settings.data_dir`: the sealed identity (created
@@ -175,23 +214,37 @@ impl Pruntime {
         if core.identity().public() != public {
             return Err(Error::Internal("identity changed while opening".into()));
         }
+        let (signer, _) = checkpoint::load_or_create_identity(platform.as_ref(), &dir)?;
         tracing::warn!("{}", platform.banner());
-        let limiter = Arc::new(Mutex::new(RateLimiter { rate: settings.query_rate, buckets: Default::default() }));
         let max_connections = settings.max_connections.max(1);
-        let mut shell = Shell {
-            core,
-            platform,
-            settings,
-            last_progress: monotonic_now(),
-            last_checkpoint,
-            checkpoint_error: None,
-            seal_error: None,
-            info_cache: None,
+        let deadline_ticks = (settings.query_deadline.as_millis() / TICK.as_millis()).max(1) as u64;
+        let api = Api {
+            clock: Mutex::new(Clock {
+                last_progress: monotonic_now(),
+                last_checkpoint,
+                checkpoint_error: None,
+                seal_error: None,
+            }),
+            published: Mutex::new(Arc::new(core.public_view())),
+            limiter: Mutex::new(RateLimiter { rate: settings.query_rate, buckets: Default::default() }),
+            queries: Mutex::new(QueryReplayGuard::new(MAX_REMEMBERED_QUERIES)),
+            signer: signer.signing,
+            platform: platform.clone(),
+            features: settings.features,
+            operator: settings.operator,
+            max_staleness: settings.max_staleness,
+            info_refresh: settings.info_refresh,
+            deadline_ticks,
+            info_cache: Mutex::new(None),
+            vm: core.vm(),
+            shell: Mutex::new(Shell { core, platform, settings }),
         };
         // A restored checkpoint may hold more than the secrets file: seal
         // the union before anything else.
-        shell.absorb(effects);
-        Ok(Self { shell: Arc::new(Mutex::new(shell)), limiter, max_connections })
+        if let Ok(mut shell) = api.shell.lock() {
+            api.absorb(&mut shell, effects);
+        }
+        Ok(Self { api: Arc::new(api), max_connections })
     }
 
     /// Serves the private API on `private` and the public one on `public`;
@@ -208,12 +261,18 @@ impl Pruntime {
         let public_listener = bind(public).await?;
         let local = |l: &TcpListener| l.local_addr().map_err(|e| Error::Io(e.to_string()));
         let (private_addr, public_addr) = (local(&private_listener)?, local(&public_listener)?);
-        let api = Arc::new(Api {
-            shell: self.shell,
-            limiter: self.limiter,
-            queries: Mutex::new(QueryReplayGuard::new(MAX_REMEMBERED_QUERIES)),
-        });
+        let api = self.api;
         let max = self.max_connections;
+        // The query deadline clock.
+        if let Some(vm) = api.vm.clone() {
+            tokio::spawn(async move {
+                let mut ticks = tokio::time::interval(TICK);
+                loop {
+                    ticks.tick().await;
+                    vm.tick();
+                }
+            });
+        }
         let task = tokio::spawn(async move {
             let a = accept_loop(private_listener, api.clone(), true, max);
             let b = accept_loop(public_listener, api, false, max);
@@ -222,16 +281,6 @@ impl Pruntime {
         Ok((private_addr, public_addr, task))
     }
 }
-
-struct Api {
-    shell: Arc<Mutex<Shell>>,
-    limiter: Arc<Mutex<RateLimiter>>,
-    /// Query nonces answered within their windows.
-    queries: Mutex<QueryReplayGuard>,
-}
-
-/// Most query nonces remembered at once (16 bytes each, plus the index).
-pub const MAX_REMEMBERED_QUERIES: usize = 1_000_000;
 
 async fn accept_loop(listener: TcpListener, api: Arc<Api>, private: bool, max_connections: usize) {
     let slots = Arc::new(tokio::sync::Semaphore::new(max_connections));
@@ -330,13 +379,7 @@ async fn handle(
         }
     }
     let worker = api.clone();
-    let reply = tokio::task::spawn_blocking(move || {
-        if method == Method::POST && path == "/query" {
-            contract_query(&worker, &body)
-        } else {
-            route(&worker.shell, private, &method, &path, &query, &body)
-        }
-    })
+    let reply = tokio::task::spawn_blocking(move || worker.route(private, &method, &path, &query, &body))
     .await
     .unwrap_or_else(|e| Err((StatusCode::INTERNAL_SERVER_ERROR, format!("handler failed: {e}"))));
     Ok(respond(&api, reply))
@@ -347,55 +390,71 @@ fn respond(api: &Api, reply: Reply) -> Response<Full<Bytes>> {
         Ok(body) => (StatusCode::OK, body),
         Err((status, message)) => (status, serde_json::to_vec(&ErrorBody { error: message }).unwrap_or_default()),
     };
-    let mut builder = Response::builder().status(status).header("content-type", "application/json");
-    if let Ok(shell) = api.shell.lock() {
-        let identity = &shell.core.identity().signing;
-        let signature = identity.sign_deterministic(&umbra_protocol::response_message(&body));
-        builder = builder
-            .header(IDENTITY_HEADER, format!("0x{}", hex::encode(identity.public().0)))
-            .header(SIGNATURE_HEADER, format!("0x{}", hex::encode(signature.0)));
-    }
-    builder.body(Full::new(Bytes::from(body))).unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+    let signature = api.signer.sign_deterministic(&umbra_protocol::response_message(&body));
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .header(IDENTITY_HEADER, format!("0x{}", hex::encode(api.signer.public().0)))
+        .header(SIGNATURE_HEADER, format!("0x{}", hex::encode(signature.0)))
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
-impl Shell {
+fn lock_failed() -> (StatusCode, String) {
+    (StatusCode::INTERNAL_SERVER_ERROR, "state lock poisoned".to_string())
+}
+
+impl Api {
     /// Takes what a core entry point produced: verified finality progress
     /// resets the staleness clock; changed secrets are sealed and confirmed
     /// now (a failure keeps egress withheld and shows in the status; the
     /// next entry point retries).
-    fn absorb(&mut self, effects: Effects) {
+    fn absorb(&self, shell: &mut Shell, effects: Effects) {
+        let Ok(mut clock) = self.clock.lock() else { return };
         if effects.finality_advanced {
-            self.last_progress = monotonic_now();
+            clock.last_progress = monotonic_now();
         }
         // The core offers a pending seal again at every entry point, and
         // releases no egress until it is confirmed.
         let Some(seal) = effects.seal else { return };
-        match checkpoint::save_secrets(self.platform.as_ref(), &self.settings.data_dir, &seal.plaintext) {
+        match checkpoint::save_secrets(shell.platform.as_ref(), &shell.settings.data_dir, &seal.plaintext) {
             Ok(()) => {
-                self.core.confirm_sealed(seal.version);
-                if self.seal_error.take().is_some() {
+                shell.core.confirm_sealed(seal.version);
+                if clock.seal_error.take().is_some() {
                     tracing::info!("changed secrets sealed; egress resumes");
                 }
             }
             Err(e) => {
                 tracing::error!(error = %e, "sealing changed secrets failed; egress withheld");
-                self.seal_error = Some(e.to_string());
+                clock.seal_error = Some(e.to_string());
             }
         }
     }
 
+    /// Publishes the core's public view (after every private call).
+    fn publish(&self, shell: &Shell) {
+        if let Ok(mut published) = self.published.lock() {
+            *published = Arc::new(shell.core.public_view());
+        }
+    }
+
+    fn view(&self) -> Result<Arc<PublicView>, (StatusCode, String)> {
+        self.published.lock().map(|v| v.clone()).map_err(|_| lock_failed())
+    }
+
     /// Checkpoints when due — every `checkpoint_interval` blocks, and at
     /// once after a failure — and remembers a failure (egress waits).
-    fn checkpoint_if_due(&mut self, force: bool) {
-        let Some((_, number)) = self.core.synced() else { return };
-        let due = number >= self.last_checkpoint.saturating_add(self.settings.checkpoint_interval);
-        if !force && !due && self.checkpoint_error.is_none() {
+    fn checkpoint_if_due(&self, shell: &Shell, force: bool) {
+        let Some((_, number)) = shell.core.synced() else { return };
+        let Ok(mut clock) = self.clock.lock() else { return };
+        let due = number >= clock.last_checkpoint.saturating_add(shell.settings.checkpoint_interval);
+        if !force && !due && clock.checkpoint_error.is_none() {
             return;
         }
-        match checkpoint::save(self.platform.as_ref(), &self.settings.data_dir, &self.core) {
+        match checkpoint::save(shell.platform.as_ref(), &shell.settings.data_dir, &shell.core) {
             Ok(Some(saved)) => {
-                self.last_checkpoint = saved.block;
-                if self.checkpoint_error.take().is_some() {
+                clock.last_checkpoint = saved.block;
+                if clock.checkpoint_error.take().is_some() {
                     tracing::info!(block = saved.block, "checkpoint succeeded again; egress resumes");
                 }
                 tracing::debug!(block = saved.block, chunks = saved.chunks, "checkpoint sealed");
@@ -403,45 +462,51 @@ impl Shell {
             Ok(None) => {}
             Err(e) => {
                 tracing::error!(error = %e, "checkpoint failed; egress withheld until one succeeds");
-                self.checkpoint_error = Some(e.to_string());
+                clock.checkpoint_error = Some(e.to_string());
             }
         }
     }
 
-    fn check_fresh(&self) -> Result<(), Error> {
-        let idle = monotonic_now().saturating_duration_since(self.last_progress);
-        if idle > self.settings.max_staleness {
-            return Err(Error::Stale { seconds: idle.as_secs(), limit: self.settings.max_staleness.as_secs() });
+    /// Refuses while stale (no verified finality progress within the
+    /// limit) or not caught up.
+    fn check_fresh(&self, view: &PublicView) -> Result<(), Error> {
+        let idle = self.clock.lock().map(|c| monotonic_now().saturating_duration_since(c.last_progress)).unwrap_or_default();
+        if idle > self.max_staleness {
+            return Err(Error::Stale { seconds: idle.as_secs(), limit: self.max_staleness.as_secs() });
         }
-        if !self.core.caught_up() {
+        if !view.caught_up() {
             return Err(Error::Core(umbra_pruntime_core::Error::NotCaughtUp));
         }
         Ok(())
     }
 
-    fn status(&self) -> api::Status {
-        let idle = monotonic_now().saturating_duration_since(self.last_progress);
-        api::Status {
-            core: self.core.status(),
+    fn status(&self) -> Result<api::Status, (StatusCode, String)> {
+        let view = self.view()?;
+        let clock = self.clock.lock().map_err(|_| lock_failed())?;
+        let idle = monotonic_now().saturating_duration_since(clock.last_progress);
+        Ok(api::Status {
+            core: view.status.clone(),
             idle_seconds: idle.as_secs(),
-            stale: idle > self.settings.max_staleness,
-            last_checkpoint: self.last_checkpoint,
-            checkpoint_error: self.checkpoint_error.clone(),
-            seal_error: self.seal_error.clone(),
-        }
+            stale: idle > self.max_staleness,
+            last_checkpoint: clock.last_checkpoint,
+            checkpoint_error: clock.checkpoint_error.clone(),
+            seal_error: clock.seal_error.clone(),
+        })
     }
 
-    fn egress(&self) -> Result<api::Egress, Error> {
-        if let Some(e) = &self.checkpoint_error {
-            return Err(Error::CheckpointFailed(e.clone()));
-        }
-        if let Some(e) = &self.seal_error {
-            return Err(Error::SealFailed(e.clone()));
+    fn egress(&self, shell: &Shell) -> Result<api::Egress, Error> {
+        if let Ok(clock) = self.clock.lock() {
+            if let Some(e) = &clock.checkpoint_error {
+                return Err(Error::CheckpointFailed(e.clone()));
+            }
+            if let Some(e) = &clock.seal_error {
+                return Err(Error::SealFailed(e.clone()));
+            }
         }
         let mut messages = Vec::new();
         let mut bytes = 0usize;
         let mut truncated = false;
-        for message in self.core.egress() {
+        for message in shell.core.egress() {
             let encoded = message.encode();
             if bytes.saturating_add(encoded.len()) > MAX_EGRESS_RESPONSE && !messages.is_empty() {
                 truncated = true;
@@ -453,21 +518,23 @@ impl Shell {
         Ok(api::Egress { messages, truncated })
     }
 
-    fn info(&mut self) -> Result<api::Info, Error> {
-        let synced = self.core.synced().map(|(_, n)| n);
+    /// `/info`: built from the published view, its attestation renewed at
+    /// most every `info_refresh` (and when the synced block changed).
+    fn info(&self) -> Result<api::Info, Error> {
+        let view = self.view().map_err(|(_, e)| Error::Internal(e))?;
+        let synced = view.synced().map(|(_, n)| n);
         let now = monotonic_now();
-        if let Some((at, block, info)) = &self.info_cache {
-            if now.saturating_duration_since(*at) < self.settings.info_refresh && *block == synced {
+        let mut cache = self.info_cache.lock().map_err(|_| Error::Internal("info cache poisoned".into()))?;
+        if let Some((at, block, info)) = &*cache {
+            if now.saturating_duration_since(*at) < self.info_refresh && *block == synced {
                 return Ok(info.clone());
             }
         }
-        let status = self.core.status();
+        let status = &view.status;
         let measurement = self.platform.measurement()?;
-        let identity = self.core.identity();
         // Evidence binding the current registration info, once caught up.
-        let evidence = self
-            .core
-            .registration_info(self.platform.kind(), self.settings.features, self.settings.operator)
+        let evidence = view
+            .registration_info(self.platform.kind(), self.features, self.operator)
             .ok()
             .and_then(|info| {
                 let mut report_data = [0u8; 64];
@@ -475,11 +542,12 @@ impl Shell {
                 self.platform.attest(&report_data).ok()
             })
             .map(|e| e.encode());
+        let role = self.shell.lock().map(|s| format!("{:?}", s.core.config().role)).unwrap_or_default();
         let info = api::Info {
             evidence,
             version: VERSION.to_string(),
-            identity: identity.public().0,
-            ecdh_public: identity.ecdh.public().0,
+            identity: self.signer.public().0,
+            ecdh_public: view.ecdh_public(),
             platform: format!("{:?}", self.platform.kind()),
             simulated: self.platform.is_simulated(),
             banner: self.platform.banner().to_string(),
@@ -489,114 +557,135 @@ impl Shell {
             headers_finalized: status.headers_finalized,
             registered: status.registered,
             caught_up: status.caught_up,
-            role: format!("{:?}", self.core.config().role),
+            role,
         };
-        self.info_cache = Some((now, synced, info.clone()));
+        *cache = Some((now, synced, info.clone()));
         Ok(info)
     }
-}
 
-fn route(shell: &Arc<Mutex<Shell>>, private: bool, method: &Method, path: &str, query: &str, body: &[u8]) -> Reply {
-    let mut shell = shell.lock().map_err(|_| (StatusCode::INTERNAL_SERVER_ERROR, "state lock poisoned".to_string()))?;
-    let shell = &mut *shell;
-    match (private, method, path) {
-        (true, &Method::POST, "/init") => {
-            let anchor: GenesisAnchor = decode_body(body).map_err(refuse)?;
-            let effects = shell.core.init(&anchor).map_err(core_refusal)?;
-            shell.absorb(effects);
-            json(&shell.status())
+    fn route(&self, private: bool, method: &Method, path: &str, query: &str, body: &[u8]) -> Reply {
+        match (private, method, path) {
+            (_, &Method::GET, "/status") if private => json(&self.status()?),
+            (_, &Method::GET, "/info") => json(&self.info().map_err(refuse)?),
+            (_, &Method::POST, "/query") => self.contract_query(body),
+            (true, _, _) => self.private_route(method, path, body),
+            (false, &Method::GET, "/state") => self.state(query),
+            _ => Err((StatusCode::NOT_FOUND, format!("no route {method} {path}"))),
         }
-        (true, &Method::POST, "/sync_headers") => {
-            let request: api::HeadersRequest = decode_body(body).map_err(refuse)?;
-            let (imported, effects) =
-                shell.core.sync_headers(&request.headers, &request.justification).map_err(core_refusal)?;
-            shell.absorb(effects);
-            json(&api::HeadersImported {
-                from: imported.from,
-                to: imported.to,
-                hash: imported.hash,
-                new_set_id: imported.new_set_id,
-            })
-        }
-        (true, &Method::POST, "/load_state") => {
-            let request: api::LoadStateRequest = decode_body(body).map_err(refuse)?;
-            let effects = shell.core.load_state(request.block, request.pairs).map_err(core_refusal)?;
-            shell.absorb(effects);
-            shell.checkpoint_if_due(true);
-            json(&shell.status())
-        }
-        (true, &Method::POST, "/dispatch_blocks") => {
-            let request: api::DispatchRequest = decode_body(body).map_err(refuse)?;
-            let mut entropy = [0u8; 32];
-            shell.platform.random(&mut entropy).map_err(|e| refuse(e.into()))?;
-            let (result, effects) = shell.core.dispatch_blocks(&request.blocks, entropy);
-            // Sealed before anything derived from the secrets can leave.
-            shell.absorb(effects);
-            if !matches!(result, Ok(0) | Err(umbra_pruntime_core::Error::Dispatch { applied: 0, .. })) {
-                shell.checkpoint_if_due(false);
-            }
-            let applied = result.map_err(core_refusal)?;
-            json(&api::Dispatched { applied, synced_block: shell.core.synced().map(|(_, n)| n) })
-        }
-        (true, &Method::GET, "/egress") => json(&shell.egress().map_err(refuse)?),
-        (true, &Method::GET, "/registration") => {
-            let info = shell
-                .core
-                .registration_info(shell.platform.kind(), shell.settings.features, shell.settings.operator)
-                .map_err(core_refusal)?;
-            let mut report_data = [0u8; 64];
-            report_data[..32].copy_from_slice(&info.binding());
-            let evidence = shell.platform.attest(&report_data).map_err(|e| refuse(e.into()))?;
-            json(&api::Registration {
-                info: info.encode(),
-                evidence: evidence.encode(),
-                platform: format!("{:?}", info.platform),
-                simulated: shell.platform.is_simulated(),
-            })
-        }
-        (true, &Method::GET, "/status") => json(&shell.status()),
-        (_, &Method::GET, "/info") => json(&shell.info().map_err(refuse)?),
-        (_, &Method::GET, "/state") => {
-            shell.check_fresh().map_err(refuse)?;
-            let key = query
-                .split('&')
-                .find_map(|kv| kv.strip_prefix("key="))
-                .ok_or_else(|| refuse(Error::BadRequest("missing key=0x…".into())))?;
-            let key = hex::decode(key.trim_start_matches("0x"))
-                .map_err(|e| refuse(Error::BadRequest(format!("key is not hex: {e}"))))?;
-            let (hash, number) =
-                shell.core.synced().ok_or_else(|| core_refusal(umbra_pruntime_core::Error::NoState))?;
-            json(&api::StateValue {
-                block: number,
-                hash,
-                state_root: shell.core.replica().root(),
-                value: shell.core.replica().get(&key).map(<[u8]>::to_vec),
-            })
-        }
-        _ => Err((StatusCode::NOT_FOUND, format!("no route {method} {path}"))),
     }
-}
 
-/// `POST /query`: snapshot under the lock, execute outside it.
-fn contract_query(api: &Api, body: &[u8]) -> Reply {
-    let lock_failed = || (StatusCode::INTERNAL_SERVER_ERROR, "state lock poisoned".to_string());
-    let request: wire::QueryRequest = decode_body(body).map_err(refuse)?;
-    let (snapshot, secret, responder, genesis, platform) = {
-        let shell = api.shell.lock().map_err(|_| lock_failed())?;
-        shell.check_fresh().map_err(refuse)?;
-        let (snapshot, secret, genesis) = shell.core.query_snapshot(&request.contract).map_err(core_refusal)?;
-        (snapshot, secret, shell.core.identity().public().0, genesis, shell.platform.clone())
-    };
-    let mut entropy = [0u8; 32];
-    platform.random(&mut entropy).map_err(|e| refuse(e.into()))?;
-    let block = snapshot.block_number;
-    let admit = |nonce: &[u8; 16], expires_at: BlockNumber| match api.queries.lock() {
-        Ok(mut guard) => guard.admit(nonce, expires_at, block),
-        Err(_) => Err(QueryError::Busy),
-    };
-    let answer = run_query(&snapshot, &secret, &responder, &genesis, &request.envelope, entropy, admit)
-        .map_err(|e| core_refusal(e.into()))?;
-    json(&api::QueryReply { envelope: answer.envelope, salt: answer.salt, block })
+    /// The private API: the only users of the core's lock.
+    fn private_route(&self, method: &Method, path: &str, body: &[u8]) -> Reply {
+        let mut shell = self.shell.lock().map_err(|_| lock_failed())?;
+        let shell = &mut *shell;
+        let reply = match (method, path) {
+            (&Method::POST, "/init") => {
+                let anchor: GenesisAnchor = decode_body(body).map_err(refuse)?;
+                let effects = shell.core.init(&anchor).map_err(core_refusal)?;
+                self.absorb(shell, effects);
+                Ok(None)
+            }
+            (&Method::POST, "/sync_headers") => {
+                let request: api::HeadersRequest = decode_body(body).map_err(refuse)?;
+                let (imported, effects) =
+                    shell.core.sync_headers(&request.headers, &request.justification).map_err(core_refusal)?;
+                self.absorb(shell, effects);
+                json(&api::HeadersImported {
+                    from: imported.from,
+                    to: imported.to,
+                    hash: imported.hash,
+                    new_set_id: imported.new_set_id,
+                })
+                .map(Some)
+            }
+            (&Method::POST, "/load_state") => {
+                let request: api::LoadStateRequest = decode_body(body).map_err(refuse)?;
+                let effects = shell.core.load_state(request.block, request.pairs).map_err(core_refusal)?;
+                self.absorb(shell, effects);
+                self.checkpoint_if_due(shell, true);
+                Ok(None)
+            }
+            (&Method::POST, "/dispatch_blocks") => {
+                let request: api::DispatchRequest = decode_body(body).map_err(refuse)?;
+                let mut entropy = [0u8; 32];
+                shell.platform.random(&mut entropy).map_err(|e| refuse(e.into()))?;
+                let (result, effects) = shell.core.dispatch_blocks(&request.blocks, entropy);
+                // Sealed before anything derived from the secrets can leave.
+                self.absorb(shell, effects);
+                if !matches!(result, Ok(0) | Err(umbra_pruntime_core::Error::Dispatch { applied: 0, .. })) {
+                    self.checkpoint_if_due(shell, false);
+                }
+                self.publish(shell);
+                let applied = result.map_err(core_refusal)?;
+                json(&api::Dispatched { applied, synced_block: shell.core.synced().map(|(_, n)| n) }).map(Some)
+            }
+            (&Method::GET, "/egress") => json(&self.egress(shell).map_err(refuse)?).map(Some),
+            (&Method::GET, "/registration") => {
+                let info = shell
+                    .core
+                    .registration_info(shell.platform.kind(), self.features, self.operator)
+                    .map_err(core_refusal)?;
+                let mut report_data = [0u8; 64];
+                report_data[..32].copy_from_slice(&info.binding());
+                let evidence = shell.platform.attest(&report_data).map_err(|e| refuse(e.into()))?;
+                json(&api::Registration {
+                    info: info.encode(),
+                    evidence: evidence.encode(),
+                    platform: format!("{:?}", info.platform),
+                    simulated: shell.platform.is_simulated(),
+                })
+                .map(Some)
+            }
+            _ => Err((StatusCode::NOT_FOUND, format!("no route {method} {path}"))),
+        };
+        // Every private call may have changed what the public API serves.
+        self.publish(shell);
+        match reply? {
+            Some(body) => Ok(body),
+            None => json(&self.status()?),
+        }
+    }
+
+    /// `GET /state?key=0x…`: a value of the replica (waits for the core).
+    fn state(&self, query: &str) -> Reply {
+        let view = self.view()?;
+        self.check_fresh(&view).map_err(refuse)?;
+        let key = query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("key="))
+            .ok_or_else(|| refuse(Error::BadRequest("missing key=0x…".into())))?;
+        let key = hex::decode(key.trim_start_matches("0x"))
+            .map_err(|e| refuse(Error::BadRequest(format!("key is not hex: {e}"))))?;
+        let shell = self.shell.lock().map_err(|_| lock_failed())?;
+        let (hash, number) = shell.core.synced().ok_or_else(|| core_refusal(umbra_pruntime_core::Error::NoState))?;
+        json(&api::StateValue {
+            block: number,
+            hash,
+            state_root: shell.core.replica().root(),
+            value: shell.core.replica().get(&key).map(<[u8]>::to_vec),
+        })
+    }
+
+    /// `POST /query`: from the published view, never the core's lock, with
+    /// the wall-clock deadline.
+    fn contract_query(&self, body: &[u8]) -> Reply {
+        let request: wire::QueryRequest = decode_body(body).map_err(refuse)?;
+        let view = self.view()?;
+        self.check_fresh(&view).map_err(refuse)?;
+        let (snapshot, secret, genesis) = view.query_snapshot(&request.contract).map_err(core_refusal)?;
+        let mut entropy = [0u8; 32];
+        self.platform.random(&mut entropy).map_err(|e| refuse(e.into()))?;
+        let block = snapshot.synced_block;
+        let admit = |nonce: &[u8; 16], expires_at: BlockNumber| match self.queries.lock() {
+            Ok(mut guard) => guard.admit(nonce, expires_at, block),
+            Err(_) => Err(QueryError::Busy),
+        };
+        let responder = self.signer.public().0;
+        let answer =
+            run_query(&snapshot, &secret, &responder, &genesis, &request.envelope, entropy, self.deadline_ticks, admit)
+                .map_err(|e| core_refusal(e.into()))?;
+        json(&api::QueryReply { envelope: answer.envelope, salt: answer.salt, block: snapshot.block_number })
+    }
 }
 
 #[cfg(test)]

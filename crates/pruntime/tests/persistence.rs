@@ -430,6 +430,7 @@ fn the_shell_withholds_egress_while_a_checkpoint_or_a_seal_fails() {
             query_rate: 100,
             info_refresh: std::time::Duration::from_secs(1),
             max_connections: 8,
+            query_deadline: std::time::Duration::from_secs(2),
         };
         rt.block_on(async {
             let pruntime = umbra_pruntime::service::Pruntime::open(tee.clone(), settings).unwrap();

@@ -63,6 +63,7 @@ fn context() -> CallContext {
         block_timestamp: 0,
         debug: false,
         writable: true,
+        deadline_ticks: None,
     }
 }
 

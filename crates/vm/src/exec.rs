@@ -157,6 +157,9 @@ pub struct CallContext {
     pub debug: bool,
     /// Whether storage writes are allowed (false for queries).
     pub writable: bool,
+    /// Queries only: trap after this many epoch ticks of wall time
+    /// ([`Vm::tick`]); `None` for commands, which must stay deterministic.
+    pub deadline_ticks: Option<u64>,
 }
 
 /// How a call ended.
@@ -202,7 +205,11 @@ struct CallState {
     reverted: bool,
     context: CallContext,
     host: Box<dyn Host>,
+    /// Pending writes (`None` removes), bounded by [`limits::MAX_WRITES`].
     overlay: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// The overlay's keys with a value: `storage_next_key` finds the next
+    /// one in O(log n), never scanning removals.
+    live: std::collections::BTreeSet<Vec<u8>>,
     events: Vec<Vec<u8>>,
     logs: Vec<String>,
     limits: StoreLimits,
@@ -211,6 +218,9 @@ struct CallState {
 /// The VM: a deterministic engine and a cache of compiled modules.
 pub struct Vm {
     engine: Engine,
+    /// Epoch ticks so far (mirrors the engine's epoch, which wasmtime does
+    /// not expose): absolute deadlines for nested calls of a query.
+    epoch: std::sync::atomic::AtomicU64,
     cache: Mutex<HashMap<[u8; 32], InstancePre<CallState>>>,
     linker: Arc<Linker<CallState>>,
 }
@@ -228,6 +238,10 @@ pub fn engine_config() -> Config {
     config.cranelift_nan_canonicalization(true);
     // Threads, GC and reference types are not compiled in (crate features).
     config.max_wasm_stack(limits::MAX_WASM_STACK);
+    // Wall-clock deadlines for queries only (commands never get one, so
+    // their execution stays a function of gas alone): the shell ticks the
+    // epoch ([`Vm::tick`]).
+    config.epoch_interruption(true);
     config
 }
 
@@ -295,30 +309,56 @@ fn storage_get(state: &CallState, key: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
-fn storage_next(state: &CallState, prefix: &[u8], after: Option<&[u8]>) -> Option<Vec<u8>> {
+/// The next key with `prefix` after `after`, over the host's committed
+/// storage and the overlay. Each committed key the overlay removed costs a
+/// storage read to skip (at most [`limits::MAX_WRITES`] of them), so the
+/// work is paid for: O((1 + skipped) · log n), never a scan.
+fn storage_next(
+    caller: &mut Caller<'_, CallState>,
+    prefix: &[u8],
+    after: Option<&[u8]>,
+) -> wasmtime::Result<Option<Vec<u8>>> {
+    use std::ops::Bound;
     let mut cursor = after.map(<[u8]>::to_vec);
     loop {
+        let state = caller.data();
         let committed = state.host.next_key(prefix, cursor.as_deref());
-        let overlaid = {
-            let start = cursor.clone().unwrap_or_else(|| prefix.to_vec());
-            state
-                .overlay
-                .range(start..)
-                .find(|(k, v)| v.is_some() && cursor.as_deref().is_none_or(|c| k.as_slice() > c))
-                .map(|(k, _)| k.clone())
-                .filter(|k| k.starts_with(prefix))
+        let lower = match &cursor {
+            Some(c) => Bound::Excluded(c.clone()),
+            None => Bound::Included(prefix.to_vec()),
         };
+        let overlaid =
+            state.live.range((lower, Bound::Unbounded)).next().filter(|k| k.starts_with(prefix)).cloned();
         let candidate = match (committed, overlaid) {
             (Some(a), Some(b)) => a.min(b),
-            (a, b) => a.or(b)?,
+            (a, b) => match a.or(b) {
+                Some(k) => k,
+                None => return Ok(None),
+            },
         };
-        // A committed key removed in the overlay is skipped.
+        // A committed key removed in the overlay is skipped, at a price.
         if matches!(state.overlay.get(&candidate), Some(None)) {
+            charge(caller, cost::STORAGE_READ)?;
             cursor = Some(candidate);
             continue;
         }
-        return Some(candidate);
+        return Ok(Some(candidate));
     }
+}
+
+/// Records a pending write, within the bound on writes and removals.
+fn stage(caller: &mut Caller<'_, CallState>, key: Vec<u8>, value: Option<Vec<u8>>) -> wasmtime::Result<()> {
+    let state = caller.data_mut();
+    if !state.overlay.contains_key(&key) && state.overlay.len() >= limits::MAX_WRITES {
+        return Err(fail(Error::HostLimit("too many storage writes and removals".into())));
+    }
+    if value.is_some() {
+        state.live.insert(key.clone());
+    } else {
+        state.live.remove(&key);
+    }
+    state.overlay.insert(key, value);
+    Ok(())
 }
 
 fn link(linker: &mut Linker<CallState>) -> Result<(), Error> {
@@ -375,11 +415,7 @@ fn link(linker: &mut Linker<CallState>) -> Result<(), Error> {
             }
             let key = read(&mut c, kp, kl, limits::MAX_KEY_LEN)?;
             let value = read(&mut c, vp, vl, limits::MAX_VALUE_LEN)?;
-            c.data_mut().overlay.insert(key, Some(value));
-            if c.data().overlay.len() > limits::MAX_WRITES {
-                return Err(fail(Error::HostLimit("too many storage writes".into())));
-            }
-            Ok(())
+            stage(&mut c, key, Some(value))
         },
     ))?;
     e(linker.func_wrap(
@@ -391,8 +427,7 @@ fn link(linker: &mut Linker<CallState>) -> Result<(), Error> {
                 return Err(fail(Error::ReadOnly));
             }
             let key = read(&mut c, kp, kl, limits::MAX_KEY_LEN)?;
-            c.data_mut().overlay.insert(key, None);
-            Ok(())
+            stage(&mut c, key, None)
         },
     ))?;
     e(linker.func_wrap(
@@ -409,7 +444,7 @@ fn link(linker: &mut Linker<CallState>) -> Result<(), Error> {
             charge(&mut c, cost::HOST_CALL + cost::STORAGE_READ)?;
             let prefix = read(&mut c, pp, pl, limits::MAX_KEY_LEN)?;
             let after = if al < 0 { None } else { Some(read(&mut c, ap, al as u32, limits::MAX_KEY_LEN)?) };
-            match storage_next(c.data(), &prefix, after.as_deref()) {
+            match storage_next(&mut c, &prefix, after.as_deref())? {
                 Some(k) => write_capped(&mut c, op, cap, &k),
                 None => Ok(-1),
             }
@@ -553,7 +588,33 @@ impl Vm {
         let engine = Engine::new(&engine_config()).map_err(|e| Error::Engine(e.to_string()))?;
         let mut linker = Linker::new(&engine);
         link(&mut linker)?;
-        Ok(Self { engine, cache: Mutex::new(HashMap::new()), linker: Arc::new(linker) })
+        Ok(Self { engine, epoch: Default::default(), cache: Mutex::new(HashMap::new()), linker: Arc::new(linker) })
+    }
+
+    /// Advances the engine's epoch: a query whose deadline is `n` ticks
+    /// traps after `n` more calls (the shell calls this on a timer).
+    pub fn tick(&self) {
+        self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.engine.increment_epoch();
+    }
+
+    /// Ticks so far.
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Whether `code_hash` is compiled and cached.
+    pub fn is_prepared(&self, code_hash: &[u8; 32]) -> bool {
+        self.cache.lock().is_ok_and(|c| c.contains_key(code_hash))
+    }
+
+    /// Like [`Vm::prepare`] for code known to hash to `code_hash`: nothing
+    /// is hashed or compiled when it is cached.
+    pub fn prepare_known(&self, code_hash: &[u8; 32], code: &[u8]) -> Result<(), Error> {
+        if self.is_prepared(code_hash) {
+            return Ok(());
+        }
+        self.prepare(code).map(|_| ())
     }
 
     /// Validates and compiles `code` (cached by its BLAKE2-256 hash);
@@ -600,6 +661,7 @@ impl Vm {
             .tables(1)
             .trap_on_grow_failure(true)
             .build();
+        let deadline = context.deadline_ticks;
         let call_state = CallState {
             input: input.to_vec(),
             output: Vec::new(),
@@ -607,6 +669,7 @@ impl Vm {
             context,
             host,
             overlay: BTreeMap::new(),
+            live: Default::default(),
             events: Vec::new(),
             logs: Vec::new(),
             limits,
@@ -614,6 +677,9 @@ impl Vm {
         let mut store = Store::new(&self.engine, call_state);
         store.limiter(|s| &mut s.limits);
         store.set_fuel(gas_limit).map_err(|e| Error::Engine(e.to_string()))?;
+        // Commands: no deadline (gas alone ends them); queries: ticks.
+        store.set_epoch_deadline(deadline.unwrap_or(u64::MAX / 2));
+        store.epoch_deadline_trap();
         let result = pre.instantiate(&mut store).and_then(|instance| {
             let name = match entry {
                 Entry::Deploy => abi::EXPORT_DEPLOY,
@@ -628,6 +694,7 @@ impl Vm {
             Err(e) if e.downcast_ref::<RevertExit>().is_some() || data.reverted => Status::Reverted,
             Err(e) => match e.downcast_ref::<Trap>() {
                 Some(Trap::OutOfFuel) => Status::OutOfGas,
+                Some(Trap::Interrupt) => Status::Trapped("query deadline passed".into()),
                 Some(trap) => Status::Trapped(trap.to_string()),
                 None => Status::Trapped(e.root_cause().to_string()),
             },

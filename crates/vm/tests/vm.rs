@@ -59,6 +59,7 @@ fn context(writable: bool) -> CallContext {
         block_timestamp: 1_000,
         debug: false,
         writable,
+        deadline_ticks: None,
     }
 }
 

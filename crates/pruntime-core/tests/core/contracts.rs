@@ -318,13 +318,13 @@ fn queries_refuse_forged_expired_replayed_and_misaddressed_requests() {
     let Deployed { net, contract, .. } = deployed();
     let worker = &net.nodes[1];
     let responder = worker.identity().public().0;
-    let (snapshot, secret, genesis) = worker.query_snapshot(&contract).unwrap();
+    let (snapshot, secret, genesis) = worker.public_view().query_snapshot(&contract).unwrap();
     let worker_ecdh = secret.public();
     let head = snapshot.synced_block;
     let charlie = dev_sr25519("Charlie");
     let guard = std::cell::RefCell::new(QueryReplayGuard::new(1000));
     let ask = |bytes: &[u8]| {
-        run_query(&snapshot, &secret, &responder, &genesis, bytes, [1; 32], |nonce, expires_at| {
+        run_query(&snapshot, &secret, &responder, &genesis, bytes, [1; 32], 1_000, |nonce, expires_at| {
             guard.borrow_mut().admit(nonce, expires_at, head)
         })
     };
