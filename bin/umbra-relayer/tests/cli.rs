@@ -18,7 +18,10 @@ fn help_and_bad_arguments() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = Command::new(BIN).args(["--signer", "//Ferdie", "--collateral", "/nonexistent/collateral.json"]).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["--signer", "//Ferdie", "--collateral", "/nonexistent/collateral.json"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     // No default payer: a well-known dev key is never used silently.
     let out = Command::new(BIN).output().unwrap();

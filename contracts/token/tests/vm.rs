@@ -38,8 +38,15 @@ fn token_runs_in_the_vm() {
     let run = |storage: &mut MemoryHost, entry, caller: Option<[u8; 32]>, input: Vec<u8>, writable| {
         let mut host = MemoryHost::new([0; 32]);
         host.storage = storage.storage.clone();
-        let context =
-            CallContext { caller, contract_id: [9; 32], block_number: 1, block_timestamp: 0, debug: false, writable, deadline_ticks: None };
+        let context = CallContext {
+            caller,
+            contract_id: [9; 32],
+            block_number: 1,
+            block_timestamp: 0,
+            debug: false,
+            writable,
+            deadline_ticks: None,
+        };
         let (out, _) = vm.execute(&hash, entry, &input, 50_000_000, context, Box::new(host)).unwrap();
         if out.status == Status::Success {
             storage.apply(&out.effects);

@@ -205,6 +205,8 @@ impl AttestationSpec {
             .map(|m| hex_bytes(m, "measurement").map(Measurement))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(registry::GenesisConfig {
+            // Decided by the chain type (see `ChainSpec::genesis_storage`).
+            allow_simulation: false,
             attestation: registry::AttestationConfig {
                 platforms,
                 sim_keys,
@@ -389,8 +391,20 @@ impl ChainSpec {
 
     /// The genesis storage.
     pub fn genesis_storage(&self) -> Result<GenesisStorage, Error> {
+        // The simulated TEE belongs to development and local chains only:
+        // a `Live` chain can never accept it, whatever its spec says.
+        let live = self.chain_type == "Live";
         match &self.genesis {
-            Genesis::Runtime(g) => genesis::build(&g.to_config()?).map_err(|e| Error::ChainSpec(e.to_string())),
+            Genesis::Runtime(g) => {
+                let mut config = g.to_config()?;
+                config.registry.allow_simulation = !live;
+                if live && config.registry.attestation.mentions_simulation() {
+                    return Err(Error::ChainSpec(
+                        "a Live chain cannot accept the simulated TEE (attestation lists sim)".into(),
+                    ));
+                }
+                genesis::build(&config).map_err(|e| Error::ChainSpec(e.to_string()))
+            }
             Genesis::Raw(raw) => {
                 if !raw.children_default.is_empty() {
                     return Err(Error::ChainSpec("child tries are not supported".into()));
@@ -400,7 +414,16 @@ impl ChainSpec {
                         .and_then(|h| hex::decode(h).ok())
                         .ok_or_else(|| Error::ChainSpec(format!("raw genesis {what} `{s}` is not 0x-hex")))
                 };
-                raw.top.iter().map(|(k, v)| Ok((hex_of(k, "key")?, hex_of(v, "value")?))).collect()
+                let storage: GenesisStorage = raw
+                    .top
+                    .iter()
+                    .map(|(k, v)| Ok((hex_of(k, "key")?, hex_of(v, "value")?)))
+                    .collect::<Result<_, Error>>()?;
+                let allows = storage.get(&registry::keys::simulation_allowed()).is_some_and(|v| v.as_slice() == [1]);
+                if live && allows {
+                    return Err(Error::ChainSpec("a Live chain's raw genesis allows the simulated TEE".into()));
+                }
+                Ok(storage)
             }
         }
     }
@@ -482,5 +505,30 @@ mod tests {
             let err = spec.genesis_storage().unwrap_err().to_string();
             assert!(err.contains(expected), "{field}: {err}");
         }
+    }
+
+    /// Section 6: a `Live` chain can never accept the simulated TEE: a
+    /// readable spec listing it is refused, a raw one whose storage allows it
+    /// is refused, and a Live spec without it builds with the flag off.
+    #[test]
+    fn a_live_chain_refuses_the_simulated_tee() {
+        let mut json = dev_spec_json();
+        json["chainType"] = serde_json::json!("Live");
+        let spec: ChainSpec = serde_json::from_value(json.clone()).unwrap();
+        let err = spec.genesis_storage().unwrap_err().to_string();
+        assert!(err.contains("cannot accept the simulated TEE"), "{err}");
+        // The raw form of the dev spec, relabelled Live.
+        let mut raw = serde_json::to_value(dev().to_raw().unwrap()).unwrap();
+        raw["chainType"] = serde_json::json!("Live");
+        let spec: ChainSpec = serde_json::from_value(raw).unwrap();
+        let err = spec.genesis_storage().unwrap_err().to_string();
+        assert!(err.contains("allows the simulated TEE"), "{err}");
+        // Without the section (production attestation), a Live chain builds
+        // and its storage does not allow simulation.
+        json["genesis"]["runtime"].as_object_mut().unwrap().remove("attestation");
+        let spec: ChainSpec = serde_json::from_value(json).unwrap();
+        let storage = spec.genesis_storage().unwrap();
+        assert!(!storage.contains_key(&registry::keys::simulation_allowed()));
+        assert!(dev().genesis_storage().unwrap().contains_key(&registry::keys::simulation_allowed()));
     }
 }

@@ -272,6 +272,13 @@ pub fn observe(
     out
 }
 
+/// Whether keys of `domain` may be sealed to a worker registered on
+/// `platform`: production keys never go to the simulated TEE (whose
+/// "enclave" is an ordinary process).
+fn may_hold(domain: Domain, platform: umbra_attestation::PlatformKind) -> bool {
+    domain == Domain::Insecure || platform != umbra_attestation::PlatformKind::Sim
+}
+
 /// Counts something on chain that contradicts what this pRuntime verified
 /// or computed.
 fn diverged(state: &mut KeyState, what: &str) {
@@ -295,9 +302,14 @@ fn gatekeeper_notice(
     match notice {
         Notice::Added { identity, ecdh_public } if active && identity != me => {
             // Only a member of the set, to the key it registered.
-            let registered = registry::worker(ext, &identity).map(|w| w.ecdh_public);
-            if !gatekeeper::gatekeepers(ext).contains(&identity) || registered != Some(ecdh_public) {
+            let registered = registry::worker(ext, &identity);
+            if !gatekeeper::gatekeepers(ext).contains(&identity)
+                || registered.as_ref().map(|w| w.ecdh_public) != Some(ecdh_public)
+            {
                 return diverged(state, "an Added notice for a non-member or an unregistered key");
+            }
+            if registered.is_some_and(|w| !may_hold(ctx.domain, w.platform)) {
+                return diverged(state, "production master keys are never handed to a simulated TEE");
             }
             let Some((epoch, master)) = secrets.current() else { return };
             // Byte-identical on every gatekeeper: randomness from the
@@ -355,11 +367,15 @@ fn gatekeeper_notice(
                 return diverged(state, "a RotationStarted notice for an epoch the chain has not locked");
             }
             let set = gatekeeper::gatekeepers(ext);
-            let gatekeepers: Vec<(sr25519::Public, [u8; 32])> =
-                set.iter().filter_map(|g| registry::worker(ext, g).map(|w| (*g, w.ecdh_public))).collect();
-            if gatekeepers.len() != set.len() {
+            let members: Vec<registry::WorkerInfo> = set.iter().filter_map(|g| registry::worker(ext, g)).collect();
+            if members.len() != set.len() {
                 return diverged(state, "a gatekeeper of the set is not registered");
             }
+            if members.iter().any(|w| !may_hold(ctx.domain, w.platform)) {
+                return diverged(state, "production master keys are never sealed to a simulated TEE");
+            }
+            let gatekeepers: Vec<(sr25519::Public, [u8; 32])> =
+                members.iter().map(|w| (w.identity, w.ecdh_public)).collect();
             let Some(seed) = entropy.take() else {
                 state.key_errors += 1;
                 return;
@@ -474,8 +490,8 @@ fn distribute_cluster_key(
     for worker in workers {
         // Only to workers whose registration is current and passes policy now.
         let Some(info) = registry::worker(ext, worker) else { continue };
-        if !registry::passes_policy(ext, &info) {
-            tracing::warn!(worker = %hex::encode(worker.0), "cluster key withheld: registration not current or policy not met");
+        if !registry::passes_policy(ext, &info) || !may_hold(ctx.domain, info.platform) {
+            tracing::warn!(worker = %hex::encode(worker.0), "cluster key withheld: registration not current, policy not met, or a simulated TEE for production keys");
             continue;
         }
         let context = key_context(&ctx.genesis, &cluster_subject(&cluster, worker));

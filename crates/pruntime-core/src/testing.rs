@@ -6,6 +6,7 @@
 
 use crate::core::{Config, Core, Identity};
 use parity_scale_codec::Encode;
+use rand_core::SeedableRng;
 use umbra_attestation::{
     sim::{dev_sim_service_pair, SimEvidence, SimQuote},
     Evidence, Measurement, PlatformKind, TcbStatus,
@@ -109,10 +110,16 @@ pub struct Net {
 
 impl Net {
     pub fn new(roles: &[(u8, WorkerRole)]) -> Self {
+        Self::with_domains(&roles.iter().map(|(seed, role)| (*seed, *role, DOMAIN)).collect::<Vec<_>>())
+    }
+
+    /// Like [`Net::new`], each core with its own key domain (a production
+    /// gatekeeper beside simulated workers, say).
+    pub fn with_domains(roles: &[(u8, WorkerRole, umbra_crypto::labels::Domain)]) -> Self {
         let mut f = Fixture::new();
         let mut nodes = Vec::new();
-        for (seed, role) in roles {
-            let config = Config { role: *role, heartbeat_interval: 0, domain: DOMAIN, ..Config::default() };
+        for (seed, role, domain) in roles {
+            let config = Config { role: *role, heartbeat_interval: 0, domain: *domain, ..Config::default() };
             let mut core = Core::new(config, identity(*seed), None);
             let effects = core.init(&f.anchor).unwrap();
             confirm(&mut core, effects);
@@ -243,4 +250,104 @@ pub fn feed(core: &mut Core, header: &Header, justification: &[u8], changes: &St
     let (applied, effects) = core.dispatch_blocks(&[(header.number, changes.clone())], entropy);
     applied.unwrap();
     confirm(core, effects);
+}
+
+/// `who`'s command `input` to `contract`, sealed to `recipient` (the
+/// contract's X25519 key, or the cluster's for a constructor) and bound to
+/// (genesis, contract, `who`, `nonce`). Returns what `Contracts.call` /
+/// `instantiate` take and what opens the output.
+pub fn seal_command(
+    f: &Fixture,
+    recipient: [u8; 32],
+    who: &str,
+    contract: &umbra_primitives::H256,
+    nonce: u64,
+    input: Vec<u8>,
+) -> (umbra_runtime::modules::contracts::SealedCommand, umbra_crypto::envelope::ReplyOpener) {
+    use umbra_crypto::envelope::{self, Purpose};
+    use umbra_runtime::modules::contracts::{CommandBinding, SealedCommand};
+    let binding =
+        CommandBinding { genesis: f.chain.genesis_hash, contract: *contract, caller: dev_account(who), nonce };
+    let sealed = envelope::seal(
+        &mut rand_chacha::ChaCha20Rng::from_seed(umbra_crypto::hashing::blake2_256(&(binding, &input).encode())),
+        &x25519::Public(recipient),
+        umbra_crypto::labels::Label::Envelope.in_domain(DOMAIN),
+        &envelope::context(&f.chain.genesis_hash.0, Purpose::Command, &binding.subject()),
+        &umbra_protocol::wire::CommandPayload { input }.encode(),
+    )
+    .unwrap();
+    (SealedCommand { binding, envelope: sealed.envelope.to_bytes() }, sealed.reply)
+}
+
+impl Net {
+    /// A gatekeeper (core 0) with epoch 0 and `workers` worker cores
+    /// (1..=workers), all registered, and a cluster of the workers whose key
+    /// they hold. Returns the cluster.
+    pub fn with_cluster(workers: u8) -> (Net, umbra_primitives::H256) {
+        use umbra_runtime::modules::{contracts, gatekeeper};
+        let mut roles = vec![(1u8, WorkerRole::Gatekeeper)];
+        roles.extend((0..workers).map(|i| (2 + i, WorkerRole::Worker)));
+        let mut net = Net::new(&roles);
+        for i in 0..=usize::from(workers) {
+            net.register(i, [9; 32]);
+        }
+        net.sudo(RuntimeCall::Gatekeeper(gatekeeper::Call::add_gatekeeper { identity: net.public(0) }));
+        net.blocks(2);
+        let replicas = (1..=usize::from(workers)).map(|i| net.public(i)).collect();
+        net.sudo(RuntimeCall::Contracts(contracts::Call::create_cluster { workers: replicas }));
+        net.blocks(2);
+        let count: u64 = net.ext().get_or_default(&contracts::keys::cluster_count());
+        (net, contracts::cluster_id(count.saturating_sub(1)))
+    }
+
+    /// Uploads `code` and instantiates it in `cluster` as `who` (empty
+    /// constructor input); returns the contract once its keys are on chain.
+    pub fn deploy(
+        &mut self,
+        who: &str,
+        cluster: &umbra_primitives::H256,
+        code: Vec<u8>,
+        salt: &[u8],
+    ) -> umbra_primitives::H256 {
+        use umbra_runtime::modules::contracts;
+        let code_hash = umbra_primitives::H256(umbra_crypto::hashing::blake2_256(&code));
+        if !self.ext().exists(&contracts::keys::code_info(&code_hash)) {
+            let upload = sign(&mut self.f, "Bob", RuntimeCall::Contracts(contracts::Call::upload_code { code }));
+            self.block(vec![upload]);
+        }
+        let contract = contracts::contract_id(&dev_account(who), &code_hash, cluster, salt);
+        let cluster_ecdh = contracts::cluster_ecdh(&self.ext(), cluster).expect("cluster key published");
+        let nonce = contracts::command_nonce(&self.ext(), &dev_account(who));
+        let (command, _) = seal_command(&self.f, cluster_ecdh, who, &contract, nonce, vec![]);
+        let instantiate = RuntimeCall::Contracts(contracts::Call::instantiate {
+            cluster: *cluster,
+            code_hash,
+            salt: salt.to_vec(),
+            command,
+            gas_limit: 1_000_000_000,
+        });
+        let xt = sign(&mut self.f, who, instantiate);
+        self.block(vec![xt]);
+        self.blocks(3);
+        assert!(contracts::contract(&self.ext(), &contract).and_then(|c| c.pubkeys).is_some(), "constructor committed");
+        contract
+    }
+
+    /// `who`'s command `input` to `contract` with `gas_limit`, as the
+    /// `offset`-th transaction of `who` in the next block.
+    pub fn command(
+        &mut self,
+        who: &str,
+        contract: &umbra_primitives::H256,
+        input: Vec<u8>,
+        gas_limit: u64,
+        offset: usize,
+    ) -> (OpaqueExtrinsic, umbra_crypto::envelope::ReplyOpener) {
+        use umbra_runtime::modules::contracts;
+        let keys = contracts::contract(&self.ext(), contract).and_then(|c| c.pubkeys).expect("contract ready");
+        let nonce = contracts::command_nonce(&self.ext(), &dev_account(who)) + offset as u64;
+        let (command, opener) = seal_command(&self.f, keys.ecdh, who, contract, nonce, input);
+        let call = RuntimeCall::Contracts(contracts::Call::call { contract: *contract, command, gas_limit });
+        (sign_nonce(&mut self.f, who, call, offset), opener)
+    }
 }

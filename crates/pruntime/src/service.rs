@@ -36,13 +36,13 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use parity_scale_codec::{Decode, Encode};
 use serde::Serialize;
 use tokio::net::TcpListener;
+use umbra_crypto::sr25519;
 use umbra_primitives::{sync::GenesisAnchor, AccountId32, BlockNumber};
 use umbra_protocol::{
     api::{self, ErrorBody},
     wire, IDENTITY_HEADER, MAX_EGRESS_RESPONSE, SIGNATURE_HEADER,
 };
 pub use umbra_protocol::{MAX_PRIVATE_BODY, MAX_PUBLIC_BODY, RESPONSE_CONTEXT};
-use umbra_crypto::sr25519;
 use umbra_pruntime_core::{
     contracts::{run_query, QueryError, QueryReplayGuard},
     core::{Config, Core, Effects, PublicView},
@@ -380,8 +380,8 @@ async fn handle(
     }
     let worker = api.clone();
     let reply = tokio::task::spawn_blocking(move || worker.route(private, &method, &path, &query, &body))
-    .await
-    .unwrap_or_else(|e| Err((StatusCode::INTERNAL_SERVER_ERROR, format!("handler failed: {e}"))));
+        .await
+        .unwrap_or_else(|e| Err((StatusCode::INTERNAL_SERVER_ERROR, format!("handler failed: {e}"))));
     Ok(respond(&api, reply))
 }
 
@@ -470,7 +470,8 @@ impl Api {
     /// Refuses while stale (no verified finality progress within the
     /// limit) or not caught up.
     fn check_fresh(&self, view: &PublicView) -> Result<(), Error> {
-        let idle = self.clock.lock().map(|c| monotonic_now().saturating_duration_since(c.last_progress)).unwrap_or_default();
+        let idle =
+            self.clock.lock().map(|c| monotonic_now().saturating_duration_since(c.last_progress)).unwrap_or_default();
         if idle > self.max_staleness {
             return Err(Error::Stale { seconds: idle.as_secs(), limit: self.max_staleness.as_secs() });
         }

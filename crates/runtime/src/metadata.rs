@@ -405,6 +405,7 @@ pub fn metadata(backend: &dyn StateRead) -> RuntimeMetadataPrefixed {
                     map::<sr25519::Public, registry::WorkerInfo>("Workers", StorageHasher::Blake2_128Concat, true, vec![0], "Registered workers by identity key."),
                     map::<umbra_attestation::Measurement, u32>("AllowedMeasurements", StorageHasher::Blake2_128Concat, true, vec![0], "Allowed pRuntime measurements and the block each was added."),
                     map::<registry::WorkerRole, registry::TcbPolicy>("TcbPolicies", StorageHasher::Twox64Concat, true, vec![0], "TCB policy per role."),
+                    plain::<bool>("SimulationAllowed", false, false.encode(), "Whether this chain may ever accept the simulated TEE (set at genesis for development and local chains)."),
                     plain::<registry::AttestationConfig>("AttestationConfig", true, vec![0], "Accepted platforms, simulated attestation keys, maximum age, re-attestation period."),
                     map::<sr25519::Public, registry::EndpointRecord>("Endpoints", StorageHasher::Blake2_128Concat, true, vec![0], "Public endpoints of workers."),
                     plain::<Vec<sr25519::Public>>("WorkerIds", false, vec![0], "Every registered identity in registration order (the random dispatch pool)."),

@@ -289,6 +289,45 @@ fn production_configuration_refuses_simulated_evidence() {
     );
 }
 
+/// Section 6: the simulated TEE is tied to the chain, not only to its
+/// configuration. A chain whose genesis does not allow simulation (a `Live`
+/// chain) refuses a genesis listing it, refuses `set_attestation_config`
+/// listing it, and refuses simulated evidence even if listed.
+#[test]
+fn a_chain_without_simulation_never_accepts_the_simulated_tee() {
+    // Genesis listing the simulated TEE without allowing it: refused.
+    let mut genesis = umbra_runtime::testing::dev_genesis(SLOT_MS);
+    genesis.registry.allow_simulation = false;
+    assert!(umbra_runtime::genesis::build(&genesis).is_err(), "a live genesis listing sim");
+    // A live genesis (production attestation): sim can never be configured.
+    genesis.registry = registry::GenesisConfig::default();
+    let mut chain = TestChain::from_genesis(&genesis);
+    assert!(!registry::simulation_allowed(&chain.ext()));
+    chain.produce(vec![]);
+    let mut with_sim = AttestationConfig::production();
+    with_sim.platforms.push(PlatformKind::Sim);
+    with_sim.sim_keys.push(dev_sim_service_pair().public().0);
+    let before = registry_state(&chain);
+    assert_eq!(
+        sudo(&mut chain, Call::set_attestation_config { config: with_sim.clone() }),
+        module_error(Error::SimulationNotAllowed)
+    );
+    assert_eq!(registry_state(&chain), before, "nothing stored");
+    let only_key = AttestationConfig { sim_keys: with_sim.sim_keys.clone(), ..AttestationConfig::production() };
+    assert_eq!(
+        sudo(&mut chain, Call::set_attestation_config { config: only_key }),
+        module_error(Error::SimulationNotAllowed)
+    );
+    // Simulated evidence is refused as such (before its platform is even
+    // looked at).
+    assert_eq!(sudo(&mut chain, Call::add_measurement { measurement: Measurement(MEASUREMENT.to_vec()) }), Ok(()));
+    let reg = Registration::new(&chain, 1);
+    assert_eq!(submit(&mut chain, reg.call()), module_error(Error::SimulationNotAllowed));
+    // A development chain allows it (and refuses nothing of the above).
+    let dev = TestChain::dev(SLOT_MS);
+    assert!(registry::simulation_allowed(&dev.ext()));
+}
+
 #[test]
 fn tcb_policy_and_denied_advisories_apply_per_role() {
     let mut chain = chain_with_measurement();

@@ -327,8 +327,7 @@ fn storage_next(
             Some(c) => Bound::Excluded(c.clone()),
             None => Bound::Included(prefix.to_vec()),
         };
-        let overlaid =
-            state.live.range((lower, Bound::Unbounded)).next().filter(|k| k.starts_with(prefix)).cloned();
+        let overlaid = state.live.range((lower, Bound::Unbounded)).next().filter(|k| k.starts_with(prefix)).cloned();
         let candidate = match (committed, overlaid) {
             (Some(a), Some(b)) => a.min(b),
             (a, b) => match a.or(b) {

@@ -245,3 +245,98 @@ fn call_contract_passes_caller_input_and_gas_and_charges_the_callee() {
         vm.execute(&hash, Entry::Call, &[], 10_000_000, context(true), Box::new(MemoryHost::new([0; 32]))).unwrap();
     assert_eq!(i64::from_le_bytes(refused.output[..8].try_into().unwrap()), -1);
 }
+
+/// Input: op (0 = remove keys, 1 = remove keys then `next_key` from the
+/// start) ‖ count (u32 LE): removes the 4-byte keys `0..count` (LE), and
+/// for op 1 returns the first key left.
+fn remover() -> Vec<u8> {
+    module(
+        r#"(module
+  (import "umbra" "input" (func $input (param i32 i32) (result i32)))
+  (import "umbra" "return_value" (func $ret (param i32 i32)))
+  (import "umbra" "storage_remove" (func $remove (param i32 i32)))
+  (import "umbra" "storage_next_key" (func $next (param i32 i32 i32 i32 i32 i32) (result i64)))
+  (memory (export "memory") 1)
+  (func (export "deploy"))
+  (func (export "call") (local $n i32) (local $i i32)
+    (drop (call $input (i32.const 0) (i32.const 5)))
+    (local.set $n (i32.load (i32.const 1)))
+    (block $done (loop $again
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+      (i32.store (i32.const 100) (local.get $i))
+      (call $remove (i32.const 100) (i32.const 4))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $again)))
+    (if (i32.eq (i32.load8_u (i32.const 0)) (i32.const 1))
+      (then
+        (drop (call $next (i32.const 200) (i32.const 0) (i32.const 0) (i32.const -1) (i32.const 300) (i32.const 4)))
+        (call $ret (i32.const 300) (i32.const 4))))))"#,
+    )
+}
+
+/// Section 4: removals are bounded like writes, and `next_key` over many
+/// removed committed keys pays for every key it skips (it never scans).
+#[test]
+fn removals_are_bounded_and_skipping_them_is_paid_for() {
+    let vm = Vm::new().unwrap();
+    let hash = vm.prepare(&remover()).unwrap();
+    let max = umbra_vm::limits::MAX_WRITES as u32;
+    let mut committed = MemoryHost::new([0; 32]);
+    for i in 0..max {
+        committed.storage.insert(i.to_le_bytes().to_vec(), vec![1]);
+    }
+    committed.storage.insert(vec![0xff; 4], vec![2]);
+    let exec = |op: u8, count: u32, gas: u64| {
+        let mut host = MemoryHost::new([0; 32]);
+        host.storage = committed.storage.clone();
+        let input = [vec![op], count.to_le_bytes().to_vec()].concat();
+        vm.execute(&hash, Entry::Call, &input, gas, context(true), Box::new(host)).unwrap().0
+    };
+    // One removal beyond the bound: refused.
+    let over = exec(0, max + 1, 1_000_000_000);
+    assert!(matches!(over.status, Status::Trapped(ref m) if m.contains("too many storage writes")), "{over:?}");
+    // At the bound, next_key skips every removed key to the one left, and
+    // the skips are charged: at least a storage read each.
+    let removals_only = exec(0, max, 1_000_000_000);
+    assert_eq!(removals_only.status, Status::Success);
+    let with_next = exec(1, max, 1_000_000_000);
+    assert_eq!(with_next.status, Status::Success, "{with_next:?}");
+    assert_eq!(with_next.output, vec![0xff; 4]);
+    let skipped = with_next.gas_used - removals_only.gas_used;
+    assert!(skipped >= u64::from(max) * umbra_vm::abi::cost::STORAGE_READ, "{skipped} gas for {max} skips");
+    // With too little gas for the skips, it runs out of gas instead.
+    let starved = exec(1, max, removals_only.gas_used + 1_000_000);
+    assert_eq!(starved.status, Status::OutOfGas);
+}
+
+/// Section 4: a query (and only a query) has a wall-clock deadline: an
+/// endless loop with gas to spare traps when the VM's epoch passes it.
+#[test]
+fn queries_trap_at_their_deadline() {
+    let vm = std::sync::Arc::new(Vm::new().unwrap());
+    let spin = module(
+        r#"(module (memory (export "memory") 1) (func (export "deploy"))
+  (func (export "call") (loop $forever (br $forever))))"#,
+    );
+    let hash = vm.prepare(&spin).unwrap();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let ticker = {
+        let (vm, done) = (vm.clone(), done.clone());
+        std::thread::spawn(move || {
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                vm.tick();
+            }
+        })
+    };
+    let query = CallContext { writable: false, deadline_ticks: Some(5), ..context(false) };
+    let (out, _) =
+        vm.execute(&hash, Entry::Call, &[], u64::MAX / 4, query, Box::new(MemoryHost::new([0; 32]))).unwrap();
+    assert!(matches!(out.status, Status::Trapped(ref m) if m.contains("deadline")), "{out:?}");
+    // A command has none: it ends by gas.
+    let (out, _) =
+        vm.execute(&hash, Entry::Call, &[], 50_000_000, context(true), Box::new(MemoryHost::new([0; 32]))).unwrap();
+    assert_eq!(out.status, Status::OutOfGas);
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    ticker.join().unwrap();
+}

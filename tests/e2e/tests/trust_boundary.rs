@@ -33,7 +33,6 @@ fn started(dir: &std::path::Path, extra: &[&str]) -> Devnet {
     devnet
 }
 
-
 /// Registers a simulated worker the attacker controls, with the devnet's
 /// allowed measurement and the dev simulated attestation key.
 async fn register_attacker(client: &Client, relayer: &Pair, attacker: &sr25519::Pair, measurement: [u8; 32]) {
@@ -206,7 +205,9 @@ fn workers_sync_and_register_past_large_state_and_blocks() {
             let xt = client.sign(call, &bob, nonce + n, 0).await.unwrap();
             client.submit(&xt).await.unwrap();
         }
-        let key = |n: u32| contracts::keys::code_info(&umbra_primitives::H256(umbra_crypto::hashing::blake2_256(&max_size_code(n))));
+        let key = |n: u32| {
+            contracts::keys::code_info(&umbra_primitives::H256(umbra_crypto::hashing::blake2_256(&max_size_code(n))))
+        };
         for n in 0..20u32 {
             while client.storage(&key(n), Some(client.finalized_hash().await.unwrap())).await.unwrap().is_none() {
                 tokio::time::sleep(Duration::from_millis(200)).await;

@@ -266,3 +266,24 @@ fn forged_notices_in_finalized_blocks_release_nothing() {
     net.blocks(2);
     assert_eq!(status(&net.nodes[1]).clusters.len(), 1);
 }
+
+/// Section 6: a gatekeeper holding production-domain keys never seals them
+/// to a simulated TEE: a cluster of a simulated worker gets its public keys
+/// published, but the worker receives no key.
+#[test]
+fn production_keys_are_never_sealed_to_a_simulated_worker() {
+    let mut net =
+        Net::with_domains(&[(1, WorkerRole::Gatekeeper, Domain::Production), (3, WorkerRole::Worker, DOMAIN)]);
+    for i in 0..2 {
+        net.register(i, [9; 32]);
+    }
+    net.sudo(RuntimeCall::Gatekeeper(gatekeeper::Call::add_gatekeeper { identity: net.public(0) }));
+    net.blocks(2);
+    assert_eq!(net.nodes[0].secrets().master.len(), 1, "the production gatekeeper holds epoch 0");
+    net.sudo(RuntimeCall::Contracts(contracts::Call::create_cluster { workers: vec![net.public(1)] }));
+    net.blocks(3);
+    let delivered = delivered(&net);
+    assert!(!delivered.is_empty(), "the cluster's keys are published");
+    assert!(delivered.iter().all(|d| d.deliveries.is_empty()), "no envelope for the simulated worker: {delivered:?}");
+    assert!(net.nodes[1].secrets().clusters.is_empty());
+}

@@ -207,6 +207,12 @@ impl AttestationConfig {
         }
     }
 
+    /// Whether the simulated TEE is accepted (its platform or a key of a
+    /// simulated attestation service).
+    pub fn mentions_simulation(&self) -> bool {
+        self.platforms.contains(&PlatformKind::Sim) || !self.sim_keys.is_empty()
+    }
+
     /// Checks bounds; platforms and keys must be unique.
     pub fn validate(&self) -> Result<(), Error> {
         let mut platforms = self.platforms.clone();
@@ -293,6 +299,11 @@ pub mod keys {
     /// `Registry.TcbPolicies(role)`.
     pub fn tcb_policy(role: WorkerRole) -> Vec<u8> {
         map_key(NAME, "TcbPolicies", StorageHasher::Twox64Concat, &role.encode())
+    }
+    /// `Registry.SimulationAllowed`: set at genesis for development and
+    /// local chains only; never changed by any call.
+    pub fn simulation_allowed() -> Vec<u8> {
+        value_key(NAME, "SimulationAllowed")
     }
     /// `Registry.AttestationConfig`.
     pub fn attestation_config() -> Vec<u8> {
@@ -531,6 +542,10 @@ pub enum Error {
     /// The registry holds [`MAX_WORKERS`] workers.
     #[codec(index = 28)]
     TooManyWorkers,
+    /// This chain does not accept the simulated TEE (a `Live` chain): no
+    /// configuration may list it and no simulated evidence registers.
+    #[codec(index = 29)]
+    SimulationNotAllowed,
 }
 
 impl From<Error> for DispatchError {
@@ -641,6 +656,9 @@ impl Call {
             Call::set_attestation_config { config } => {
                 origin.ensure_root()?;
                 config.validate()?;
+                if !simulation_allowed(ext) && config.mentions_simulation() {
+                    return Err(Error::SimulationNotAllowed.into());
+                }
                 ext.put(keys::attestation_config(), &config);
                 ext.deposit_event(Event::AttestationConfigSet { config });
                 Ok(())
@@ -686,6 +704,11 @@ pub fn attestation_current(ext: &Ext<'_>, worker: &WorkerInfo, now_ms: u64) -> b
     now_ms.saturating_sub(worker.last_attested_at_ms) <= attestation_config(ext).reattestation_period_ms
 }
 
+/// Whether this chain may accept the simulated TEE (fixed at genesis).
+pub fn simulation_allowed(ext: &Ext<'_>) -> bool {
+    ext.get_or_default(&keys::simulation_allowed())
+}
+
 /// Whether `worker` may receive keys now: attestation current, measurement
 /// still allowed, and its role's TCB policy met (the check before any key
 /// reaches it).
@@ -726,6 +749,10 @@ pub fn check_registration(
     }
     if genesis_hash(ext) != Some(info.genesis_hash) {
         return Err(Error::GenesisMismatch);
+    }
+    // Tied to the chain, not only to its configuration.
+    if matches!(evidence, Evidence::Sim(_)) && !simulation_allowed(ext) {
+        return Err(Error::SimulationNotAllowed);
     }
     let now_ms = timestamp::now(ext);
     let config = attestation_config(ext);
@@ -876,6 +903,9 @@ fn update_endpoint(ext: &mut Ext<'_>, payload: EndpointPayload, signature: &[u8;
 /// The registry's genesis configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GenesisConfig {
+    /// Whether this chain may ever accept the simulated TEE (development and
+    /// local chains; never a `Live` one). Fixed at genesis.
+    pub allow_simulation: bool,
     /// Accepted evidence.
     pub attestation: AttestationConfig,
     /// Initially allowed measurements.
@@ -891,7 +921,7 @@ impl GenesisConfig {
     /// attestation service key is accepted besides Intel DCAP. The
     /// allowlist starts empty (sudo adds measurements).
     pub fn development() -> Self {
-        let mut config = Self::default();
+        let mut config = Self { allow_simulation: true, ..Self::default() };
         config.attestation.platforms.insert(0, PlatformKind::Sim);
         config.attestation.sim_keys = alloc::vec![umbra_attestation::sim::dev_sim_service_pair().public().0];
         config
@@ -901,6 +931,7 @@ impl GenesisConfig {
 impl Default for GenesisConfig {
     fn default() -> Self {
         Self {
+            allow_simulation: false,
             attestation: AttestationConfig::production(),
             allowed_measurements: Vec::new(),
             worker_policy: TcbPolicy::default_worker(),
@@ -912,6 +943,12 @@ impl Default for GenesisConfig {
 /// Writes the registry's genesis state.
 pub(crate) fn build_genesis(ext: &mut Ext<'_>, config: &GenesisConfig) -> Result<(), Error> {
     config.attestation.validate()?;
+    if !config.allow_simulation && config.attestation.mentions_simulation() {
+        return Err(Error::SimulationNotAllowed);
+    }
+    if config.allow_simulation {
+        ext.put(keys::simulation_allowed(), &true);
+    }
     config.worker_policy.validate()?;
     config.gatekeeper_policy.validate()?;
     ext.put(keys::attestation_config(), &config.attestation);
