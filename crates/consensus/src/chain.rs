@@ -202,7 +202,10 @@ impl Chain {
         Ok((pre, slot))
     }
 
-    /// Verifies, executes and stores a block from outside.
+    /// Verifies, executes and stores a block from outside. A justification
+    /// given with it is verified (against the GRANDPA set in force at the
+    /// parent, which finalizes this block) before anything is stored; an
+    /// invalid one refuses the whole import.
     pub fn import(
         &self,
         header: Header,
@@ -221,6 +224,13 @@ impl Chain {
         let changes = executive::execute_block(&state, &pre, &body)?;
         if let Some(e) = state.take_error() {
             return Err(e.into());
+        }
+        if let Some(bytes) = &justification {
+            let ext = umbra_runtime::state::Ext::new(&state);
+            let set_id = umbra_runtime::modules::grandpa::current_set_id(&ext);
+            let authorities = umbra_runtime::modules::grandpa::authorities(&ext);
+            crate::justification::decode_and_verify(bytes, hash, header.number, set_id, &authorities)
+                .map_err(|e| Error::BadJustification(e.to_string()))?;
         }
         let delta = self.db.compute_state(parent.state_root, &changes)?;
         if delta.root != header.state_root {

@@ -65,6 +65,10 @@ pub enum Error {
     /// A GRANDPA error.
     #[error("GRANDPA: {0}")]
     Grandpa(String),
+    /// A justification handed in with a block does not finalize it under
+    /// the set in force at its parent.
+    #[error("justification refused: {0}")]
+    BadJustification(String),
 }
 
 impl From<finality_grandpa::Error> for Error {

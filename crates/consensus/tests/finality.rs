@@ -120,6 +120,32 @@ async fn blocks_are_authored_finalized_and_survive_restart() {
     assert!(justification::decode_and_verify(&forged, latest.block.hash, latest.block.number, 0, &set0()).is_err());
     assert!(node.handle.round_summary().is_some());
 
+    // Another node importing the chain: a justification handed in with a
+    // block is verified first. A forged one refuses the import (nothing
+    // stored); the real one is stored with its block.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = Chain::new(
+        Database::open(&other_dir.path().join("db"), Config::default()).unwrap(),
+        &TestChain::dev(250).head,
+        &TestChain::dev(250).state,
+    )
+    .unwrap();
+    let origin = umbra_consensus::chain::Origin::External { now_slot: u64::MAX - 2 };
+    for n in 1..=latest.block.number {
+        let hash = chain.db().hash_at(n).unwrap().unwrap();
+        let header = chain.expect_header(&hash).unwrap();
+        let body = chain.db().body(&hash).unwrap().unwrap();
+        if n == latest.block.number {
+            let refused = other.import(header.clone(), body.clone(), Some(forged.clone()), origin);
+            assert!(matches!(refused, Err(umbra_consensus::Error::BadJustification(_))), "{refused:?}");
+            assert!(!other.db().contains(&hash).unwrap(), "nothing stored");
+            other.import(header, body, Some(latest.justification.clone()), origin).unwrap();
+            assert_eq!(other.db().justification(&hash).unwrap(), Some(latest.justification.clone()));
+        } else {
+            other.import(header, body, None, origin).unwrap();
+        }
+    }
+
     // Restart both tasks on the same database: finality continues.
     stop(node).await;
     let before = chain.finalized().unwrap().number;

@@ -64,10 +64,16 @@ impl AuthorityKeys {
     }
 }
 
+/// Writes a secret file atomically and durably, mode 0600: a temporary
+/// file (hidden, so no key loader ever reads it), fsync, rename, directory
+/// fsync. A `kill -9` leaves the old file or the new one, never a mix, and
+/// an older file's looser mode is replaced.
 fn write_secret(path: &Path, content: &[u8]) -> Result<(), Error> {
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).map_err(|e| Error::Io(format!("{}: {e}", parent.display())))?;
-    }
+    let io = |p: &Path, e: std::io::Error| Error::Io(format!("{}: {e}", p.display()));
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("key");
+    let tmp = parent.join(format!(".{name}.tmp"));
     let mut options = fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -75,9 +81,13 @@ fn write_secret(path: &Path, content: &[u8]) -> Result<(), Error> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(path).map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
-    file.write_all(content).map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
-    file.sync_all().map_err(|e| Error::Io(format!("{}: {e}", path.display())))
+    {
+        let mut file = options.open(&tmp).map_err(|e| io(&tmp, e))?;
+        file.write_all(content).map_err(|e| io(&tmp, e))?;
+        file.sync_all().map_err(|e| io(&tmp, e))?;
+    }
+    fs::rename(&tmp, path).map_err(|e| io(path, e))?;
+    fs::File::open(parent).and_then(|d| d.sync_all()).map_err(|e| io(parent, e))
 }
 
 /// Stores `suri` as a key of `kind` in `dir`; returns the public key.
@@ -139,4 +149,29 @@ pub fn peer_id(public: &ed25519::Public) -> String {
     let mut bytes = vec![0x00, 0x24, 0x08, 0x01, 0x12, 0x20];
     bytes.extend_from_slice(&public.0);
     bs58::encode(bytes).into_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn keys_are_written_atomically_and_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let public = insert(dir.path(), KeyType::Aura, "//Alice").unwrap();
+        let path = dir.path().join(format!("aura-{}", hex::encode(public)));
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        // A file someone made world-readable is replaced by a private one.
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        insert(dir.path(), KeyType::Aura, "//Alice").unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        // Nothing but the key is left behind.
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+        let key = dir.path().join("node-key");
+        node_key(&key).unwrap();
+        assert_eq!(fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+    }
 }

@@ -586,13 +586,15 @@ fn set_canonical<T: ReadableTable<[u8; 32], &'static [u8]>>(
     Ok((retracted, enacted))
 }
 
+/// The reference count stored before a state node (4 bytes, LE); a value
+/// shorter than that is a corrupt database, never a panic.
+fn node_count(raw: &[u8]) -> Result<u32> {
+    let count: [u8; 4] = raw.get(..4).and_then(|c| c.try_into().ok()).ok_or(Error::Corrupt("state node"))?;
+    Ok(u32::from_le_bytes(count))
+}
+
 fn reference(nodes: &mut redb::Table<'_, [u8; 32], &[u8]>, hash: &H256, node: &[u8]) -> Result<()> {
-    let existing = nodes.get(hash.0)?.map(|g| {
-        let raw = g.value();
-        let mut count = [0u8; 4];
-        count.copy_from_slice(&raw[..4.min(raw.len())]);
-        u32::from_le_bytes(count)
-    });
+    let existing = nodes.get(hash.0)?.map(|g| node_count(g.value())).transpose()?;
     let count = existing.unwrap_or(0).saturating_add(1);
     let mut value = Vec::with_capacity(4 + node.len());
     value.extend_from_slice(&count.to_le_bytes());
@@ -606,12 +608,7 @@ fn dereference(nodes: &mut redb::Table<'_, [u8; 32], &[u8]>, hash: &H256) -> Res
     let Some(mut raw) = existing else {
         return Ok(());
     };
-    if raw.len() < 4 {
-        return Err(Error::Corrupt("state node"));
-    }
-    let mut count = [0u8; 4];
-    count.copy_from_slice(&raw[..4]);
-    let count = u32::from_le_bytes(count);
+    let count = node_count(&raw)?;
     if count <= 1 {
         nodes.remove(hash.0)?;
     } else {
@@ -619,4 +616,17 @@ fn dereference(nodes: &mut redb::Table<'_, [u8; 32], &[u8]>, hash: &H256) -> Res
         nodes.insert(hash.0, raw.as_slice())?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_state_node_is_a_corrupt_database_not_a_panic() {
+        assert_eq!(node_count(&[1, 0, 0, 0, 9]), Ok(1));
+        for short in [&[][..], &[1][..], &[1, 0, 0][..]] {
+            assert_eq!(node_count(short), Err(Error::Corrupt("state node")));
+        }
+    }
 }
