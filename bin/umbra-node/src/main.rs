@@ -117,9 +117,19 @@ struct RunArgs {
     /// JSON-RPC port (HTTP and WebSocket); 0 picks a free one.
     #[arg(long, default_value_t = 9944)]
     rpc_port: u16,
-    /// Listen for RPC on all interfaces, not only localhost.
+    /// Listen for RPC on all interfaces, not only localhost (then any `Host`
+    /// header is accepted; locally only the node's own addresses are).
     #[arg(long)]
     rpc_external: bool,
+    /// Browser origins allowed to call the RPC (comma-separated
+    /// `protocol://host[:port]`, `*` as any port, or `all`). Default: all on
+    /// development chains, else localhost and https://polkadot.js.org.
+    #[arg(long)]
+    rpc_cors: Option<String>,
+    /// Heavy RPC calls (sync batches, state pages, proofs, runtime calls…)
+    /// per second per connection; bursts of twice that.
+    #[arg(long, default_value_t = 50)]
+    rpc_heavy_rate: u32,
     /// Disable the RPC server.
     #[arg(long)]
     no_rpc: bool,
@@ -281,8 +291,23 @@ fn run_node(args: RunArgs) -> Result<(), String> {
         config.max_request_size = args.rpc_max_request_size.saturating_mul(1024 * 1024);
         config.max_subscriptions_per_connection = args.rpc_max_subscriptions_per_connection;
         config.sync_byte_budget = args.rpc_sync_budget_kib.saturating_mul(1024);
+        config.heavy_calls_per_second = args.rpc_heavy_rate;
         config
     });
+    let rpc = match rpc {
+        Some(mut config) => {
+            config.cors = match &args.rpc_cors {
+                Some(list) => umbra_rpc::limits::Cors::parse(list).map_err(|e| format!("--rpc-cors: {e}"))?,
+                None if spec.chain_type == "Development" => umbra_rpc::limits::Cors::All,
+                None => umbra_rpc::limits::Cors::default_list(),
+            };
+            // A local-only server answers only its own addresses (DNS
+            // rebinding); an external one any host.
+            config.local_hosts_only = !args.rpc_external;
+            Some(config)
+        }
+        None => None,
+    };
     let gossip = args.gossip_duration_ms.unwrap_or(if spec.chain_type == "Development" { 200 } else { 1000 });
     let config = NodeConfig {
         spec,

@@ -151,9 +151,10 @@ pub async fn start(config: NodeConfig) -> Result<Node, Error> {
                 },
                 sync_byte_budget: (rpc_config.sync_byte_budget as usize).min(umbra_primitives::sync::SYNC_BYTE_BUDGET),
             });
+            let listen = rpc_config.addr;
             let (addr, handle) = umbra_rpc::start(rpc_config, ctx)
                 .await
-                .map_err(|e| Error::Listen { addr: rpc_config.addr, error: e.to_string() })?;
+                .map_err(|e| Error::Listen { addr: listen, error: e.to_string() })?;
             tracing::info!(target: "umbra::node", %addr, "JSON-RPC (HTTP and WebSocket)");
             (Some(addr), Some(handle))
         }

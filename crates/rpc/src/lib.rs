@@ -10,6 +10,7 @@
 
 mod error;
 pub mod json;
+pub mod limits;
 mod methods;
 mod subscriptions;
 
@@ -72,7 +73,7 @@ pub struct Context {
 }
 
 /// Server limits.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Config {
     /// Listen address.
     pub addr: SocketAddr,
@@ -89,6 +90,16 @@ pub struct Config {
     /// Bytes of changes or pairs per sync answer (at most
     /// [`umbra_primitives::sync::SYNC_BYTE_BUDGET`]).
     pub sync_byte_budget: u32,
+    /// Heavy calls ([`limits::HEAVY_METHODS`]) per second per connection
+    /// (bursts of twice that).
+    pub heavy_calls_per_second: u32,
+    /// Browser origins allowed (`--rpc-cors`).
+    pub cors: limits::Cors,
+    /// Accept only `Host` headers naming the server's own local address
+    /// (`localhost`, `127.0.0.1`, `[::1]` with its bound port): DNS
+    /// rebinding protection of a local-only server. An external server
+    /// accepts any host.
+    pub local_hosts_only: bool,
 }
 
 impl Config {
@@ -102,6 +113,9 @@ impl Config {
             max_subscriptions_per_connection: 1024,
             max_batch_len: 256,
             sync_byte_budget: umbra_primitives::sync::SYNC_BYTE_BUDGET as u32,
+            heavy_calls_per_second: 50,
+            cors: limits::Cors::All,
+            local_hosts_only: false,
         }
     }
 }
@@ -135,7 +149,29 @@ pub async fn start(config: Config, ctx: Arc<Context>) -> std::io::Result<(Socket
         .set_batch_request_config(BatchRequestConfig::Limit(config.max_batch_len))
         .set_id_provider(RandomStringIdProvider::new(16))
         .build();
-    let server = Server::builder().set_config(server_config).build(config.addr).await?;
+    let per_second = config.heavy_calls_per_second;
+    let rpc_middleware = jsonrpsee::server::middleware::rpc::RpcServiceBuilder::new()
+        .layer_fn(move |service| limits::HeavyLimit::new(service, per_second));
+    // Bound first, so the host filter knows the port (0 picks one).
+    let listener = std::net::TcpListener::bind(config.addr)?;
+    listener.set_nonblocking(true)?;
+    let port = listener.local_addr()?.port();
+    let host_filter = if config.local_hosts_only {
+        let hosts = [format!("localhost:{port}"), format!("127.0.0.1:{port}"), format!("[::1]:{port}")];
+        Some(
+            jsonrpsee::server::middleware::http::HostFilterLayer::new(hosts.iter().map(String::as_str))
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?,
+        )
+    } else {
+        None
+    };
+    let http_middleware =
+        tower::ServiceBuilder::new().layer(limits::cors_layer(&config.cors)).option_layer(host_filter);
+    let server = Server::builder()
+        .set_config(server_config)
+        .set_rpc_middleware(rpc_middleware)
+        .set_http_middleware(http_middleware)
+        .build_from_tcp(listener)?;
     let addr = server.local_addr()?;
     let handle = server.start(module(ctx));
     Ok((addr, handle))

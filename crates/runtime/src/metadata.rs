@@ -490,6 +490,7 @@ pub fn metadata(backend: &dyn StateRead) -> RuntimeMetadataPrefixed {
                 constant("MaxClusterWorkers", &(contracts::MAX_CLUSTER_WORKERS as u32), "Most workers in a cluster."),
                 constant("GasPrice", &contracts::GAS_PRICE, "Planck per unit of gas."),
                 constant("MaxGasLimit", &contracts::MAX_GAS_LIMIT, "Largest gas limit of one command."),
+                constant("MaxBlockGas", &contracts::MAX_BLOCK_GAS, "Most gas one block's commands may reserve per cluster."),
                 constant("HeartbeatGrace", &contracts::HEARTBEAT_GRACE, "Blocks without a heartbeat before a worker is ineligible."),
             ],
             error: errors::<contracts::Error>(),

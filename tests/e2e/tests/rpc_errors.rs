@@ -188,3 +188,84 @@ fn bad_rpc_input_is_refused_precisely() {
 fn rand_core_rng() -> impl rand_core::RngCore + rand_core::CryptoRng {
     rand_core::OsRng
 }
+
+/// A raw HTTP JSON-RPC request with chosen `Host` and `Origin` headers;
+/// returns the status line's code and the headers (lower-cased names).
+fn raw_request(port: u16, host: &str, origin: Option<&str>, method: &str) -> (u16, Vec<(String, String)>) {
+    use std::io::{Read, Write};
+    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "system_name", "params": [] }).to_string();
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let origin = origin.map(|o| format!("Origin: {o}\r\n")).unwrap_or_default();
+    let request = if method == "OPTIONS" {
+        format!(
+            "OPTIONS / HTTP/1.1\r\nHost: {host}\r\n{origin}Access-Control-Request-Method: POST\r\nConnection: close\r\n\r\n"
+        )
+    } else {
+        format!(
+            "POST / HTTP/1.1\r\nHost: {host}\r\n{origin}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let mut lines = response.lines();
+    let code = lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let headers = lines
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    (code, headers)
+}
+
+/// Section 6: the node's RPC refuses heavy calls beyond the per-connection
+/// rate (-32029, the rest keep working), `Host` headers other than its own
+/// local address (DNS rebinding), and browser origins outside `--rpc-cors`.
+#[test]
+fn rpc_rate_limits_hosts_and_origins() {
+    let base = tempfile::tempdir().unwrap();
+    let node = NodeProcess::start(base.path(), &["--rpc-heavy-rate", "1", "--rpc-cors", "http://localhost:*"]);
+    let port = node.ws_url().rsplit(':').next().unwrap().parse::<u16>().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let ws = WsClientBuilder::default().build(&node.ws_url()).await.unwrap();
+        // A burst of two heavy calls, then the third on the same
+        // connection is refused; light calls are not limited.
+        let mut refused = None;
+        for _ in 0..3 {
+            let result: Result<String, _> = ws.request("state_getMetadata", rpc_params![]).await;
+            if let Err(e) = result {
+                refused = Some(e.to_string());
+            }
+        }
+        let refused = refused.expect("a heavy call beyond the rate");
+        assert!(refused.contains("-32029") || refused.contains("Too many requests"), "{refused}");
+        let name: String = ws.request("system_name", rpc_params![]).await.unwrap();
+        assert_eq!(name, "umbra-node");
+        // Another connection has its own bucket.
+        let other = WsClientBuilder::default().build(&node.ws_url()).await.unwrap();
+        let metadata: Result<String, _> = other.request("state_getMetadata", rpc_params![]).await;
+        assert!(metadata.is_ok());
+    });
+    // Hosts: the node's own addresses only.
+    assert_eq!(raw_request(port, &format!("127.0.0.1:{port}"), None, "POST").0, 200);
+    assert_eq!(raw_request(port, &format!("localhost:{port}"), None, "POST").0, 200);
+    assert_eq!(raw_request(port, &format!("evil.example:{port}"), None, "POST").0, 403);
+    // Origins: an allowed one gets the CORS header (and a preflight
+    // answer), another does not.
+    let host = format!("127.0.0.1:{port}");
+    let (code, headers) = raw_request(port, &host, Some("http://localhost:3000"), "POST");
+    assert_eq!(code, 200);
+    let allow = |headers: &[(String, String)]| {
+        headers.iter().find(|(k, _)| k == "access-control-allow-origin").map(|(_, v)| v.clone())
+    };
+    assert_eq!(allow(&headers).as_deref(), Some("http://localhost:3000"));
+    let (_, headers) = raw_request(port, &host, Some("http://evil.example"), "POST");
+    assert_eq!(allow(&headers), None, "{headers:?}");
+    let (_, headers) = raw_request(port, &host, Some("http://localhost:3000"), "OPTIONS");
+    assert_eq!(allow(&headers).as_deref(), Some("http://localhost:3000"), "{headers:?}");
+    let (_, headers) = raw_request(port, &host, Some("http://evil.example"), "OPTIONS");
+    assert_eq!(allow(&headers), None, "{headers:?}");
+}

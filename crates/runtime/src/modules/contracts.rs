@@ -60,8 +60,14 @@ pub const MAX_COMMANDS_PER_BLOCK: usize = 4096;
 pub const MAX_QUEUE: usize = 4 * MAX_COMMANDS_PER_BLOCK;
 /// Most envelope bytes waiting for a commit per cluster.
 pub const MAX_QUEUE_BYTES: u64 = 16 * 1024 * 1024;
-/// Largest gas limit of one command.
-pub const MAX_GAS_LIMIT: u64 = 10_000_000_000;
+/// Largest gas limit of one command: about 1.7 s of the worst contract on
+/// the reference machine (`cargo bench -p umbra-pruntime-core --bench
+/// adversarial`; docs/BENCHMARKS.md), so a command can hold a worker only
+/// that long.
+pub const MAX_GAS_LIMIT: u64 = 1_000_000_000;
+/// Most gas the commands one block queues for one cluster may reserve:
+/// bounds the work a block can ask of a cluster's replicas.
+pub const MAX_BLOCK_GAS: u64 = 8 * MAX_GAS_LIMIT;
 /// Price of one unit of gas in planck, reserved up front, unused part
 /// refunded at the commit.
 pub const GAS_PRICE: Balance = 1;
@@ -251,6 +257,8 @@ pub struct QueuedBlock {
     pub count: u32,
     /// Their envelope bytes.
     pub bytes: u64,
+    /// The gas they reserved.
+    pub gas: u64,
 }
 
 /// A cluster's committed position.
@@ -661,7 +669,8 @@ pub enum Error {
     /// Envelope, salt or gas limit out of bounds.
     #[codec(index = 19)]
     InvalidCommand,
-    /// Too many commands for the cluster in this block or in its queue.
+    /// Too many commands (or too much reserved gas) for the cluster in this
+    /// block, or in its queue.
     #[codec(index = 20)]
     QueueFull,
     /// The caller cannot pay for the gas limit.
@@ -1008,7 +1017,12 @@ fn enqueue(
     let waiting: u64 = blocks.iter().map(|q| u64::from(q.count)).sum();
     let bytes: u64 = blocks.iter().map(|q| q.bytes).sum::<u64>().saturating_add(envelope.len() as u64);
     let here = blocks.last().filter(|q| q.block == number).map_or(0, |q| q.count as usize);
-    if waiting >= MAX_QUEUE as u64 || here >= MAX_COMMANDS_PER_BLOCK || bytes > MAX_QUEUE_BYTES {
+    let gas_here = blocks.last().filter(|q| q.block == number).map_or(0, |q| q.gas).saturating_add(gas_limit);
+    if waiting >= MAX_QUEUE as u64
+        || here >= MAX_COMMANDS_PER_BLOCK
+        || bytes > MAX_QUEUE_BYTES
+        || gas_here > MAX_BLOCK_GAS
+    {
         return Err(Error::QueueFull.into());
     }
     let fee = Balance::from(gas_limit).saturating_mul(GAS_PRICE);
@@ -1033,8 +1047,9 @@ fn enqueue(
         Some(q) => {
             q.count += 1;
             q.bytes = q.bytes.saturating_add(size);
+            q.gas = q.gas.saturating_add(gas_limit);
         }
-        None => blocks.push(QueuedBlock { block: number, count: 1, bytes: size }),
+        None => blocks.push(QueuedBlock { block: number, count: 1, bytes: size, gas: gas_limit }),
     }
     ext.put(keys::queued_blocks(&cluster), &blocks);
     ext.deposit_event(Event::CommandQueued { call_id, contract });
