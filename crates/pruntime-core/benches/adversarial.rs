@@ -79,7 +79,7 @@ fn attacker() -> Vec<u8> {
         (call $event (i32.const 1024) (i32.const 16384))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $again)))
-      (call $ret (i32.const 1024) (i32.const 65536))
+      (call $ret (i32.const 0) (i32.const 65536))
       (loop $forever (br $forever))))))"#
     ))
     .unwrap()

@@ -488,3 +488,100 @@ fn the_shell_withholds_egress_while_a_checkpoint_or_a_seal_fails() {
         });
     }
 }
+
+fn settings(dir: &std::path::Path, max_staleness: std::time::Duration) -> umbra_pruntime::service::Settings {
+    umbra_pruntime::service::Settings {
+        data_dir: dir.join("data"),
+        config: Config { role: WorkerRole::Gatekeeper, heartbeat_interval: 0, ..config() },
+        checkpoint_interval: 1,
+        max_staleness,
+        features: Default::default(),
+        operator: None,
+        query_rate: 100,
+        info_refresh: std::time::Duration::from_secs(1),
+        max_connections: 8,
+        query_deadline: std::time::Duration::from_secs(2),
+    }
+}
+
+/// Section 2 over HTTP: a pRuntime whose sealed secrets hold a gatekeeper's
+/// master key, restarted with every checkpoint deleted, refuses `/init`
+/// with a fabricated genesis (its GRANDPA set the host's own key) with the
+/// precise error, and `/egress` releases nothing.
+#[test]
+fn a_restarted_pruntime_refuses_a_fabricated_genesis_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let tee = Arc::new(platform(dir.path()));
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    // A gatekeeper's secrets, sealed as its shell would, then no checkpoint.
+    let mut net = Net::new(&[(1, WorkerRole::Gatekeeper)]);
+    net.register(0, [9; 32]);
+    net.sudo(RuntimeCall::Gatekeeper(gatekeeper::Call::add_gatekeeper { identity: net.public(0) }));
+    net.blocks(2);
+    let node = &net.nodes[0];
+    assert_eq!(node.secrets().master.len(), 1);
+    let sealed = SealedSecrets { pin: node.pin().unwrap().clone(), secrets: node.secrets().clone() };
+    checkpoint::save_secrets(tee.as_ref(), &data, &sealed.encode()).unwrap();
+    assert!(checkpoint::list_checkpoints(&data).unwrap().is_empty());
+
+    let mut genesis = umbra_runtime::testing::dev_genesis(1000);
+    genesis.grandpa_authorities = vec![(umbra_crypto::ed25519::Pair::from_seed(&[0x66; 32]).public(), 1)];
+    let fake = Fixture::from_chain(TestChain::from_genesis(&genesis));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let pruntime = umbra_pruntime::service::Pruntime::open(
+            tee.clone(),
+            settings(dir.path(), std::time::Duration::from_secs(60)),
+        )
+        .unwrap();
+        let any = "127.0.0.1:0".parse().unwrap();
+        let (private, _, _task) = pruntime.serve(any, any).await.unwrap();
+        let client = PruntimeClient::private(&private.to_string());
+        let refused = client.init(&fake.anchor).await.unwrap_err().to_string();
+        assert!(refused.contains("400") && refused.contains("pinned to genesis"), "{refused}");
+        let status = client.status().await.unwrap();
+        assert!(!status.core.initialized, "nothing installed: {status:?}");
+        assert_eq!(status.core.pinned_genesis, Some(net.f.anchor.header.hash()));
+        assert!(client.egress().await.unwrap().is_empty(), "nothing leaves");
+        // The real genesis is accepted.
+        client.init(&net.f.anchor).await.unwrap();
+    });
+}
+
+/// Section 5: only verified finality progress resets the staleness clock —
+/// re-posting the installed anchor to `/init` does not make a stale
+/// pRuntime fresh; a justified header does.
+#[test]
+fn only_verified_finality_makes_a_stale_pruntime_fresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let tee = Arc::new(platform(dir.path()));
+    let mut f = Fixture::new();
+    f.produce_empty(3);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let settings = settings(dir.path(), std::time::Duration::from_millis(300));
+        let pruntime = umbra_pruntime::service::Pruntime::open(tee.clone(), settings).unwrap();
+        let any = "127.0.0.1:0".parse().unwrap();
+        let (private, _, _task) = pruntime.serve(any, any).await.unwrap();
+        let client = PruntimeClient::private(&private.to_string());
+        client.init(&f.anchor).await.unwrap();
+        let headers = f.headers(1, 2);
+        let justification = f.justify(headers.last().unwrap());
+        client.sync_headers(&umbra_protocol::api::HeadersRequest { headers, justification }).await.unwrap();
+        let until_stale = async {
+            while !client.status().await.unwrap().stale {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(10), until_stale).await.unwrap();
+        // The installed anchor again: accepted, but no progress.
+        client.init(&f.anchor).await.unwrap();
+        assert!(client.status().await.unwrap().stale, "/init is not finality progress");
+        // A header batch with its justification is.
+        let headers = f.headers(3, 3);
+        let justification = f.justify(&headers[0]);
+        client.sync_headers(&umbra_protocol::api::HeadersRequest { headers, justification }).await.unwrap();
+        assert!(!client.status().await.unwrap().stale);
+    });
+}

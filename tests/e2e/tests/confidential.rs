@@ -46,4 +46,43 @@ fn demo_token_is_confidential() {
     observed.assert_hidden("the transfer's arguments", &(bob_id.0, 250u128).encode());
     let supply = 1_000_000u128.encode();
     assert!(!observed.extrinsics.iter().any(|x| x.windows(12).any(|w| w == &supply[..12])), "the supply in a block");
+
+    // Section 5: the client checks every answer against the chain. The
+    // token's cluster has a committed root; an answer claiming another root
+    // for that block, or from a worker far behind the finalized head, is
+    // refused; the true one passes.
+    let contract = line("contract 0x").split_whitespace().nth(1).unwrap().to_string();
+    let contract = umbra_primitives::H256(hex::decode(&contract[2..]).unwrap().try_into().unwrap());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use umbra_runtime::modules::contracts;
+        let client = umbra_client::Client::connect(&devnet.ws_url()).await.unwrap();
+        let cluster = client.contract_info(&contract).await.unwrap().unwrap().cluster;
+        let state: contracts::CommitState =
+            client.storage_value(&contracts::keys::commit_state(&cluster)).await.unwrap().unwrap();
+        let finalized = client.finalized_hash().await.unwrap();
+        let head = client.header(finalized).await.unwrap().unwrap().number;
+        let honest = umbra_client::contracts::wire::QueryResponse {
+            block_number: state.block,
+            state_root: state.state_root,
+            synced_block: head,
+            status: contracts::ExecStatus::Success,
+            gas_used: 0,
+            output: vec![],
+        };
+        let timeout = Duration::from_secs(10);
+        client.check_fresh(&cluster, &honest, 5, timeout).await.unwrap();
+        let forged_root = umbra_client::contracts::wire::QueryResponse {
+            state_root: umbra_primitives::H256([0x5a; 32]),
+            ..honest.clone()
+        };
+        let refused = client.check_fresh(&cluster, &forged_root, 5, timeout).await.unwrap_err();
+        assert!(matches!(refused, umbra_client::Error::Stale(ref m) if m.contains("not the committed")), "{refused}");
+        let behind = umbra_client::contracts::wire::QueryResponse { synced_block: head.saturating_sub(50), ..honest };
+        let refused = client.check_fresh(&cluster, &behind, 5, timeout).await.unwrap_err();
+        assert!(
+            matches!(refused, umbra_client::Error::Stale(ref m) if m.contains("behind the finalized head")),
+            "{refused}"
+        );
+    });
 }
