@@ -148,6 +148,7 @@ async fn run(args: Args) -> Result<(), String> {
         info_refresh: Duration::from_secs(args.info_refresh_secs),
         max_connections: args.max_connections,
         query_deadline: Duration::from_millis(args.query_deadline_ms),
+        header_timeout: umbra_pruntime::service::HEADER_TIMEOUT,
     };
     let pruntime = Pruntime::open(platform, settings).map_err(|e| e.to_string())?;
     let (private, public, task) =

@@ -82,6 +82,8 @@ pub struct Settings {
     pub max_connections: usize,
     /// A query running longer than this traps.
     pub query_deadline: Duration,
+    /// A request's headers must arrive within this ([`HEADER_TIMEOUT`]).
+    pub header_timeout: Duration,
 }
 
 /// The VM epoch tick (query deadlines are multiples of it).
@@ -156,6 +158,7 @@ struct Clock {
 pub struct Pruntime {
     api: Arc<Api>,
     max_connections: usize,
+    header_timeout: Duration,
 }
 
 /// What every handler shares.
@@ -218,6 +221,7 @@ impl Pruntime {
         tracing::warn!("{}", platform.banner());
         let max_connections = settings.max_connections.max(1);
         let deadline_ticks = (settings.query_deadline.as_millis() / TICK.as_millis()).max(1) as u64;
+        let header_timeout = settings.header_timeout;
         let api = Api {
             clock: Mutex::new(Clock {
                 last_progress: monotonic_now(),
@@ -244,7 +248,7 @@ impl Pruntime {
         if let Ok(mut shell) = api.shell.lock() {
             api.absorb(&mut shell, effects);
         }
-        Ok(Self { api: Arc::new(api), max_connections })
+        Ok(Self { api: Arc::new(api), max_connections, header_timeout })
     }
 
     /// Serves the private API on `private` and the public one on `public`;
@@ -263,6 +267,7 @@ impl Pruntime {
         let (private_addr, public_addr) = (local(&private_listener)?, local(&public_listener)?);
         let api = self.api;
         let max = self.max_connections;
+        let header_timeout = self.header_timeout;
         // The query deadline clock.
         if let Some(vm) = api.vm.clone() {
             tokio::spawn(async move {
@@ -274,15 +279,21 @@ impl Pruntime {
             });
         }
         let task = tokio::spawn(async move {
-            let a = accept_loop(private_listener, api.clone(), true, max);
-            let b = accept_loop(public_listener, api, false, max);
+            let a = accept_loop(private_listener, api.clone(), true, max, header_timeout);
+            let b = accept_loop(public_listener, api, false, max, header_timeout);
             tokio::join!(a, b);
         });
         Ok((private_addr, public_addr, task))
     }
 }
 
-async fn accept_loop(listener: TcpListener, api: Arc<Api>, private: bool, max_connections: usize) {
+async fn accept_loop(
+    listener: TcpListener,
+    api: Arc<Api>,
+    private: bool,
+    max_connections: usize,
+    header_timeout: Duration,
+) {
     let slots = Arc::new(tokio::sync::Semaphore::new(max_connections));
     let mut backoff = Duration::from_millis(10);
     loop {
@@ -306,7 +317,7 @@ async fn accept_loop(listener: TcpListener, api: Arc<Api>, private: bool, max_co
             let service = service_fn(move |req| handle(req, api.clone(), private, peer.ip()));
             let _ = http1::Builder::new()
                 .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT)
+                .header_read_timeout(header_timeout)
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
             drop(permit);

@@ -431,6 +431,7 @@ fn the_shell_withholds_egress_while_a_checkpoint_or_a_seal_fails() {
             info_refresh: std::time::Duration::from_secs(1),
             max_connections: 8,
             query_deadline: std::time::Duration::from_secs(2),
+            header_timeout: std::time::Duration::from_secs(10),
         };
         rt.block_on(async {
             let pruntime = umbra_pruntime::service::Pruntime::open(tee.clone(), settings).unwrap();
@@ -501,6 +502,7 @@ fn settings(dir: &std::path::Path, max_staleness: std::time::Duration) -> umbra_
         info_refresh: std::time::Duration::from_secs(1),
         max_connections: 8,
         query_deadline: std::time::Duration::from_secs(2),
+        header_timeout: std::time::Duration::from_millis(300),
     }
 }
 
@@ -584,4 +586,63 @@ fn only_verified_finality_makes_a_stale_pruntime_fresh() {
         client.sync_headers(&umbra_protocol::api::HeadersRequest { headers, justification }).await.unwrap();
         assert!(!client.status().await.unwrap().stale);
     });
+}
+
+/// Section 6: the shell's HTTP limits. A client that never finishes its
+/// headers is cut off after the header timeout; connections beyond
+/// `max_connections` wait until one closes (and are then served); the
+/// public API is rate limited per address.
+#[test]
+fn the_shell_bounds_slow_clients_connections_and_request_rates() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let tee = Arc::new(platform(dir.path()));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut settings = settings(dir.path(), std::time::Duration::from_secs(60));
+    settings.max_connections = 2;
+    settings.query_rate = 5;
+    let (private, public) = rt.block_on(async {
+        let pruntime = umbra_pruntime::service::Pruntime::open(tee.clone(), settings).unwrap();
+        let any = "127.0.0.1:0".parse().unwrap();
+        // The server task keeps running after its handle is dropped.
+        let (private, public, _task) = pruntime.serve(any, any).await.unwrap();
+        (private, public)
+    });
+    let _guard = rt.enter();
+    // Slowloris: half a request line, then silence: the server closes.
+    let mut slow = std::net::TcpStream::connect(private).unwrap();
+    slow.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    slow.write_all(b"GET /status HTTP/1.1\r\nHost: x").unwrap();
+    let mut buf = Vec::new();
+    let started = std::time::Instant::now();
+    let _ = slow.read_to_end(&mut buf);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "the slow client was cut off");
+    // Two idle connections fill the API; a third request waits for a slot.
+    let idle: Vec<_> = (0..2).map(|_| std::net::TcpStream::connect(private).unwrap()).collect();
+    let status = |addr: std::net::SocketAddr| {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+        s.write_all(b"GET /status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        let mut response = String::new();
+        let _ = s.read_to_string(&mut response);
+        response
+    };
+    let waiting = std::thread::spawn(move || status(private));
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert!(!waiting.is_finished(), "served beyond the connection cap");
+    drop(idle);
+    assert!(waiting.join().unwrap().starts_with("HTTP/1.1 200"), "served once a slot is free");
+    // The public API: a burst of twice the rate per address, then 429.
+    let codes: Vec<String> = (0..12)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(public).unwrap();
+            s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+            s.write_all(b"GET /info HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+            let mut response = String::new();
+            let _ = s.read_to_string(&mut response);
+            response.split_whitespace().nth(1).unwrap_or_default().to_string()
+        })
+        .collect();
+    assert!(codes.iter().filter(|c| *c == "200").count() <= 10, "{codes:?}");
+    assert!(codes.iter().any(|c| c == "429"), "{codes:?}");
 }
