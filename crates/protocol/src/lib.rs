@@ -140,6 +140,30 @@ pub trait PrivateApi: Send + Sync {
     fn registration(&self) -> impl Future<Output = Result<RegistrationData>> + Send;
 }
 
+impl<T: PrivateApi> PrivateApi for std::sync::Arc<T> {
+    fn status(&self) -> impl Future<Output = Result<api::Status>> + Send {
+        (**self).status()
+    }
+    fn init(&self, anchor: &GenesisAnchor) -> impl Future<Output = Result<api::Status>> + Send {
+        (**self).init(anchor)
+    }
+    fn sync_headers(&self, request: &api::HeadersRequest) -> impl Future<Output = Result<api::HeadersImported>> + Send {
+        (**self).sync_headers(request)
+    }
+    fn load_state(&self, request: &api::LoadStateRequest) -> impl Future<Output = Result<api::Status>> + Send {
+        (**self).load_state(request)
+    }
+    fn dispatch_blocks(&self, request: &api::DispatchRequest) -> impl Future<Output = Result<api::Dispatched>> + Send {
+        (**self).dispatch_blocks(request)
+    }
+    fn egress(&self) -> impl Future<Output = Result<Vec<SignedMessage>>> + Send {
+        (**self).egress()
+    }
+    fn registration(&self) -> impl Future<Output = Result<RegistrationData>> + Send {
+        (**self).registration()
+    }
+}
+
 /// `/registration`, decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RegistrationData {

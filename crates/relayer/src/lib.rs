@@ -439,3 +439,20 @@ fn clock_now() -> Instant {
     #[allow(clippy::disallowed_methods)]
     Instant::now()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_responses_are_decoded_with_bounds() {
+        assert!(hex_bytes(&json!("0x0102")).is_ok());
+        assert!(hex_bytes(&json!("0102")).is_err(), "hex without 0x");
+        assert!(hex_bytes(&json!(7)).is_err(), "not a string");
+        let huge = format!("0x{}", "00".repeat(MAX_NODE_RESPONSE + 1));
+        assert!(hex_bytes(&json!(huge)).is_err(), "over the bound");
+        assert_eq!(decode::<u32>(&7u32.encode()).ok(), Some(7));
+        assert!(decode::<u32>(&[7, 0, 0, 0, 1]).is_err(), "trailing bytes");
+        assert!(decode::<SyncBatch>(&[0xff; 3]).is_err(), "garbage");
+    }
+}

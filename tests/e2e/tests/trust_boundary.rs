@@ -259,3 +259,56 @@ fn workers_sync_and_register_past_large_state_and_blocks() {
     }
     assert!(r2.log_text().contains("pRuntime initialized"), "{}", r2.log_text());
 }
+
+/// The relayer against a real node and the protocol crate's mock pRuntime:
+/// it initialises with the node's genesis anchor, verifies nothing itself
+/// but feeds every header and every block exactly once, in order, also
+/// when the node cuts its answers at a tiny byte budget (blocks carrying
+/// large code uploads arrive in parts and are completed before dispatch).
+#[test]
+fn the_relayer_feeds_every_block_once_through_cut_answers() {
+    use umbra_protocol::mock::MockPruntime;
+    let dir = tempfile::tempdir().unwrap();
+    let node = umbra_e2e::NodeProcess::start(
+        &dir.path().join("node"),
+        &["--pruning", "archive", "--rpc-sync-budget-kib", "64"],
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let client = std::sync::Arc::new(Client::connect(&node.ws_url()).await.unwrap());
+        let bob = Pair::from_suri(Scheme::Sr25519, &SecretUri::parse("//Bob").unwrap()).unwrap();
+        let nonce = client.next_nonce(&AccountId32(bob.public())).await.unwrap();
+        for n in 0..3u32 {
+            let call = RuntimeCall::Contracts(contracts::Call::upload_code { code: max_size_code(100 + n) });
+            client.submit(&client.sign(call, &bob, nonce + n, 0).await.unwrap()).await.unwrap();
+        }
+        let code = |n: u32| {
+            contracts::keys::code_info(&umbra_primitives::H256(umbra_crypto::hashing::blake2_256(&max_size_code(
+                100 + n,
+            ))))
+        };
+        while client.storage(&code(2), Some(client.finalized_hash().await.unwrap())).await.unwrap().is_none() {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let signer = Pair::from_suri(Scheme::Sr25519, &SecretUri::parse("//Ferdie").unwrap()).unwrap();
+        let mock = std::sync::Arc::new(MockPruntime::new());
+        // Registered already: this run is about sync only.
+        mock.state.lock().unwrap().status.core.registered = true;
+        let mut relayer = umbra_relayer::Relayer::new(client.clone(), mock.clone(), signer).from_genesis(true);
+        let target = client.header(client.finalized_hash().await.unwrap()).await.unwrap().unwrap().number;
+        for _ in 0..200 {
+            relayer.step().await.unwrap();
+            let state = mock.state.lock().unwrap().clone();
+            if state.dispatched.last().is_some_and(|n| *n >= target) {
+                break;
+            }
+        }
+        let state = mock.state.lock().unwrap().clone();
+        assert_eq!(state.anchors.len(), 1, "initialised once");
+        assert_eq!(state.anchors[0].header.hash(), client.genesis_hash());
+        assert_eq!(state.loads, vec![(0, state.loads[0].1)], "replays from the genesis state");
+        let expected: Vec<u32> = (1..=*state.dispatched.last().unwrap()).collect();
+        assert_eq!(state.dispatched, expected, "every block once, in order");
+        assert!(*state.dispatched.last().unwrap() >= target);
+    });
+}
