@@ -259,6 +259,9 @@ struct ContractHost {
 
 type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
+/// (contract, key, the pending value before: `None` when there was none).
+type JournalEntry = (H256, Vec<u8>, Option<Option<Vec<u8>>>);
+
 /// Writes and events of the nested calls of one command, shared by all its
 /// hosts, with a journal to undo a failed nested call: no copy of any
 /// storage or pending write is ever made, so the work of a nested call is
@@ -271,8 +274,8 @@ struct NestState {
     live: BTreeMap<H256, std::collections::BTreeSet<Vec<u8>>>,
     /// Events of successful nested calls, in order.
     events: Vec<Vec<u8>>,
-    /// (contract, key, value before) for every write, to undo.
-    journal: Vec<(H256, Vec<u8>, Option<Option<Vec<u8>>>)>,
+    /// Every write, to undo.
+    journal: Vec<JournalEntry>,
 }
 
 impl NestState {

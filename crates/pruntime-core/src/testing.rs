@@ -43,6 +43,12 @@ pub struct Fixture {
     pub voters: Voters,
 }
 
+impl Default for Fixture {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Fixture {
     pub fn new() -> Self {
         Self::from_chain(TestChain::dev(1000))

@@ -3,7 +3,7 @@
 //! with one refused), rollback defence, secrets pinned to their genesis,
 //! registration and heartbeats, a restarted gatekeeper; and the HTTP shell
 //! withholding egress while a checkpoint or a seal fails.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::disallowed_methods)] // test code: timeouts need the clock
 
 use std::sync::{
     atomic::{AtomicBool, Ordering},

@@ -159,20 +159,16 @@ fn resource_abuse_is_stopped_and_the_worker_keeps_serving() {
         / umbra_runtime::modules::contracts::MAX_GAS_LIMIT)
         .to_string();
     let worker = umbra_e2e::Pruntime::at(devnet.worker_private(1), devnet.worker_private(1) + 1);
+    let url = devnet.ws_url();
     let (storm, slowest_info, answered_during) = std::thread::scope(|scope| {
         let storm = scope.spawn(|| {
-            devnet.umbra_ok(&[
-                "bench",
-                "commands",
-                "--contract",
-                &abuse,
-                "--method",
-                "spin",
-                "--count",
-                &per_block,
-                "--gas",
-                &max_gas,
-            ])
+            let out = std::process::Command::new(umbra_e2e::binary("umbra"))
+                .args(["--url", &url, "bench", "commands", "--contract", &abuse, "--method", "spin"])
+                .args(["--count", &per_block, "--gas", &max_gas])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8(out.stdout).unwrap()
         });
         let mut slowest = std::time::Duration::ZERO;
         let mut answered = 0;

@@ -100,7 +100,9 @@ fn forged_key_notices_are_refused_on_chain() {
         let to_ct = |n: contracts::Notice| (contracts::TOPIC, n.encode());
         let owned = message_queue::Error::TopicOwnedByModule as u8;
         let closed = message_queue::Error::OriginNotAllowed as u8;
-        let cases: Vec<(&str, (&[u8], Vec<u8>), u8)> = vec![
+        // (what, (topic, payload), the refusal's MessageQueue error index)
+        type Case<'a> = (&'a str, (&'a [u8], Vec<u8>), u8);
+        let cases: Vec<Case<'_>> = vec![
             ("Added", to_gk(gatekeeper::Notice::Added { identity: me, ecdh_public: [0x42; 32] }), owned),
             (
                 "ClusterCreated",

@@ -157,9 +157,12 @@ fn key_envelopes_only_open_for_their_recipient_and_context() {
     assert!(open(&worker, Label::Envelope.in_domain(Domain::Production), &context).is_err());
 }
 
+/// Egress, master epochs, cluster keys, a proposal, divergences, key errors.
+type Footprint = (Vec<Vec<u8>>, Vec<u32>, Vec<(H256, u32)>, bool, u64, u64);
+
 /// What a forged notice could change in a core: its egress, its secrets and
 /// its key-role counters.
-fn footprint(core: &umbra_pruntime_core::core::Core) -> (Vec<Vec<u8>>, Vec<u32>, Vec<(H256, u32)>, bool, u64, u64) {
+fn footprint(core: &umbra_pruntime_core::core::Core) -> Footprint {
     use parity_scale_codec::Encode;
     let status = core.status();
     (
@@ -209,7 +212,7 @@ fn forged_notices_in_finalized_blocks_release_nothing() {
     let fake_master = MasterSecret::from_bytes([0xa8; 32]);
     let gk = |n: gatekeeper::Notice| (gatekeeper::TOPIC.to_vec(), n.encode());
     let ct = |n: contracts::Notice| (contracts::TOPIC.to_vec(), n.encode());
-    let notices = vec![
+    let notices = [
         gk(gatekeeper::Notice::Added { identity: attacker, ecdh_public: attacker_ecdh }),
         ct(contracts::Notice::ClusterCreated { cluster: contracts::cluster_id(7), workers: vec![attacker], epoch: 0 }),
         ct(contracts::Notice::ClusterCreated { cluster, workers: vec![attacker], epoch: 0 }),
