@@ -157,7 +157,8 @@ impl std::fmt::Debug for SealRequest {
     }
 }
 
-/// What an entry point produced besides its result.
+/// What an entry point produced besides its result: secrets to seal,
+/// finality progress, and the messages it queued.
 #[derive(Debug, Default)]
 pub struct Effects {
     /// Changed secrets to seal now (offered again by every entry point until
@@ -166,6 +167,10 @@ pub struct Effects {
     /// Verified finality advanced: the only progress the shell's staleness
     /// clock counts.
     pub finality_advanced: bool,
+    /// Messages this call added to the egress queue (signed, sequenced).
+    /// They are released by [`Core::egress`] under its rules and offered
+    /// there until the chain accepts them; this is what was produced now.
+    pub queued: Vec<SignedMessage>,
 }
 
 /// Everything the core persists in a checkpoint besides the replica.
@@ -325,6 +330,8 @@ pub struct Core {
     finality_progressed: bool,
     /// Contract execution (state rebuilt from the chain after a restore).
     executor: crate::contracts::Executor,
+    /// Messages queued since the last entry point returned (its effects).
+    produced: Vec<SignedMessage>,
 }
 
 fn decode_state<T: Decode>(reader: &umbra_trie::ProofReader, key: &[u8], what: &str) -> Result<Option<T>, Error> {
@@ -363,6 +370,7 @@ impl Core {
             sealed_version: 0,
             finality_progressed: false,
             executor: crate::contracts::Executor::new(fault_diverge),
+            produced: Vec::new(),
         }
     }
 
@@ -414,7 +422,7 @@ impl Core {
             // No file (deleted?): seal what the checkpoint holds, with its pin.
             secrets_version = 1;
         }
-        let core = Self {
+        let mut core = Self {
             identity,
             pin: Some(sync.pin.clone()),
             sync: Some(sync),
@@ -426,6 +434,7 @@ impl Core {
             // Contract state is not in checkpoints: it is rebuilt from the
             // chain's delta records (the same path a new replica takes).
             executor: crate::contracts::Executor::new(config.test_fault_diverge),
+            produced: Vec::new(),
             config,
         };
         let effects = core.effects(false);
@@ -462,8 +471,8 @@ impl Core {
         Some(SealRequest { version: self.secrets_version, plaintext: Zeroizing::new(sealed.encode()) })
     }
 
-    fn effects(&self, finality_advanced: bool) -> Effects {
-        Effects { seal: self.pending_seal(), finality_advanced }
+    fn effects(&mut self, finality_advanced: bool) -> Effects {
+        Effects { seal: self.pending_seal(), finality_advanced, queued: std::mem::take(&mut self.produced) }
     }
 
     fn secrets_changed(&mut self) {
@@ -746,7 +755,9 @@ impl Core {
             let sequence = sync.next_sequence;
             let signature =
                 self.identity.signing.sign_deterministic(&message_queue::signing_payload(&genesis, &message, sequence));
-            sync.egress.push(SignedMessage { message, sequence, signature: signature.0 });
+            let signed = SignedMessage { message, sequence, signature: signature.0 };
+            self.produced.push(signed.clone());
+            sync.egress.push(signed);
             sync.next_sequence = sequence.saturating_add(1);
         }
         let chain_next_of = |origin: &MessageOrigin| -> u64 {
@@ -758,6 +769,7 @@ impl Core {
             let queued =
                 sync.egress.iter().any(|m| m.message.sender == signed.message.sender && m.sequence == signed.sequence);
             if !stale && !queued && sync.egress.len() < MAX_EGRESS {
+                self.produced.push(signed.clone());
                 sync.egress.push(signed);
             }
         }

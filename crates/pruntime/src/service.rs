@@ -421,6 +421,13 @@ impl Api {
     /// now (a failure keeps egress withheld and shows in the status; the
     /// next entry point retries).
     fn absorb(&self, shell: &mut Shell, effects: Effects) {
+        for signed in &effects.queued {
+            tracing::debug!(
+                topic = %String::from_utf8_lossy(&signed.message.destination),
+                sequence = signed.sequence,
+                "egress queued"
+            );
+        }
         let Ok(mut clock) = self.clock.lock() else { return };
         if effects.finality_advanced {
             clock.last_progress = monotonic_now();

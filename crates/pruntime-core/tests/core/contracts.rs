@@ -574,3 +574,41 @@ fn contracts_call_each_other_and_both_states_commit() {
     }
     assert!(!contracts::frozen(&net.ext(), &cluster));
 }
+
+/// An entry point returns what it produced: the messages a block queued
+/// (here the cluster commit, signed identically by both replicas) are in
+/// its effects, and they are exactly what the egress queue gained.
+#[test]
+fn effects_report_exactly_the_messages_a_block_queued() {
+    let Deployed { mut net, cluster: _, contract } = deployed();
+    let keys = contracts::contract(&net.ext(), &contract).unwrap().pubkeys.unwrap();
+    let (command, _) = seal_command(&net, keys.ecdh, "Charlie", &contract, nonce_of(&net, "Charlie", 0), vec![0]);
+    let xt = call(&mut net, "Charlie", contract, command, 0);
+    let (header, changes) = net.f.produce(vec![xt]);
+    let justification = net.f.justify(&header);
+    let mut produced = Vec::new();
+    for i in 1..=2 {
+        let worker = &mut net.nodes[i];
+        let before = worker.egress();
+        let (_, effects) = worker.sync_headers(std::slice::from_ref(&header), &justification).unwrap();
+        assert!(effects.queued.is_empty(), "headers alone queue nothing");
+        umbra_pruntime_core::testing::confirm(worker, effects);
+        let (applied, effects) = worker.dispatch_blocks(&[(header.number, changes.clone())], [3; 32]);
+        applied.unwrap();
+        let gained: Vec<_> = worker.egress().into_iter().filter(|m| !before.contains(m)).collect();
+        assert_eq!(effects.queued, gained, "replica {i}: the effects are what the queue gained");
+        assert!(
+            effects.queued.iter().any(|m| m.message.destination == contracts::COMMIT_TOPIC),
+            "replica {i}: the block's commit is among them"
+        );
+        produced.push(effects.queued.clone());
+        umbra_pruntime_core::testing::confirm(worker, effects);
+        // Nothing new happened since: the next call reports nothing.
+        let (_, again) = worker.dispatch_blocks(&[], [3; 32]);
+        assert!(again.queued.is_empty(), "replica {i}: produced messages are reported once");
+    }
+    let commit = |q: &Vec<message_queue::SignedMessage>| {
+        q.iter().find(|m| m.message.destination == contracts::COMMIT_TOPIC).cloned().unwrap()
+    };
+    assert_eq!(commit(&produced[0]), commit(&produced[1]), "both replicas produced the same commit");
+}
