@@ -330,6 +330,50 @@ pub(crate) async fn run(client: &Client, command: ContractCommand) -> Result<Str
     }
 }
 
+/// The workspace's lock file: a new contract starts from the dependency
+/// versions the SDK is tested with (cargo drops what it does not use).
+const WORKSPACE_LOCK: &str = include_str!("../../../Cargo.lock");
+
+/// The toolchain channel the workspace pins (`rust-toolchain.toml`).
+fn pinned_channel() -> &'static str {
+    include_str!("../../../rust-toolchain.toml")
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("channel = \"").and_then(|r| r.strip_suffix('"')))
+        .unwrap_or("stable")
+}
+
+/// Where the contract SDK's sources are: `$UMBRA_SDK` (a
+/// `crates/contract-sdk` directory), else the checkout this binary was
+/// built from, else the checkout around the running binary
+/// (`target/<profile>/umbra`).
+fn sdk_path() -> Result<PathBuf, CliError> {
+    let is_sdk = |p: &Path| p.join("Cargo.toml").is_file() && p.join("src/lib.rs").is_file();
+    if let Some(dir) = std::env::var_os("UMBRA_SDK") {
+        let dir = PathBuf::from(dir);
+        return if is_sdk(&dir) {
+            Ok(dir.canonicalize().unwrap_or(dir))
+        } else {
+            Err(CliError::new(format!(
+                "UMBRA_SDK={} is not the contract SDK (crates/contract-sdk of a checkout)",
+                dir.display()
+            )))
+        };
+    }
+    let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../crates/contract-sdk");
+    let beside = std::env::current_exe().ok().and_then(|exe| Some(exe.parent()?.join("../../crates/contract-sdk")));
+    [Some(built_from), beside]
+        .into_iter()
+        .flatten()
+        .find(|p| is_sdk(p))
+        .map(|p| p.canonicalize().unwrap_or(p))
+        .ok_or_else(|| {
+            CliError::new(
+                "the contract SDK's sources are not found (the checkout this umbra was built from is gone); \
+                 set UMBRA_SDK to the crates/contract-sdk directory of an umbra checkout",
+            )
+        })
+}
+
 pub(crate) fn new_crate(name: &str, dir: &Path) -> Result<String, CliError> {
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
         return Err(CliError::new(format!("`{name}` is not a crate name (letters, digits, `_`, `-`)")));
@@ -338,8 +382,7 @@ pub(crate) fn new_crate(name: &str, dir: &Path) -> Result<String, CliError> {
     if root.exists() {
         return Err(CliError::new(format!("{} exists", root.display())));
     }
-    let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../crates/contract-sdk");
-    let sdk = sdk.canonicalize().unwrap_or(sdk);
+    let sdk = sdk_path()?;
     let manifest = format!(
         "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[lib]\ncrate-type = [\"cdylib\", \"rlib\"]\n\n\
          [dependencies]\numbra-contract-sdk = {{ path = \"{}\" }}\n\n\
@@ -416,6 +459,17 @@ mod tests {{
     std::fs::create_dir_all(root.join("src")).map_err(|e| CliError::new(format!("{}: {e}", root.display())))?;
     std::fs::write(root.join("Cargo.toml"), manifest).map_err(|e| CliError::new(e.to_string()))?;
     std::fs::write(root.join("src/lib.rs"), lib).map_err(|e| CliError::new(e.to_string()))?;
+    // The toolchain and dependency versions the SDK is built and tested
+    // with: the same compiler (with its wasm32 target) and the same locked
+    // versions, wherever the project lives.
+    let toolchain = format!(
+        "[toolchain]\nchannel = \"{}\"\ntargets = [\"{}\"]\nprofile = \"minimal\"\n",
+        pinned_channel(),
+        umbra_toolchain::WASM_TARGET
+    );
+    std::fs::write(root.join("rust-toolchain.toml"), toolchain).map_err(|e| CliError::new(e.to_string()))?;
+    std::fs::write(root.join("Cargo.lock"), WORKSPACE_LOCK).map_err(|e| CliError::new(e.to_string()))?;
+    std::fs::write(root.join(".gitignore"), "/target\n").map_err(|e| CliError::new(e.to_string()))?;
     Ok(format!("created {} (native tests: cargo test; wasm: umbra contract build {})", root.display(), root.display()))
 }
 
@@ -427,9 +481,29 @@ pub(crate) fn build(path: &Path, target_dir: Option<&Path>) -> Result<String, Cl
         .find_map(|l| l.trim().strip_prefix("name = \"").and_then(|r| r.strip_suffix('"')))
         .ok_or_else(|| CliError::new(format!("{}: no package name", manifest.display())))?
         .replace('-', "_");
+    // A toolchain without the wasm32 target gets it now (rustup), instead
+    // of failing deep in cargo with "can't find crate for `core`".
+    let crate_dir = if path.as_os_str().is_empty() { Path::new(".") } else { path };
+    // Cargo runs in the crate's directory: a relative target dir means the
+    // caller's.
+    let target_dir =
+        target_dir.map(|dir| std::env::current_dir().map(|cwd| cwd.join(dir)).unwrap_or_else(|_| dir.to_path_buf()));
+    let target_dir = target_dir.as_deref();
+    if umbra_toolchain::ensure_target(crate_dir, umbra_toolchain::WASM_TARGET)
+        .map_err(|e| CliError::new(e.to_string()))?
+        == umbra_toolchain::Outcome::Added
+    {
+        eprintln!("added the {} target to the toolchain (rustup)", umbra_toolchain::WASM_TARGET);
+    }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = std::process::Command::new(cargo);
-    command.args(["build", "--release", "--target", "wasm32-unknown-unknown", "--manifest-path"]).arg(&manifest);
+    // Run in the crate's directory: rustup picks the toolchain from there
+    // (the crate's rust-toolchain.toml), the one checked above.
+    let manifest = manifest.canonicalize().unwrap_or(manifest);
+    command
+        .args(["build", "--release", "--target", umbra_toolchain::WASM_TARGET, "--manifest-path"])
+        .arg(&manifest)
+        .current_dir(crate_dir);
     if let Some(dir) = target_dir {
         command.arg("--target-dir").arg(dir);
     }

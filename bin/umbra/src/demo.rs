@@ -28,19 +28,8 @@ pub(crate) async fn run(client: &Client, worker1: u16, worker2: u16) -> Result<(
     println!("\nconfidential token demo");
     step(1, "building contracts/token for wasm32 (release)");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let target = root.join("target/contracts");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = std::process::Command::new(cargo)
-        .args(["build", "--release", "--target", "wasm32-unknown-unknown", "-p", "umbra-example-token"])
-        .arg("--target-dir")
-        .arg(&target)
-        .current_dir(&root)
-        .status()
-        .map_err(|e| CliError::new(format!("cargo: {e}")))?;
-    if !status.success() {
-        return Err(CliError::new("building the token failed"));
-    }
-    let wasm = target.join("wasm32-unknown-unknown/release/umbra_example_token.wasm");
+    let wasm = umbra_toolchain::build_workspace_contract(&root, "umbra-example-token")
+        .map_err(|e| CliError::new(format!("building the token: {e}")))?;
     let code = std::fs::read(&wasm).map_err(|e| CliError::new(format!("{}: {e}", wasm.display())))?;
     let code_hash = H256(umbra_crypto::hashing::blake2_256(&code));
     println!("  {} ({} bytes)", wasm.display(), code.len());

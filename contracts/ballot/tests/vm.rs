@@ -4,23 +4,13 @@
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use umbra_contract_sdk::{selector, Call, Encode};
 use umbra_vm::{CallContext, Entry, MemoryHost, Outcome, Status, Vm};
 
 fn wasm() -> Vec<u8> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let target = root.join("target/contracts");
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--release", "--locked", "--target", "wasm32-unknown-unknown", "-p", "umbra-example-ballot"])
-        .arg("--target-dir")
-        .arg(&target)
-        .current_dir(&root)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    std::fs::read(target.join("wasm32-unknown-unknown/release/umbra_example_ballot.wasm")).unwrap()
+    std::fs::read(umbra_toolchain::build_workspace_contract(&root, "umbra-example-ballot").unwrap()).unwrap()
 }
 
 #[test]
