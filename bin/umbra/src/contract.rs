@@ -521,6 +521,7 @@ pub(crate) fn build(path: &Path, target_dir: Option<&Path>) -> Result<String, Cl
         .map(|t| t.join(format!("wasm32-unknown-unknown/release/{name}.wasm")))
         .find(|p| p.exists())
         .ok_or_else(|| CliError::new(format!("{name}.wasm not found under {}", path.display())))?;
+    let wasm = wasm.canonicalize().unwrap_or(wasm);
     let code = std::fs::read(&wasm).map_err(|e| CliError::new(format!("{}: {e}", wasm.display())))?;
     umbra_vm::validate::validate(&code).map_err(|e| CliError::new(format!("the chain would refuse it: {e}")))?;
     let abi = Abi::from_code(&code)?;
