@@ -327,9 +327,11 @@ fn run_node(args: RunArgs) -> Result<(), String> {
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
     runtime.block_on(async move {
+        // Installed first: a stop asked for during start-up is not lost.
+        let mut shutdown = umbra_process::ShutdownListener::install().map_err(|e| e.to_string())?;
         let node = umbra_node::start(config).await.map_err(|e| e.to_string())?;
-        wait_for_signal().await;
-        tracing::info!(target: "umbra::node", "shutting down");
+        let signal = shutdown.recv().await;
+        tracing::info!(target: "umbra::node", signal = signal.name(), "shutting down");
         node.stop().await;
         Ok::<(), String>(())
     })?;
@@ -340,26 +342,4 @@ fn run_node(args: RunArgs) -> Result<(), String> {
 fn capitalize(name: &str) -> String {
     let mut c = name.chars();
     c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
-            (Ok(mut int), Ok(mut term)) => {
-                tokio::select! {
-                    _ = int.recv() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            _ => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

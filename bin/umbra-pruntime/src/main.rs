@@ -126,6 +126,8 @@ async fn main() {
 }
 
 async fn run(args: Args) -> Result<(), String> {
+    // Installed first: a stop asked for during start-up is not lost.
+    let mut shutdown = umbra_process::ShutdownListener::install().map_err(|e| e.to_string())?;
     std::fs::create_dir_all(&args.data_dir).map_err(|e| format!("{}: {e}", args.data_dir.display()))?;
     let platform = platform(&args)?;
     let settings = Settings {
@@ -158,6 +160,9 @@ async fn run(args: Args) -> Result<(), String> {
     println!("public api: http://{public}");
     tokio::select! {
         _ = task => Err("server stopped".into()),
-        _ = tokio::signal::ctrl_c() => Ok(()),
+        signal = shutdown.recv() => {
+            tracing::info!(signal = signal.name(), "stopping");
+            Ok(())
+        }
     }
 }

@@ -48,6 +48,8 @@ async fn main() {
 }
 
 async fn run(args: Args) -> Result<(), String> {
+    // Installed first: a stop asked for while connecting is not lost.
+    let mut shutdown = umbra_process::ShutdownListener::install().map_err(|e| e.to_string())?;
     let secret = if args.signer == "-" {
         let mut line = zeroize::Zeroizing::new(String::new());
         std::io::stdin().read_line(&mut line).map_err(|e| e.to_string())?;
@@ -64,22 +66,32 @@ async fn run(args: Args) -> Result<(), String> {
         }
         None => None,
     };
-    // The node may start after us: retry the connection.
-    let node = loop {
-        match umbra_client::Client::connect(&args.node).await {
-            Ok(c) => break c,
-            Err(e) => {
-                tracing::warn!(error = %e, "node not reachable yet");
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let relay = async {
+        // The node may start after us: retry the connection.
+        let node = loop {
+            match umbra_client::Client::connect(&args.node).await {
+                Ok(c) => break c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "node not reachable yet");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
             }
-        }
+        };
+        println!("relaying {} -> {}", args.node, args.pruntime);
+        Relayer::new(Arc::new(node), PruntimeClient::private(&args.pruntime), signer)
+            .reconnect_to(args.node.clone())
+            .from_genesis(args.from_genesis)
+            .with_collateral(collateral)
+            .run()
+            .await;
     };
-    println!("relaying {} -> {}", args.node, args.pruntime);
-    Relayer::new(Arc::new(node), PruntimeClient::private(&args.pruntime), signer)
-        .reconnect_to(args.node.clone())
-        .from_genesis(args.from_genesis)
-        .with_collateral(collateral)
-        .run()
-        .await;
-    Ok(())
+    // Everything the relayer holds is on chain or in pRuntime: stopping at
+    // any await point loses nothing.
+    tokio::select! {
+        () = relay => Ok(()),
+        signal = shutdown.recv() => {
+            tracing::info!(signal = signal.name(), "stopping");
+            Ok(())
+        }
+    }
 }
