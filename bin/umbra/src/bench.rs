@@ -241,7 +241,7 @@ async fn commands(client: &Client, contract: &str, run: &CommandRun, timeout: Du
                     RuntimeEvent::System(system::Event::ExtrinsicFailed { ref dispatch_error, .. })
                         if matches!(record.phase, Phase::ApplyExtrinsic(_)) =>
                     {
-                        let text = crate::chain::describe_error(dispatch_error);
+                        let text = umbra_client::describe_error(dispatch_error);
                         if text.starts_with("Contracts.") {
                             refused += 1;
                         }

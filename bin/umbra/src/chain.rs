@@ -134,25 +134,13 @@ pub(crate) async fn transfer(client: &Client, args: TransferArgs) -> Result<Stri
         Some(e) => Err(CliError::new(format!(
             "transfer failed in block #{} ({}); the fee of {} was charged",
             included.block_number,
-            describe_error(&e),
+            umbra_client::describe_error(&e),
             amount::format(included.fee)
         ))),
     }
 }
 
-/// A dispatch error by name, from the runtime's type information
-/// (`Balances.InsufficientBalance`, `Registry.MeasurementNotAllowed`).
-pub(crate) fn describe_error(e: &umbra_runtime::DispatchError) -> String {
-    use umbra_runtime::DispatchError;
-    match e {
-        DispatchError::Module(m) => match umbra_runtime::metadata::module_error_name(m.index, m.error[0]) {
-            Some((module, error)) => format!("{module}.{error}"),
-            None => format!("module {} error {}", m.index, m.error[0]),
-        },
-        other => format!("{other:?}"),
-    }
-}
-
+/// `umbra chain status`: name, best and finalized blocks.
 pub(crate) async fn status(client: &Client) -> Result<String, CliError> {
     let name = client.chain_name().await?;
     let best = client.best_header().await?;
@@ -247,7 +235,7 @@ pub(crate) async fn block(client: &Client, which: &str) -> Result<String, CliErr
                 }
                 RuntimeEvent::System(umbra_runtime::modules::system::Event::ExtrinsicFailed {
                     dispatch_error, ..
-                }) => Some(format!("failed: {}", describe_error(dispatch_error))),
+                }) => Some(format!("failed: {}", umbra_client::describe_error(dispatch_error))),
                 _ => None,
             });
         out.push_str(&format!("\n    [{i}] {line} -> {}", outcome.unwrap_or_else(|| "?".into())));

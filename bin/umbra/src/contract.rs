@@ -151,7 +151,7 @@ pub(crate) async fn submit(client: &Client, from: &str, call: RuntimeCall) -> Re
         .await?;
     match included.error {
         None => Ok(included),
-        Some(e) => Err(CliError::new(format!("refused: {}", crate::chain::describe_error(&e)))),
+        Some(e) => Err(CliError::new(format!("refused: {}", umbra_client::describe_error(&e)))),
     }
 }
 

@@ -9,11 +9,8 @@ use umbra_client::{Client, Status};
 use umbra_crypto::{sr25519, suri::SecretUri, Pair, Scheme};
 use umbra_primitives::AccountId32;
 use umbra_runtime::{
-    modules::{
-        registry::{self, WorkerInfo, WorkerRole},
-        sudo,
-    },
-    RuntimeCall, RuntimeEvent,
+    modules::registry::{self, WorkerInfo, WorkerRole},
+    RuntimeCall,
 };
 
 use crate::CliError;
@@ -183,27 +180,11 @@ pub(crate) async fn sudo(
 ) -> Result<(u32, umbra_primitives::H256), CliError> {
     let suri = crate::key::secret_arg(sudo_suri)?;
     let signer = Pair::from_suri(Scheme::Sr25519, &SecretUri::parse(&suri)?)?;
-    let who = AccountId32(signer.public());
-    let call = RuntimeCall::Sudo(sudo::Call::sudo { call: Box::new(call) });
-    let nonce = client.next_nonce(&who).await?;
-    let xt = client.sign(call, &signer, nonce, 0).await?;
-    let included = client
-        .submit_and_finalize(&xt, FINALITY_TIMEOUT, |status| {
+    Ok(client
+        .sudo(&signer, call, FINALITY_TIMEOUT, |status| {
             if let Status::InBlock(h) = status {
                 eprintln!("  included in block {h:?}");
             }
         })
-        .await?;
-    if let Some(e) = included.error {
-        return Err(CliError::new(format!("sudo call failed: {}", crate::chain::describe_error(&e))));
-    }
-    let result = included.events.iter().find_map(|e| match e {
-        RuntimeEvent::Sudo(sudo::Event::Sudid { sudo_result }) => Some(*sudo_result),
-        _ => None,
-    });
-    match result {
-        Some(Ok(())) => Ok((included.block_number, included.block_hash)),
-        Some(Err(e)) => Err(CliError::new(format!("refused: {}", crate::chain::describe_error(&e)))),
-        None => Err(CliError::new("no Sudid event: the call was not dispatched as root")),
-    }
+        .await?)
 }

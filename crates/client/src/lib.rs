@@ -58,6 +58,24 @@ pub enum Error {
     /// the finalized head, or a state root the chain did not commit).
     #[error("stale answer: {0}")]
     Stale(String),
+    /// The call was included but failed (`Module.Error`, see
+    /// [`describe_error`]).
+    #[error("refused: {0}")]
+    Dispatch(String),
+}
+
+/// A dispatch error by name: `Module.Error` from the runtime's metadata,
+/// else its debug form.
+pub fn describe_error(e: &umbra_runtime::DispatchError) -> String {
+    match e {
+        umbra_runtime::DispatchError::Module(m) => {
+            match umbra_runtime::metadata::module_error_name(m.index, m.error[0]) {
+                Some((module, error)) => format!("{module}.{error}"),
+                None => format!("module {} error {}", m.index, m.error[0]),
+            }
+        }
+        other => format!("{other:?}"),
+    }
 }
 
 impl From<jsonrpsee::core::ClientError> for Error {
@@ -431,5 +449,35 @@ impl Client {
             fee,
             error,
         })
+    }
+
+    /// Runs `call` as root through Sudo signed by `signer` and waits for
+    /// finality (`progress` sees each status). Returns the block (number,
+    /// hash); a failed extrinsic or a refused root call is
+    /// [`Error::Dispatch`] with the error's name.
+    pub async fn sudo(
+        &self,
+        signer: &Pair,
+        call: RuntimeCall,
+        timeout: Duration,
+        progress: impl FnMut(&Status),
+    ) -> Result<(u32, H256)> {
+        let who = AccountId32(signer.public());
+        let call = RuntimeCall::Sudo(umbra_runtime::modules::sudo::Call::sudo { call: Box::new(call) });
+        let nonce = self.next_nonce(&who).await?;
+        let xt = self.sign(call, signer, nonce, 0).await?;
+        let included = self.submit_and_finalize(&xt, timeout, progress).await?;
+        if let Some(e) = included.error {
+            return Err(Error::Dispatch(format!("the sudo call failed: {}", describe_error(&e))));
+        }
+        let result = included.events.iter().find_map(|e| match e {
+            RuntimeEvent::Sudo(umbra_runtime::modules::sudo::Event::Sudid { sudo_result }) => Some(*sudo_result),
+            _ => None,
+        });
+        match result {
+            Some(Ok(())) => Ok((included.block_number, included.block_hash)),
+            Some(Err(e)) => Err(Error::Dispatch(describe_error(&e))),
+            None => Err(Error::Dispatch("no Sudid event: the call was not dispatched as root".into())),
+        }
     }
 }

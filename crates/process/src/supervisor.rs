@@ -143,6 +143,8 @@ pub struct StopReport {
     /// Children that had to be killed (SIGKILL) after it: each is a bug
     /// of that child (it must exit promptly on SIGTERM).
     pub killed: Vec<String>,
+    /// How long the stop took.
+    pub took: Duration,
 }
 
 /// Why a supervisor request failed.
@@ -393,7 +395,7 @@ impl Inner {
     fn restart_due(&mut self) {
         let at = now();
         for c in &mut self.children {
-            if c.child.is_some() || !c.restart_at.is_some_and(|t| t <= at) {
+            if c.child.is_some() || c.restart_at.is_none_or(|t| t > at) {
                 continue;
             }
             c.restart_at = None;
@@ -423,6 +425,7 @@ impl Inner {
     }
 
     fn stop(&mut self, grace: Duration) -> StopReport {
+        let began = now();
         let mut report = StopReport::default();
         for c in self.children.iter().rev() {
             if c.child.is_some() {
@@ -457,6 +460,7 @@ impl Inner {
             }
         }
         self.children.clear();
+        report.took = now().duration_since(began);
         report
     }
 }

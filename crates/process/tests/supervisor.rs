@@ -51,7 +51,9 @@ fn helper_supervisor_process() {
 }
 
 /// Starts the helper supervisor with SIGINT ignored (as `cmd &` in a
-/// script would), returns it and its children's pids.
+/// script would), returns it and its children's pids. The caller waits for
+/// it; a panic here fails the test, and the helper dies with it.
+#[allow(clippy::zombie_processes)]
 fn start_helper(dir: &Path) -> (std::process::Child, Vec<u32>, BufReader<std::process::ChildStdout>) {
     let mut helper = Command::new("sh")
         .args(["-c", "trap '' INT; exec \"$0\" \"$@\""])
@@ -170,9 +172,9 @@ fn a_stop_kills_only_what_ignores_sigterm() {
     wait_until("the trap", Duration::from_secs(5), || {
         std::fs::read_to_string(format!("/proc/{stubborn}/status"))
             .map(|s| {
-                s.lines().filter_map(|l| l.strip_prefix("SigIgn:")).any(|mask| {
-                    u64::from_str_radix(mask.trim(), 16).is_ok_and(|m| m & (1 << (15 - 1)) != 0)
-                })
+                s.lines()
+                    .filter_map(|l| l.strip_prefix("SigIgn:"))
+                    .any(|mask| u64::from_str_radix(mask.trim(), 16).is_ok_and(|m| m & (1 << (15 - 1)) != 0))
             })
             .unwrap_or(false)
     });

@@ -7,15 +7,15 @@
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)] // test harness: panics are test failures; timeouts need the clock
 
 use std::{
-    io::{BufRead, BufReader, Read, Write},
+    io::{Read, Write},
     net::TcpStream,
     path::{Path, PathBuf},
-    process::{Child, Command, ExitStatus, Stdio},
-    sync::mpsc,
+    process::Command,
     time::{Duration, Instant},
 };
 
 use serde_json::Value;
+use umbra_process::{ChildSpec, Event, Restart, Signal, Supervisor};
 
 /// Path of a workspace binary built by cargo next to the test executables.
 pub fn binary(name: &str) -> PathBuf {
@@ -62,9 +62,76 @@ pub fn strip_ansi(s: &str) -> String {
     out
 }
 
+/// One of our binaries under its own [`Supervisor`]: in its own process
+/// group, killed with the test process even when that is SIGKILLed (no
+/// stray processes holding ports after a crashed test), its output in a
+/// log file. Dropping it stops the process (SIGTERM, SIGKILL after 5 s).
+pub struct Supervised {
+    supervisor: Supervisor,
+    name: String,
+    /// Its combined stdout and stderr.
+    pub log: PathBuf,
+}
+
+impl Supervised {
+    /// Starts the workspace binary `name args…` (see [`binary`]).
+    pub fn start(name: &str, args: &[String], log: PathBuf) -> Supervised {
+        Self::start_program(&binary(name), args, log)
+    }
+
+    /// Starts `program args…` (`NO_COLOR=1`, `RUST_LOG=info`), logging to `log`.
+    pub fn start_program(program: &Path, args: &[String], log: PathBuf) -> Supervised {
+        if let Some(dir) = log.parent() {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        let name = program.file_name().unwrap().to_string_lossy().to_string();
+        let supervisor = Supervisor::new();
+        let spec = ChildSpec::new(&name, program, &log)
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env("RUST_LOG", "info")
+            .restart(Restart::Never);
+        supervisor.spawn(spec).unwrap_or_else(|e| panic!("{e}"));
+        Supervised { supervisor, name, log }
+    }
+
+    /// Its process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.supervisor.pid(&self.name)
+    }
+
+    /// Sends `signal` to its process group.
+    pub fn signal(&self, signal: Signal) {
+        let _ = self.supervisor.signal(&self.name, signal);
+    }
+
+    /// Waits until it exits; its status (`exit status: 0`,
+    /// `signal: 9 (SIGKILL)`), or `None` after `timeout`.
+    pub fn wait_exit(&self, timeout: Duration) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            if let Some(Event::Exited { status, .. }) = self.supervisor.next_event(left) {
+                return Some(status);
+            }
+        }
+    }
+
+    /// SIGKILL (no chance to clean up), and waits for the exit.
+    pub fn kill9(self) {
+        self.signal(Signal::KILL);
+        let _ = self.wait_exit(Duration::from_secs(30));
+    }
+
+    /// The log so far, without colours.
+    pub fn log_text(&self) -> String {
+        strip_ansi(&std::fs::read_to_string(&self.log).unwrap_or_default())
+    }
+}
+
 /// A running `umbra-node`.
 pub struct NodeProcess {
-    child: Child,
+    process: Supervised,
     /// Its RPC port.
     pub rpc_port: u16,
     /// Its log file.
@@ -81,52 +148,27 @@ impl NodeProcess {
     /// As [`NodeProcess::start`] with a fixed RPC port (0: any free one),
     /// so a restarted node is found at the same address.
     pub fn start_on(base: &Path, rpc_port: u16, extra: &[&str]) -> NodeProcess {
+        static STARTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         std::fs::create_dir_all(base).unwrap();
-        let log =
-            base.join(format!("node-{}.log", Instant::now().elapsed().as_nanos() ^ u128::from(std::process::id())));
-        let mut child = Command::new(binary("umbra-node"))
-            .args(["--dev", "--rpc-port", &rpc_port.to_string(), "--log", "info"])
-            .arg("--base-path")
-            .arg(base)
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        let log_path = log.clone();
-        std::thread::spawn(move || {
-            let mut file = std::fs::File::create(&log_path).unwrap();
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let line = strip_ansi(&line);
-                let _ = writeln!(file, "{line}");
-                if line.contains("JSON-RPC") {
-                    if let Some(addr) = line.split("addr=").nth(1) {
-                        let port = addr
-                            .split_whitespace()
-                            .next()
-                            .and_then(|a| a.rsplit(':').next())
-                            .and_then(|p| p.parse::<u16>().ok());
-                        if let Some(p) = port {
-                            let _ = tx.send(p);
-                        }
-                    }
-                }
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = base.join(format!("node-{}-{n}.log", std::process::id()));
+        let mut args: Vec<String> =
+            ["--dev", "--rpc-port", &rpc_port.to_string(), "--log", "info", "--base-path"].map(String::from).into();
+        args.push(base.display().to_string());
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let process = Supervised::start("umbra-node", &args, log.clone());
+        // `… JSON-RPC … addr=127.0.0.1:PORT` once the server is bound.
+        let rpc_port = wait_for("umbra-node's RPC server", Duration::from_secs(120), || {
+            let text = process.log_text();
+            let port = text.lines().filter(|l| l.contains("JSON-RPC")).find_map(|l| {
+                l.split("addr=").nth(1)?.split_whitespace().next()?.rsplit(':').next()?.parse::<u16>().ok()
+            });
+            if port.is_none() && process.pid().is_none() {
+                panic!("umbra-node exited before its RPC server started; log:\n{text}");
             }
+            port
         });
-        let rpc_port = match rx.recv_timeout(Duration::from_secs(120)) {
-            Ok(p) => p,
-            Err(_) => {
-                let _ = child.kill();
-                panic!(
-                    "umbra-node did not start its RPC server; log:\n{}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                );
-            }
-        };
-        NodeProcess { child, rpc_port, log }
+        NodeProcess { process, rpc_port, log }
     }
 
     /// `ws://127.0.0.1:<port>`.
@@ -140,23 +182,14 @@ impl NodeProcess {
     }
 
     /// Kills the process with SIGKILL (no chance to clean up).
-    pub fn kill9(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    pub fn kill9(self) {
+        self.process.kill9();
     }
 
-    /// Sends SIGINT and waits for the exit status.
-    pub fn interrupt(mut self) -> ExitStatus {
-        let _ =
-            rustix::process::kill_process(rustix::process::Pid::from_child(&self.child), rustix::process::Signal::INT);
-        let start = Instant::now();
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status;
-            }
-            assert!(start.elapsed() < Duration::from_secs(30), "node did not stop after SIGINT");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+    /// Sends SIGINT and waits for the exit status (`exit status: 0`).
+    pub fn interrupt(self) -> String {
+        self.process.signal(Signal::INT);
+        self.process.wait_exit(Duration::from_secs(30)).expect("node did not stop after SIGINT")
     }
 
     /// The best and finalized block numbers.
@@ -167,13 +200,6 @@ impl NodeProcess {
         let fin_hash = self.rpc("chain_getFinalizedHead", serde_json::json!([]))["result"].clone();
         let fin = self.rpc("chain_getHeader", serde_json::json!([fin_hash]))["result"].clone();
         (number(&best), number(&fin))
-    }
-}
-
-impl Drop for NodeProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -203,47 +229,8 @@ pub fn http_rpc(port: u16, method: &str, params: Value) -> Value {
     serde_json::from_str(&body).unwrap()
 }
 
-/// Any other long-running binary of ours (pRuntime, relayer), killed on drop.
-pub struct Process {
-    child: Child,
-    /// Its combined log.
-    pub log: PathBuf,
-}
-
-impl Process {
-    /// Starts `name args…`, logging stdout and stderr to `log`.
-    pub fn start(name: &str, args: &[String], log: PathBuf) -> Process {
-        let file = std::fs::File::create(&log).unwrap();
-        let child = Command::new(binary(name))
-            .args(args)
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().unwrap())
-            .stderr(file)
-            .spawn()
-            .unwrap();
-        Process { child, log }
-    }
-
-    /// SIGKILL.
-    pub fn kill9(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    /// The log so far, without colours.
-    pub fn log_text(&self) -> String {
-        strip_ansi(&std::fs::read_to_string(&self.log).unwrap_or_default())
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// Any other long-running binary of ours (pRuntime, relayer).
+pub type Process = Supervised;
 
 /// An HTTP response: status, headers (names lower-cased), body.
 pub type HttpResponse = (u16, Vec<(String, String)>, String);
@@ -382,24 +369,25 @@ impl Observed {
     }
 }
 
-/// `umbra devnet` started on loopback with its stdout read line by line;
-/// dropping it stops the devnet (SIGINT, then SIGKILL after 30 s).
+/// `umbra devnet` started on loopback under a [`Supervisor`] (it dies
+/// with the test process), its stdout read from its log line by line;
+/// dropping it stops the devnet (SIGTERM, SIGKILL after 5 s).
 pub struct Devnet {
     /// The `umbra devnet` process.
-    pub child: Child,
+    pub process: Supervised,
     /// Lines printed so far.
     pub seen: Vec<String>,
     /// The node's JSON-RPC port.
     pub rpc_port: u16,
     /// The first worker's private pRuntime port (`--pruntime-port`).
     pub pruntime_port: u16,
-    lines: mpsc::Receiver<String>,
 }
 
 impl Devnet {
     /// Starts `umbra devnet` on `rpc_port` with data in `base`, pRuntime
     /// ports from [`free_port_range`] (never overlapping `rpc_port`), and
-    /// `extra` flags (`--workers N` is honoured when choosing ports).
+    /// `extra` flags (`--workers N` is honoured when choosing ports). Its
+    /// output goes to `<base>.out`.
     pub fn start(base: &Path, rpc_port: u16, extra: &[&str]) -> Devnet {
         let workers: u16 = extra
             .iter()
@@ -414,24 +402,14 @@ impl Devnet {
                 break p;
             }
         };
-        let mut child = Command::new(binary("umbra"))
-            .args(["devnet", "--rpc-port", &rpc_port.to_string(), "--pruntime-port", &pruntime_port.to_string()])
-            .args(extra)
-            .arg("--base-path")
-            .arg(base)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (tx, lines) = mpsc::channel();
-        let stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        Devnet { child, seen: Vec::new(), rpc_port, pruntime_port, lines }
+        let mut args: Vec<String> =
+            ["devnet", "--rpc-port", &rpc_port.to_string(), "--pruntime-port", &pruntime_port.to_string()]
+                .map(String::from)
+                .into();
+        args.extend(extra.iter().map(|a| a.to_string()));
+        args.extend(["--base-path".to_string(), base.display().to_string()]);
+        let process = Supervised::start("umbra", &args, base.with_extension("out"));
+        Devnet { process, seen: Vec::new(), rpc_port, pruntime_port }
     }
 
     /// Worker `i`'s (1-based) private pRuntime port (the devnet's layout).
@@ -540,35 +518,20 @@ impl Devnet {
     /// output when the devnet exits first or `timeout` passes.
     pub fn wait_line(&mut self, what: &str, timeout: Duration, done: impl Fn(&str) -> bool) {
         wait_for(what, timeout, || {
-            while let Ok(line) = self.lines.try_recv() {
-                self.seen.push(line);
+            self.refresh();
+            if self.seen.iter().any(|l| done(l)) {
+                return Some(());
             }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                let mut err = String::new();
-                if let Some(mut e) = self.child.stderr.take() {
-                    let _ = e.read_to_string(&mut err);
-                }
-                panic!("devnet exited early ({status}): {:#?} {err}", self.seen);
+            if self.process.pid().is_none() {
+                self.refresh();
+                panic!("devnet exited early: {:#?}", self.seen);
             }
-            self.seen.iter().any(|l| done(l)).then_some(())
+            None
         });
     }
-}
 
-impl Drop for Devnet {
-    fn drop(&mut self) {
-        if let Ok(Some(_)) = self.child.try_wait() {
-            return;
-        }
-        let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while std::time::Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    /// Re-reads the output (the supervisor's own `==>` lines left out).
+    pub fn refresh(&mut self) {
+        self.seen = self.process.log_text().lines().filter(|l| !l.starts_with("==> ")).map(str::to_string).collect();
     }
 }

@@ -108,10 +108,11 @@ fn devnet_then_transfer() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("decimal places"));
 
     // SIGINT stops the devnet and its node.
-    rustix::process::kill_process(rustix::process::Pid::from_child(&devnet.child), rustix::process::Signal::INT)
-        .unwrap();
-    let status = wait_for("the devnet to stop", Duration::from_secs(60), || devnet.child.try_wait().unwrap());
-    assert!(status.success(), "devnet exit status {status}");
+    devnet.process.signal(umbra_process::Signal::INT);
+    let status = devnet.process.wait_exit(Duration::from_secs(10)).expect("the devnet stops within 10 s");
+    assert_eq!(status, "exit status: 0");
+    devnet.refresh();
+    assert!(devnet.seen.iter().any(|l| l.starts_with("devnet stopped cleanly")), "{:#?}", devnet.seen);
     wait_for("the node's RPC port to close", Duration::from_secs(30), || {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_err().then_some(())
     });
