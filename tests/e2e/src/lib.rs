@@ -431,17 +431,20 @@ impl Devnet {
         format!("ws://127.0.0.1:{}", self.rpc_port)
     }
 
+    /// The `umbra` CLI pointed at this devnet's node.
+    pub fn cli(&self) -> Cli {
+        Cli { url: self.ws_url() }
+    }
+
     /// Runs the `umbra` CLI against this devnet.
     pub fn umbra(&self, args: &[&str]) -> std::process::Output {
-        Command::new(binary("umbra")).args(["--url", &self.ws_url()]).args(args).output().unwrap()
+        self.cli().umbra(args)
     }
 
     /// Runs the `umbra` CLI and returns its stdout; panics with stderr on
     /// failure.
     pub fn umbra_ok(&self, args: &[&str]) -> String {
-        let out = self.umbra(args);
-        assert!(out.status.success(), "umbra {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap()
+        self.cli().umbra_ok(args)
     }
 
     /// Worker `i`'s identity (0x hex) from its public `/info`.
@@ -450,22 +453,10 @@ impl Devnet {
         serde_json::from_str::<Value>(&body).ok()?["identity"].as_str().map(str::to_string)
     }
 
-    /// Builds the contract crate at `krate` (relative to the repository)
-    /// with `umbra contract build` and uploads it; returns its code hash.
-    /// Builds into `target/contracts`: `cargo test` holds the workspace
-    /// target's lock.
+    /// Builds and uploads the contract crate at `krate` (see
+    /// [`Cli::upload_crate`]); returns its code hash.
     pub fn upload_crate(&self, krate: &str) -> String {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let target = root.join("target/contracts");
-        let built = self.umbra_ok(&[
-            "contract",
-            "build",
-            root.join(krate).to_str().unwrap(),
-            "--target-dir",
-            target.to_str().unwrap(),
-        ]);
-        let wasm = built.split_whitespace().next().unwrap().to_string();
-        word_after(&self.umbra_ok(&["contract", "upload", &wasm]), "code ")
+        self.cli().upload_crate(krate)
     }
 
     /// What a chain observer sees of confidential contracts: every
@@ -506,12 +497,7 @@ impl Devnet {
     /// The pid of the process started with `needle` in its command line
     /// (e.g. a worker's `--private-addr`), from `/proc`.
     pub fn pid_of(needle: &str) -> Option<u32> {
-        std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
-            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
-            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
-            let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-            text.contains(needle).then_some(pid)
-        })
+        processes_mentioning(&[needle]).first().map(|(pid, _)| *pid)
     }
 
     /// Collects output until a line satisfies `done`; panics with the
@@ -533,5 +519,139 @@ impl Devnet {
     /// Re-reads the output (the supervisor's own `==>` lines left out).
     pub fn refresh(&mut self) {
         self.seen = self.process.log_text().lines().filter(|l| !l.starts_with("==> ")).map(str::to_string).collect();
+    }
+}
+
+/// Live processes (pid, command line) whose command line contains any of
+/// `needles`, from `/proc` (zombies have none and are left out).
+pub fn processes_mentioning(needles: &[&str]) -> Vec<(u32, String)> {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let me = std::process::id();
+    dir.flatten()
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+            let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            (pid != me && needles.iter().any(|n| text.contains(n))).then_some((pid, text))
+        })
+        .collect()
+}
+
+/// The `umbra` CLI pointed at one node.
+pub struct Cli {
+    /// The node's WebSocket URL.
+    pub url: String,
+}
+
+impl Cli {
+    /// Runs `umbra --url <url> args…`.
+    pub fn umbra(&self, args: &[&str]) -> std::process::Output {
+        Command::new(binary("umbra")).args(["--url", &self.url]).args(args).output().unwrap()
+    }
+
+    /// Runs the `umbra` CLI and returns its stdout; panics with stderr on
+    /// failure.
+    pub fn umbra_ok(&self, args: &[&str]) -> String {
+        let out = self.umbra(args);
+        assert!(out.status.success(), "umbra {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Builds the contract crate at `krate` (relative to the repository)
+    /// with `umbra contract build` and uploads it; returns its code hash.
+    /// Builds into `target/contracts`: `cargo test` holds the workspace
+    /// target's lock.
+    pub fn upload_crate(&self, krate: &str) -> String {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let target = root.join("target/contracts");
+        let built = self.umbra_ok(&[
+            "contract",
+            "build",
+            root.join(krate).to_str().unwrap(),
+            "--target-dir",
+            target.to_str().unwrap(),
+        ]);
+        let wasm = built.split_whitespace().next().unwrap().to_string();
+        word_after(&self.umbra_ok(&["contract", "upload", &wasm]), "code ")
+    }
+}
+
+/// A network started in this test process with the library `umbra devnet`
+/// uses ([`umbra_devnet::Network`]): free ports, data in a directory the
+/// test owns; dropping it stops every process.
+pub struct LocalNetwork {
+    network: Option<umbra_devnet::Network>,
+    rt: tokio::runtime::Runtime,
+}
+
+impl LocalNetwork {
+    /// Starts a node, a gatekeeper and `workers` workers with data in
+    /// `base` and waits until they are ready (panics with the reason when
+    /// they do not get there).
+    pub fn start(base: &Path, workers: u16) -> LocalNetwork {
+        let rpc_port = free_port();
+        let span = 2 * workers.max(2) + 1;
+        let pruntime_port = loop {
+            let p = free_port_range(span);
+            if !(p..=p + span).contains(&rpc_port) {
+                break p;
+            }
+        };
+        let dir = binary("umbra-node").parent().unwrap().to_path_buf();
+        let config = umbra_devnet::Config {
+            base: base.to_path_buf(),
+            fresh: false,
+            rpc_port,
+            prometheus_port: None,
+            pruntime_port: Some(pruntime_port),
+            workers,
+            query_rate: 2000,
+            test_fault_diverge: None,
+            binaries: umbra_devnet::Binaries::in_dir(&dir).unwrap(),
+            progress: umbra_devnet::Progress::lines(),
+        };
+        let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+        let network = rt.block_on(umbra_devnet::Network::start(config)).unwrap_or_else(|e| panic!("{e}"));
+        LocalNetwork { network: Some(network), rt }
+    }
+
+    /// The network.
+    pub fn network(&self) -> &umbra_devnet::Network {
+        self.network.as_ref().unwrap()
+    }
+
+    /// Runs a future on the network's runtime.
+    pub fn run<T>(&self, f: impl std::future::Future<Output = T>) -> T {
+        self.rt.block_on(f)
+    }
+
+    /// The `umbra` CLI pointed at the node.
+    pub fn cli(&self) -> Cli {
+        Cli { url: self.network().ws_url() }
+    }
+
+    /// Worker `i`'s (1-based) ports.
+    pub fn worker(&self, i: usize) -> umbra_devnet::WorkerPorts {
+        self.network().ports().workers[i - 1]
+    }
+
+    /// Worker `i`'s identity (0x hex) from its public `/info`.
+    pub fn worker_identity(&self, i: usize) -> Option<String> {
+        let (_, _, body) = http_get(self.worker(i).public, "/info")?;
+        serde_json::from_str::<Value>(&body).ok()?["identity"].as_str().map(str::to_string)
+    }
+
+    /// Stops every process; the report.
+    pub fn stop(mut self) -> umbra_process::StopReport {
+        self.network.take().unwrap().stop()
+    }
+}
+
+impl Drop for LocalNetwork {
+    fn drop(&mut self) {
+        if let Some(network) = self.network.take() {
+            let _guard = self.rt.enter();
+            network.stop();
+        }
     }
 }
