@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use parity_scale_codec::Encode;
-use umbra_client::{amount, Client, Status};
+use umbra_client::{amount, Client};
 use umbra_crypto::{suri::SecretUri, Pair, Scheme};
 use umbra_primitives::{extrinsic::MultiAddress, AccountId32, H256};
 use umbra_runtime::{extrinsic, modules::balances, RuntimeCall, RuntimeEvent};
@@ -97,15 +97,11 @@ pub(crate) async fn transfer(client: &Client, args: TransferArgs) -> Result<Stri
         to.to_ss58(42),
         amount::format(estimate.saturating_add(tip))
     );
+    let spinner = crate::progress::spinner("submitting");
     let included = client
-        .submit_and_finalize(&xt, FINALITY_TIMEOUT, |status| match status {
-            Status::Ready => eprintln!("  in the pool"),
-            Status::Future => eprintln!("  waiting for an earlier transaction of this account"),
-            Status::InBlock(h) => eprintln!("  included in block {h:?}"),
-            Status::Retracted(h) => eprintln!("  block {h:?} left the best chain; waiting"),
-            _ => {}
-        })
+        .submit_and_finalize(&xt, FINALITY_TIMEOUT, |status| crate::progress::show_status(&spinner, status))
         .await?;
+    spinner.done(format!("included in block #{} and finalized", included.block_number));
     let after_from = client.account(&from, Some(included.block_hash)).await?;
     let after_to = client.account(&to, Some(included.block_hash)).await?;
     let mut out = format!(

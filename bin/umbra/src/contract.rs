@@ -11,7 +11,7 @@ use clap::Subcommand;
 use serde_json::Value;
 use umbra_client::{
     contracts::{call_input, decode_value, encode_args, open_output, seal_command, Abi, AbiMethod},
-    Client, Included, Status,
+    Client, Included,
 };
 use umbra_crypto::{suri::SecretUri, Pair, Scheme};
 use umbra_primitives::{AccountId32, H256};
@@ -142,13 +142,11 @@ pub(crate) async fn submit(client: &Client, from: &str, call: RuntimeCall) -> Re
     let who = AccountId32(pair.public());
     let nonce = client.next_nonce(&who).await?;
     let xt = client.sign(call, &pair, nonce, 0).await?;
+    let spinner = crate::progress::spinner("submitting");
     let included = client
-        .submit_and_finalize(&xt, Duration::from_secs(120), |status| {
-            if let Status::InBlock(h) = status {
-                eprintln!("  included in block {h:?}");
-            }
-        })
+        .submit_and_finalize(&xt, Duration::from_secs(120), |status| crate::progress::show_status(&spinner, status))
         .await?;
+    spinner.done(format!("included in block #{} and finalized", included.block_number));
     match included.error {
         None => Ok(included),
         Some(e) => Err(CliError::new(format!("refused: {}", umbra_client::describe_error(&e)))),
@@ -259,9 +257,13 @@ pub(crate) async fn run(client: &Client, command: ContractCommand) -> Result<Str
                 gas_limit: gas,
             });
             let included = submit(client, &from, call).await?;
-            eprintln!("  instantiated in block #{}; waiting for the constructor's commit", included.block_number);
+            let spinner = crate::progress::spinner(format!(
+                "instantiated in block #{}; waiting for the constructor's commit",
+                included.block_number
+            ));
             let info = client.contract_info(&contract).await?.ok_or_else(|| CliError::new("contract not on chain"))?;
             let result = client.wait_result(info.deploy_call, Duration::from_secs(120)).await?;
+            spinner.done("the constructor committed");
             let output = open_output(&opener, &client.genesis_hash(), &cluster_id, &contract, &result)?;
             if output.status != ExecStatus::Success {
                 return Err(CliError::new(format!("constructor {}", show_output(output.status, &output.output, None))));
@@ -289,8 +291,12 @@ pub(crate) async fn run(client: &Client, command: ContractCommand) -> Result<Str
                     _ => None,
                 })
                 .ok_or_else(|| CliError::new("no CommandQueued event"))?;
-            eprintln!("  command {call_id} queued in block #{}; waiting for its commit", included.block_number);
+            let spinner = crate::progress::spinner(format!(
+                "command {call_id} queued in block #{}; waiting for its commit",
+                included.block_number
+            ));
             let result = client.wait_result(call_id, Duration::from_secs(120)).await?;
+            spinner.done(format!("command {call_id} committed"));
             let output = open_output(&opener, &client.genesis_hash(), &info.cluster, &contract, &result)?;
             let mut text = format!(
                 "{} (command {call_id}, {} gas)",

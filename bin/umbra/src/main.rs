@@ -12,6 +12,7 @@ mod demo;
 mod devnet;
 mod gatekeeper;
 mod key;
+mod progress;
 mod registry;
 
 use std::process::ExitCode;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use umbra_attestation::{time, Measurement};
-use umbra_client::{Client, Status};
+use umbra_client::Client;
 use umbra_crypto::{sr25519, suri::SecretUri, Pair, Scheme};
 use umbra_primitives::AccountId32;
 use umbra_runtime::{
@@ -180,11 +180,9 @@ pub(crate) async fn sudo(
 ) -> Result<(u32, umbra_primitives::H256), CliError> {
     let suri = crate::key::secret_arg(sudo_suri)?;
     let signer = Pair::from_suri(Scheme::Sr25519, &SecretUri::parse(&suri)?)?;
-    Ok(client
-        .sudo(&signer, call, FINALITY_TIMEOUT, |status| {
-            if let Status::InBlock(h) = status {
-                eprintln!("  included in block {h:?}");
-            }
-        })
-        .await?)
+    let spinner = crate::progress::spinner("submitting (Sudo)");
+    let (number, hash) =
+        client.sudo(&signer, call, FINALITY_TIMEOUT, |status| crate::progress::show_status(&spinner, status)).await?;
+    spinner.done(format!("included in block #{number} and finalized"));
+    Ok((number, hash))
 }

@@ -14,6 +14,7 @@
 //! (hash lengths, SCALE decoding); a node cannot make the client panic.
 
 pub mod amount;
+pub mod bench;
 pub mod contracts;
 pub mod registry;
 
@@ -62,6 +63,10 @@ pub enum Error {
     /// [`describe_error`]).
     #[error("refused: {0}")]
     Dispatch(String),
+    /// What the operation needs is not on chain (`no such contract`, `the
+    /// contract's constructor has not committed`).
+    #[error("{0}")]
+    Missing(String),
 }
 
 /// A dispatch error by name: `Module.Error` from the runtime's metadata,

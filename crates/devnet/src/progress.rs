@@ -1,10 +1,11 @@
-//! Progress of a network's start: a spinner per wait on a terminal, plain
-//! lines otherwise (logs, tests), nothing when hidden.
+//! Progress of long operations (a network's start, a transaction waiting
+//! for finality, a contract build, a benchmark): a spinner per wait on a
+//! terminal, plain lines otherwise (logs, tests), nothing when hidden.
 
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Where progress goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,29 +22,34 @@ enum Mode {
 #[derive(Clone, Copy, Debug)]
 pub struct Progress {
     mode: Mode,
+    /// Stderr rather than stdout (a CLI whose stdout is its answer).
+    stderr: bool,
 }
 
 impl Progress {
-    /// Spinners when stdout is a terminal, else plain lines.
+    /// On stdout: spinners when it is a terminal, else plain lines.
     pub fn stdout() -> Progress {
-        Progress { mode: if std::io::stdout().is_terminal() { Mode::Spinners } else { Mode::Lines } }
+        Progress { mode: if std::io::stdout().is_terminal() { Mode::Spinners } else { Mode::Lines }, stderr: false }
     }
 
-    /// Plain lines only.
+    /// On stderr: spinners when it is a terminal, else plain lines.
+    pub fn stderr() -> Progress {
+        Progress { mode: if std::io::stderr().is_terminal() { Mode::Spinners } else { Mode::Lines }, stderr: true }
+    }
+
+    /// Plain lines on stdout only.
     pub fn lines() -> Progress {
-        Progress { mode: Mode::Lines }
+        Progress { mode: Mode::Lines, stderr: false }
     }
 
     /// Nothing at all.
     pub fn hidden() -> Progress {
-        Progress { mode: Mode::Hidden }
+        Progress { mode: Mode::Hidden, stderr: false }
     }
 
     /// Prints `line` (unless hidden).
     pub fn println(&self, line: impl AsRef<str>) {
-        if self.mode != Mode::Hidden {
-            println!("{}", line.as_ref());
-        }
+        print_line(self.mode, self.stderr, line.as_ref());
     }
 
     /// Starts a wait described by `what` (`waiting for the first finalized
@@ -51,7 +57,10 @@ impl Progress {
     pub fn spinner(&self, what: impl Into<String>) -> Spinner {
         let what = what.into();
         let bar = (self.mode == Mode::Spinners).then(|| {
-            let bar = ProgressBar::new_spinner();
+            let bar = ProgressBar::with_draw_target(
+                None,
+                if self.stderr { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::stdout() },
+            );
             bar.set_style(
                 ProgressStyle::with_template("  {spinner} {msg} ({elapsed})")
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
@@ -60,7 +69,15 @@ impl Progress {
             bar.enable_steady_tick(Duration::from_millis(100));
             bar
         });
-        Spinner { bar, mode: self.mode }
+        Spinner { bar, mode: self.mode, stderr: self.stderr }
+    }
+}
+
+fn print_line(mode: Mode, stderr: bool, line: &str) {
+    match (mode, stderr) {
+        (Mode::Hidden, _) => {}
+        (_, true) => eprintln!("{line}"),
+        (_, false) => println!("{line}"),
     }
 }
 
@@ -68,6 +85,7 @@ impl Progress {
 pub struct Spinner {
     bar: Option<ProgressBar>,
     mode: Mode,
+    stderr: bool,
 }
 
 impl Spinner {
@@ -83,9 +101,7 @@ impl Spinner {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
-        if self.mode != Mode::Hidden {
-            println!("  {}", line.as_ref());
-        }
+        print_line(self.mode, self.stderr, &format!("  {}", line.as_ref()));
     }
 }
 

@@ -1,0 +1,438 @@
+//! Load generation and measurement of a running network through its public
+//! APIs (`umbra bench`).
+//!
+//! * [`commands`]: sealed commands to one contract, signed with consecutive
+//!   nonces by several senders and submitted in nonce order; the rate is
+//!   from the first submission to the finalized block holding the last
+//!   commit, statuses from the public `CommandExecuted` events. Assumes no
+//!   other traffic to the contract meanwhile.
+//! * [`queries`]: encrypted, signed-answer queries to one worker over
+//!   several kept-alive connections; rate and latency percentiles.
+//!
+//! Time is read only to measure (the wall clock is this module's output,
+//! never an input to what is sent).
+
+use std::{collections::BTreeMap, fmt, sync::Arc, time::Duration, time::Instant};
+
+use umbra_crypto::Pair;
+use umbra_primitives::{block::OpaqueExtrinsic, extrinsic::MultiAddress, AccountId32, H256};
+use umbra_runtime::{
+    event::Phase,
+    modules::{balances, contracts, system},
+    RuntimeCall, RuntimeEvent,
+};
+
+use crate::{contracts::seal_command, Client, Error, Result};
+
+/// Balance each sending account is topped up to.
+pub const SENDER_FUNDS: u128 = 100 * balances::UMB;
+
+/// What happened during a benchmark, for a progress display.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// `n` sending accounts were funded.
+    Funded(usize),
+    /// Commands sealed and signed so far.
+    Sealed {
+        /// So far.
+        done: usize,
+        /// In all.
+        total: usize,
+    },
+    /// Commands accepted by the pool so far.
+    Submitted {
+        /// So far.
+        done: usize,
+        /// In all.
+        total: usize,
+    },
+    /// Commands committed so far.
+    Committed {
+        /// So far.
+        done: usize,
+        /// Queued on chain.
+        queued: usize,
+    },
+}
+
+/// A load of commands.
+pub struct CommandLoad {
+    /// The contract.
+    pub contract: H256,
+    /// The method's input (selector and SCALE arguments).
+    pub input: Vec<u8>,
+    /// Commands to send.
+    pub count: u32,
+    /// Each command's gas limit.
+    pub gas: u64,
+    /// The account that funds the senders.
+    pub funder: Pair,
+    /// The sending accounts (funded when short of half [`SENDER_FUNDS`]).
+    pub senders: Vec<Pair>,
+    /// How long to wait for commits.
+    pub timeout: Duration,
+}
+
+/// How a load of commands went.
+#[derive(Clone, Debug)]
+pub struct CommandReport {
+    /// Commands requested.
+    pub count: u32,
+    /// Commands committed.
+    pub committed: usize,
+    /// Commands queued but not committed before the timeout.
+    pub not_committed: usize,
+    /// Commands the chain refused (a `Contracts` dispatch error).
+    pub refused: usize,
+    /// Submissions the pool rejected, and the first reason.
+    pub rejected: usize,
+    /// The pool's first rejection.
+    pub first_rejection: Option<String>,
+    /// Execution statuses and how many had each.
+    pub statuses: BTreeMap<String, usize>,
+    /// First and last block the load touched.
+    pub blocks: (u32, u32),
+    /// From the first submission to the last commit.
+    pub elapsed: Duration,
+    /// Sealing and signing.
+    pub prepare: Duration,
+    /// Submission.
+    pub submit: Duration,
+}
+
+impl CommandReport {
+    /// Commits per second.
+    pub fn per_second(&self) -> u128 {
+        per_second(self.committed, self.elapsed)
+    }
+}
+
+impl fmt::Display for CommandReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let statuses: Vec<String> = self.statuses.iter().map(|(s, n)| format!("{s}: {n}")).collect();
+        write!(
+            f,
+            "{} committed in {} s = {} commands/s (blocks #{}..#{}; sealing and signing {} s, submission {} s)\n\
+             statuses: {}\nrefused by the chain: {}; rejected by the pool: {}; not committed: {}",
+            self.committed,
+            seconds(self.elapsed),
+            self.per_second(),
+            self.blocks.0,
+            self.blocks.1,
+            seconds(self.prepare),
+            seconds(self.submit),
+            if statuses.is_empty() { "none".to_string() } else { statuses.join(", ") },
+            self.refused,
+            self.rejected,
+            self.not_committed,
+        )?;
+        if let Some(e) = &self.first_rejection {
+            write!(f, " (first rejection: {e})")?;
+        }
+        Ok(())
+    }
+}
+
+/// The wall clock: a benchmark's only use of time is to measure it.
+#[allow(clippy::disallowed_methods)]
+fn now() -> Instant {
+    Instant::now()
+}
+
+/// `d` as seconds with two decimals.
+pub fn seconds(d: Duration) -> String {
+    format!("{}.{:02}", d.as_secs(), d.subsec_millis() / 10)
+}
+
+/// Events per second over `d` (integer arithmetic).
+pub fn per_second(n: usize, d: Duration) -> u128 {
+    n as u128 * 1_000_000 / d.as_micros().max(1)
+}
+
+async fn finalized_number(client: &Client) -> Result<u32> {
+    let hash = client.finalized_hash().await?;
+    Ok(client.header(hash).await?.map(|h| h.number).unwrap_or(0))
+}
+
+/// Funds the `senders` below half of [`SENDER_FUNDS`] from `funder` (at
+/// most 64 transfers per block: the pool's future-nonce bound).
+async fn fund(client: &Client, funder: &Pair, senders: &[Pair], progress: &mut impl FnMut(Step)) -> Result<()> {
+    let mut short = Vec::new();
+    for pair in senders {
+        let who = AccountId32(pair.public());
+        if client.account(&who, None).await?.data.free < SENDER_FUNDS / 2 {
+            short.push(who);
+        }
+    }
+    for chunk in short.chunks(64) {
+        let nonce = client.next_nonce(&AccountId32(funder.public())).await?;
+        let mut signed = Vec::with_capacity(chunk.len());
+        for (i, who) in chunk.iter().enumerate() {
+            let call = RuntimeCall::Balances(balances::Call::transfer_allow_death {
+                dest: MultiAddress::Id(*who),
+                value: SENDER_FUNDS,
+            });
+            signed.push(client.sign(call, funder, nonce + i as u32, 0).await?);
+        }
+        if let Some((last, rest)) = signed.split_last() {
+            for xt in rest {
+                client.submit(xt).await?;
+            }
+            client.submit_and_finalize(last, Duration::from_secs(120), |_| {}).await?;
+        }
+        progress(Step::Funded(chunk.len()));
+    }
+    Ok(())
+}
+
+/// Runs `load` and measures it; `progress` hears each step.
+pub async fn commands(client: &Client, load: &CommandLoad, mut progress: impl FnMut(Step)) -> Result<CommandReport> {
+    let CommandLoad { contract, count, gas, .. } = *load;
+    let info = client.contract_info(&contract).await?.ok_or_else(|| Error::Missing("no such contract".into()))?;
+    let keys = info.pubkeys.ok_or_else(|| Error::Missing("the contract's constructor has not committed".into()))?;
+    let cluster = client
+        .cluster_info(&info.cluster)
+        .await?
+        .ok_or_else(|| Error::Missing("the contract's cluster is not on chain".into()))?;
+    let domain = client.cluster_domain(&cluster).await?;
+    let senders = &load.senders[..load.senders.len().min(count.max(1) as usize)];
+    if senders.is_empty() {
+        return Err(Error::Missing("no sending accounts".into()));
+    }
+    fund(client, &load.funder, senders, &mut progress).await?;
+
+    // Sealed and signed up front: sender i sends commands i, i + n, …
+    let prepared = now();
+    let mut queues: Vec<Vec<OpaqueExtrinsic>> = vec![Vec::new(); senders.len()];
+    let mut sealed = 0;
+    for (s, pair) in senders.iter().enumerate() {
+        let account = AccountId32(pair.public());
+        let nonce = client.next_nonce(&account).await?;
+        let mut binding = client.command_binding(&account, &contract).await?;
+        let mine = (count as usize).saturating_sub(s).div_ceil(senders.len());
+        for k in 0..mine {
+            let (command, _) = seal_command(&keys.ecdh, binding, load.input.clone(), domain)?;
+            binding.nonce += 1;
+            let call = RuntimeCall::Contracts(contracts::Call::call { contract, command, gas_limit: gas });
+            queues[s].push(client.sign(call, pair, nonce + k as u32, 0).await?);
+            sealed += 1;
+        }
+        progress(Step::Sealed { done: sealed, total: count as usize });
+    }
+    let prepare = prepared.elapsed();
+
+    let start_block = finalized_number(client).await?;
+    let started = now();
+    // Round-robin over the senders, each in nonce order; a sender at the
+    // pool's future-nonce bound waits for its next block.
+    let mut cursor = vec![0usize; queues.len()];
+    let mut rejected = 0usize;
+    let mut first_rejection = None;
+    while cursor.iter().zip(&queues).any(|(c, q)| *c < q.len()) {
+        let mut progressed = false;
+        for (s, queue) in queues.iter().enumerate() {
+            let Some(xt) = queue.get(cursor[s]) else { continue };
+            match client.submit(xt).await {
+                Ok(_) => {
+                    cursor[s] += 1;
+                    progressed = true;
+                }
+                Err(e) if e.to_string().contains("valid in the future") => {}
+                Err(e) => {
+                    cursor[s] += 1;
+                    rejected += 1;
+                    first_rejection.get_or_insert(e.to_string());
+                }
+            }
+        }
+        progress(Step::Submitted { done: cursor.iter().sum(), total: count as usize });
+        if !progressed {
+            if started.elapsed() > load.timeout {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let submit = started.elapsed();
+    let accepted = cursor.iter().sum::<usize>() - rejected;
+
+    // Follow finality: queued → executed, by call id.
+    let mut queued: BTreeMap<u64, Option<contracts::ExecStatus>> = BTreeMap::new();
+    let mut refused = 0usize;
+    let mut next = start_block + 1;
+    let mut last_commit = None;
+    while started.elapsed() < load.timeout {
+        let head = finalized_number(client).await?;
+        while next <= head {
+            let hash =
+                client.block_hash(next).await?.ok_or_else(|| Error::Response("finalized block vanished".into()))?;
+            for record in client.events(hash).await? {
+                match record.event {
+                    RuntimeEvent::Contracts(contracts::Event::CommandQueued { call_id, contract: c })
+                        if c == contract =>
+                    {
+                        queued.entry(call_id).or_insert(None);
+                    }
+                    RuntimeEvent::Contracts(contracts::Event::CommandExecuted { call_id, status, .. }) => {
+                        if let Some(slot) = queued.get_mut(&call_id) {
+                            *slot = Some(status);
+                            last_commit = Some((next, started.elapsed()));
+                        }
+                    }
+                    RuntimeEvent::System(system::Event::ExtrinsicFailed { ref dispatch_error, .. })
+                        if matches!(record.phase, Phase::ApplyExtrinsic(_))
+                            && crate::describe_error(dispatch_error).starts_with("Contracts.") =>
+                    {
+                        refused += 1;
+                    }
+                    _ => {}
+                }
+            }
+            next += 1;
+        }
+        let executed = queued.values().filter(|s| s.is_some()).count();
+        progress(Step::Committed { done: executed, queued: queued.len() });
+        if queued.len() + refused >= accepted && executed == queued.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let committed = queued.values().filter(|s| s.is_some()).count();
+    let mut statuses: BTreeMap<String, usize> = BTreeMap::new();
+    for status in queued.values().flatten() {
+        *statuses.entry(format!("{status:?}")).or_default() += 1;
+    }
+    let (last_block, elapsed) = last_commit.unwrap_or((next.saturating_sub(1), started.elapsed()));
+    Ok(CommandReport {
+        count,
+        committed,
+        not_committed: queued.len() - committed,
+        refused,
+        rejected,
+        first_rejection,
+        statuses,
+        blocks: (start_block + 1, last_block),
+        elapsed,
+        prepare,
+        submit,
+    })
+}
+
+/// A load of queries.
+pub struct QueryLoad {
+    /// The contract.
+    pub contract: H256,
+    /// The query's input (selector and SCALE arguments).
+    pub input: Vec<u8>,
+    /// The worker's public API (`http://host:port`).
+    pub worker: String,
+    /// Queries to send.
+    pub count: u32,
+    /// Concurrent connections (1–256).
+    pub concurrency: u32,
+    /// The account the queries speak for (anonymous without).
+    pub from: Option<Pair>,
+}
+
+/// How a load of queries went.
+#[derive(Clone, Debug)]
+pub struct QueryReport {
+    /// Queries sent.
+    pub count: u32,
+    /// Connections used.
+    pub concurrency: u32,
+    /// Answered with `Success`.
+    pub answered: usize,
+    /// Latencies of the answered, in microseconds, sorted.
+    pub latencies: Vec<u64>,
+    /// Failures (transport errors or other statuses) and the first.
+    pub errors: usize,
+    /// The first failure.
+    pub first_error: Option<String>,
+    /// The whole run.
+    pub elapsed: Duration,
+}
+
+impl QueryReport {
+    /// The `p`-th percentile latency in microseconds.
+    pub fn percentile(&self, p: usize) -> Option<u64> {
+        let l = &self.latencies;
+        l.get((l.len() * p / 100).min(l.len().saturating_sub(1))).copied()
+    }
+}
+
+impl fmt::Display for QueryReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = |v: Option<u64>| v.map_or("-".to_string(), |us| format!("{}.{:02} ms", us / 1000, us % 1000 / 10));
+        write!(
+            f,
+            "{} answered in {} s = {} queries/s; latency p50 {}, p99 {}, max {}; errors {}",
+            self.answered,
+            seconds(self.elapsed),
+            per_second(self.answered, self.elapsed),
+            ms(self.percentile(50)),
+            ms(self.percentile(99)),
+            ms(self.latencies.last().copied()),
+            self.errors
+        )?;
+        if let Some(e) = &self.first_error {
+            write!(f, " (first: {e})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs `load` and measures it.
+pub async fn queries(client: &Client, load: QueryLoad) -> Result<QueryReport> {
+    let target = Arc::new(client.query_target(&load.worker, &load.contract).await?);
+    let pair = load.from.map(Arc::new);
+    // As long as a query may stay valid (a worker remembers each nonce
+    // for that long).
+    let expires_at = client.best_header().await?.number.saturating_add(crate::contracts::wire::MAX_QUERY_WINDOW - 10);
+    let (count, concurrency) = (load.count, load.concurrency.clamp(1, 256));
+    let started = now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for t in 0..concurrency {
+        let n = count / concurrency + u32::from(t < count % concurrency);
+        let (target, pair, input) = (target.clone(), pair.clone(), load.input.clone());
+        tasks.spawn(async move {
+            let mut latencies = Vec::with_capacity(n as usize);
+            let mut errors = Vec::new();
+            let mut connection = None;
+            for _ in 0..n {
+                let sent = now();
+                let conn = connection.get_or_insert_with(|| target.connect());
+                let answer = target.query_on(conn, input.clone(), pair.as_deref(), expires_at).await;
+                if answer.is_err() {
+                    // A broken connection is replaced on the next query.
+                    connection = None;
+                }
+                match answer {
+                    Ok(answer) if answer.response.status == contracts::ExecStatus::Success => {
+                        latencies.push(sent.elapsed().as_micros() as u64)
+                    }
+                    Ok(answer) => errors.push(format!("{:?}", answer.response.status)),
+                    Err(e) => errors.push(e.to_string()),
+                }
+            }
+            (latencies, errors)
+        });
+    }
+    let mut latencies = Vec::with_capacity(count as usize);
+    let mut errors = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        let (l, e) = done.map_err(|e| Error::Response(e.to_string()))?;
+        latencies.extend(l);
+        errors.extend(e);
+    }
+    latencies.sort_unstable();
+    Ok(QueryReport {
+        count,
+        concurrency,
+        answered: latencies.len(),
+        latencies,
+        errors: errors.len(),
+        first_error: errors.into_iter().next(),
+        elapsed: started.elapsed(),
+    })
+}
