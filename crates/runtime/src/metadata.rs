@@ -559,8 +559,44 @@ pub fn metadata(backend: &dyn StateRead) -> RuntimeMetadataPrefixed {
             },
         ],
     };
-    let v14 = RuntimeMetadataV14::new(pallets, extrinsic, meta_type::<Runtime>());
+    let mut v14 = RuntimeMetadataV14::new(pallets, extrinsic, meta_type::<Runtime>());
+    substrate_paths(&mut v14.types);
     RuntimeMetadataPrefixed(META_RESERVED, RuntimeMetadata::V14(v14))
+}
+
+/// Our types that generic clients look up by Substrate's path (the digest
+/// a block decoder needs, the dispatch error a transaction watcher reads,
+/// the phase an event filter matches, the runtime API types), and that
+/// path. Applied to the registry after it is built, so the Rust modules
+/// stay where they belong.
+pub const SUBSTRATE_PATHS: &[(&str, &str)] = &[
+    ("umbra_primitives::header::Digest", "sp_runtime::generic::digest::Digest"),
+    ("umbra_primitives::header::DigestItem", "sp_runtime::generic::digest::DigestItem"),
+    ("umbra_primitives::header::Header", "sp_runtime::generic::header::Header"),
+    ("umbra_primitives::grandpa::ScheduledChange", "sp_consensus_grandpa::ScheduledChange"),
+    ("umbra_runtime::error::DispatchError", "sp_runtime::DispatchError"),
+    ("umbra_runtime::error::ModuleError", "sp_runtime::ModuleError"),
+    ("umbra_runtime::error::TokenError", "sp_runtime::TokenError"),
+    ("umbra_runtime::error::ArithmeticError", "sp_arithmetic::ArithmeticError"),
+    ("umbra_runtime::error::TransactionalError", "sp_runtime::TransactionalError"),
+    ("umbra_runtime::event::Phase", "frame_system::Phase"),
+    ("umbra_runtime::weights::DispatchInfo", "frame_support::dispatch::DispatchInfo"),
+    ("umbra_runtime::weights::PerDispatchClass", "frame_support::dispatch::PerDispatchClass"),
+    ("umbra_runtime::metadata::BlockWeights", "frame_system::limits::BlockWeights"),
+    ("umbra_runtime::metadata::WeightsPerClass", "frame_system::limits::WeightsPerClass"),
+    ("umbra_runtime::metadata::BlockLength", "frame_system::limits::BlockLength"),
+    ("umbra_runtime::metadata::RuntimeDbWeight", "sp_weights::RuntimeDbWeight"),
+    ("umbra_runtime::RuntimeVersion", "sp_version::RuntimeVersion"),
+];
+
+/// Renames the types of [`SUBSTRATE_PATHS`] in `registry`.
+fn substrate_paths(registry: &mut scale_info::PortableRegistry) {
+    for ty in &mut registry.types {
+        let path = ty.ty.path.segments.join("::");
+        if let Some((_, to)) = SUBSTRATE_PATHS.iter().find(|(from, _)| *from == path) {
+            ty.ty.path.segments = to.split("::").map(Into::into).collect();
+        }
+    }
 }
 
 /// The SCALE encoding of the prefixed metadata (what `state_getMetadata`
@@ -593,6 +629,28 @@ pub fn module_error_name(module: u8, error: u8) -> Option<(&'static str, &'stati
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::String;
+
+    /// Every type with a path outside our own modules' types carries
+    /// Substrate's: the renames apply, and nothing generic stays ours.
+    #[test]
+    fn generic_types_carry_substrate_paths() {
+        let state = alloc::collections::BTreeMap::<Vec<u8>, Vec<u8>>::new();
+        let RuntimeMetadata::V14(v14) = metadata(&state).1 else { panic!("V14") };
+        let paths: Vec<String> = v14.types.types.iter().map(|t| t.ty.path.segments.join("::")).collect();
+        for (_, to) in SUBSTRATE_PATHS.iter().filter(|(_, to)| !to.contains("Header") && !to.contains("Scheduled")) {
+            assert!(paths.iter().any(|p| p == to), "{to} is in the metadata");
+        }
+        let ours: Vec<&String> = paths
+            .iter()
+            .filter(|p| p.starts_with("umbra_primitives") || p.starts_with("umbra_runtime::error"))
+            .filter(|p| !p.starts_with("umbra_runtime::modules"))
+            .collect();
+        assert!(ours.is_empty(), "{ours:?}");
+        assert!(!paths
+            .iter()
+            .any(|p| p.starts_with("umbra_runtime::weights") || p.starts_with("umbra_runtime::metadata")));
+    }
 
     #[test]
     fn error_names_come_from_type_information() {
