@@ -75,7 +75,7 @@ pub fn call(backend: &dyn StateRead, at: At, method: &str, data: &[u8]) -> Resul
         }
         "Metadata_metadata_at_version" => {
             let version: u32 = input(method, data)?;
-            SUPPORTED_VERSIONS.contains(&version).then(|| metadata::encoded(backend)).encode()
+            metadata::encoded_version(backend, version).encode()
         }
         "Metadata_metadata_versions" => {
             input::<()>(method, data)?;

@@ -18,7 +18,7 @@ use frame_metadata::{
         PalletMetadata, PalletStorageMetadata, RuntimeMetadataV14, SignedExtensionMetadata, StorageEntryMetadata,
         StorageEntryModifier, StorageEntryType, StorageHasher,
     },
-    RuntimeMetadata, RuntimeMetadataPrefixed, META_RESERVED,
+    v15, RuntimeMetadata, RuntimeMetadataPrefixed, META_RESERVED,
 };
 use parity_scale_codec::Encode;
 use scale_info::{build::Fields, form::MetaForm, meta_type, Path, Type, TypeInfo, TypeParameter};
@@ -42,7 +42,7 @@ use crate::{
 };
 
 /// The metadata versions this runtime serves.
-pub const SUPPORTED_VERSIONS: [u32; 1] = [14];
+pub const SUPPORTED_VERSIONS: [u32; 2] = [14, 15];
 
 macro_rules! marker {
     ($(#[$doc:meta])* $name:ident, $path_name:literal, $module:literal, $fields:expr) => {
@@ -260,8 +260,9 @@ fn block_weights() -> BlockWeights {
     }
 }
 
-/// The metadata of the runtime, with state-dependent constants read from `backend`.
-pub fn metadata(backend: &dyn StateRead) -> RuntimeMetadataPrefixed {
+/// The pallets and the extrinsic format, with state-dependent constants
+/// read from `backend`: what every metadata version describes.
+fn parts(backend: &dyn StateRead) -> (Vec<PalletMetadata>, ExtrinsicMetadata) {
     let ext = Ext::new(backend);
     let slot_duration = aura::slot_duration(&ext);
     let default_account = system::AccountInfo::default().encode();
@@ -559,9 +560,189 @@ pub fn metadata(backend: &dyn StateRead) -> RuntimeMetadataPrefixed {
             },
         ],
     };
+    (pallets, extrinsic)
+}
+
+/// The metadata V14 of the runtime (what `state_getMetadata` and
+/// `Metadata_metadata` return), with state-dependent constants read from
+/// `backend`.
+pub fn metadata(backend: &dyn StateRead) -> RuntimeMetadataPrefixed {
+    let (pallets, extrinsic) = parts(backend);
     let mut v14 = RuntimeMetadataV14::new(pallets, extrinsic, meta_type::<Runtime>());
     substrate_paths(&mut v14.types);
     RuntimeMetadataPrefixed(META_RESERVED, RuntimeMetadata::V14(v14))
+}
+
+/// The metadata V15: V14's pallets and extrinsic, plus the runtime APIs
+/// this runtime serves (names, parameters and results, as `state_call`
+/// takes them) and the outer call, event and error enums.
+pub fn metadata_v15(backend: &dyn StateRead) -> RuntimeMetadataPrefixed {
+    let (pallets, extrinsic) = parts(backend);
+    let pallets = pallets
+        .into_iter()
+        .map(|p| v15::PalletMetadata {
+            name: p.name,
+            storage: p.storage,
+            calls: p.calls,
+            event: p.event,
+            constants: p.constants,
+            error: p.error,
+            index: p.index,
+            docs: vec![],
+        })
+        .collect();
+    let extrinsic = v15::ExtrinsicMetadata {
+        version: extrinsic.version,
+        address_ty: meta_type::<MultiAddress>(),
+        call_ty: meta_type::<RuntimeCall>(),
+        signature_ty: meta_type::<MultiSignature>(),
+        extra_ty: meta_type::<SignedExtra>(),
+        signed_extensions: extrinsic
+            .signed_extensions
+            .into_iter()
+            .map(|e| v15::SignedExtensionMetadata {
+                identifier: e.identifier,
+                ty: e.ty,
+                additional_signed: e.additional_signed,
+            })
+            .collect(),
+    };
+    let outer_enums = v15::OuterEnums {
+        call_enum_ty: meta_type::<RuntimeCall>(),
+        event_enum_ty: meta_type::<crate::RuntimeEvent>(),
+        error_enum_ty: meta_type::<RuntimeError>(),
+    };
+    let custom = v15::CustomMetadata { map: Default::default() };
+    let mut v15 =
+        v15::RuntimeMetadataV15::new(pallets, extrinsic, meta_type::<Runtime>(), runtime_apis(), outer_enums, custom);
+    substrate_paths(&mut v15.types);
+    RuntimeMetadataPrefixed(META_RESERVED, RuntimeMetadata::V15(v15))
+}
+
+/// The metadata of `version` (one of [`SUPPORTED_VERSIONS`]), SCALE-encoded.
+pub fn encoded_version(backend: &dyn StateRead, version: u32) -> Option<Vec<u8>> {
+    match version {
+        14 => Some(metadata(backend).encode()),
+        15 => Some(metadata_v15(backend).encode()),
+        _ => None,
+    }
+}
+
+/// The modules with errors: (name, index, error type).
+fn module_errors() -> [(&'static str, u8, scale_info::MetaType); 8] {
+    [
+        (system::NAME, system::INDEX, meta_type::<system::Error>()),
+        (balances::NAME, balances::INDEX, meta_type::<balances::Error>()),
+        (sudo::NAME, sudo::INDEX, meta_type::<sudo::Error>()),
+        (grandpa::NAME, grandpa::INDEX, meta_type::<grandpa::Error>()),
+        (registry::NAME, registry::INDEX, meta_type::<registry::Error>()),
+        (message_queue::NAME, message_queue::INDEX, meta_type::<message_queue::Error>()),
+        (gatekeeper::NAME, gatekeeper::INDEX, meta_type::<gatekeeper::Error>()),
+        (contracts::NAME, contracts::INDEX, meta_type::<contracts::Error>()),
+    ]
+}
+
+/// The outer error enum (`umbra_runtime::RuntimeError`): one variant per
+/// module with errors, at the module's index, holding its error.
+pub struct RuntimeError;
+
+impl TypeInfo for RuntimeError {
+    type Identity = Self;
+    fn type_info() -> Type {
+        macro_rules! variants {
+            ($($module:ident),*) => {
+                scale_info::build::Variants::new()$(.variant($module::NAME, |v| {
+                    v.index($module::INDEX).fields(Fields::unnamed().field(|f| f.ty::<$module::Error>()))
+                }))*
+            };
+        }
+        // The modules of `module_errors`, in its order.
+        let variants = variants!(system, balances, sudo, grandpa, registry, message_queue, gatekeeper, contracts);
+        Type::builder().path(Path::new("RuntimeError", "umbra_runtime")).variant(variants)
+    }
+}
+
+/// One runtime API method's description.
+fn method(
+    name: &'static str,
+    inputs: Vec<(&'static str, scale_info::MetaType)>,
+    output: scale_info::MetaType,
+) -> v15::RuntimeApiMethodMetadata {
+    v15::RuntimeApiMethodMetadata {
+        name,
+        inputs: inputs.into_iter().map(|(name, ty)| v15::RuntimeApiMethodParamMetadata { name, ty }).collect(),
+        output,
+        docs: vec![],
+    }
+}
+
+/// The runtime APIs `api::call` serves, as metadata V15 describes them.
+fn runtime_apis() -> Vec<v15::RuntimeApiMetadata> {
+    use crate::validation::{TransactionSource, ValidTransaction};
+    let api =
+        |name: &'static str, methods, docs: &'static str| v15::RuntimeApiMetadata { name, methods, docs: vec![docs] };
+    vec![
+        api("Core", vec![method("version", vec![], meta_type::<crate::RuntimeVersion>())], "The runtime's version."),
+        api(
+            "Metadata",
+            vec![
+                method("metadata", vec![], meta_type::<Vec<u8>>()),
+                method("metadata_at_version", vec![("version", meta_type::<u32>())], meta_type::<Option<Vec<u8>>>()),
+                method("metadata_versions", vec![], meta_type::<Vec<u32>>()),
+            ],
+            "The runtime's metadata, in every version it serves.",
+        ),
+        api(
+            "TaggedTransactionQueue",
+            vec![method(
+                "validate_transaction",
+                vec![
+                    ("source", meta_type::<TransactionSource>()),
+                    ("tx", meta_type::<UncheckedExtrinsic>()),
+                    ("block_hash", meta_type::<H256>()),
+                ],
+                meta_type::<Result<ValidTransaction, crate::error::TransactionValidityError>>(),
+            )],
+            "Transaction validation for the pool.",
+        ),
+        api(
+            "AccountNonceApi",
+            vec![method("account_nonce", vec![("account", meta_type::<AccountId32>())], meta_type::<u32>())],
+            "An account's next nonce.",
+        ),
+        api(
+            "TransactionPaymentApi",
+            vec![
+                method(
+                    "query_info",
+                    vec![("uxt", meta_type::<UncheckedExtrinsic>()), ("len", meta_type::<u32>())],
+                    meta_type::<crate::weights::RuntimeDispatchInfo>(),
+                ),
+                method(
+                    "query_fee_details",
+                    vec![("uxt", meta_type::<UncheckedExtrinsic>()), ("len", meta_type::<u32>())],
+                    meta_type::<transaction_payment::FeeDetails>(),
+                ),
+            ],
+            "Fee estimates.",
+        ),
+        api(
+            "GrandpaApi",
+            vec![
+                method("grandpa_authorities", vec![], meta_type::<AuthorityList>()),
+                method("current_set_id", vec![], meta_type::<u64>()),
+            ],
+            "The GRANDPA authority set.",
+        ),
+        api(
+            "AuraApi",
+            vec![
+                method("slot_duration", vec![], meta_type::<u64>()),
+                method("authorities", vec![], meta_type::<Vec<sr25519::Public>>()),
+            ],
+            "Aura's slot duration and authorities.",
+        ),
+    ]
 }
 
 /// Our types that generic clients look up by Substrate's path (the digest
@@ -587,6 +768,14 @@ pub const SUBSTRATE_PATHS: &[(&str, &str)] = &[
     ("umbra_runtime::metadata::BlockLength", "frame_system::limits::BlockLength"),
     ("umbra_runtime::metadata::RuntimeDbWeight", "sp_weights::RuntimeDbWeight"),
     ("umbra_runtime::RuntimeVersion", "sp_version::RuntimeVersion"),
+    ("umbra_runtime::weights::RuntimeDispatchInfo", "pallet_transaction_payment::types::RuntimeDispatchInfo"),
+    ("umbra_runtime::modules::transaction_payment::FeeDetails", "pallet_transaction_payment::types::FeeDetails"),
+    ("umbra_runtime::modules::transaction_payment::InclusionFee", "pallet_transaction_payment::types::InclusionFee"),
+    ("umbra_runtime::validation::TransactionSource", "sp_runtime::transaction_validity::TransactionSource"),
+    ("umbra_runtime::validation::ValidTransaction", "sp_runtime::transaction_validity::ValidTransaction"),
+    ("umbra_runtime::error::TransactionValidityError", "sp_runtime::transaction_validity::TransactionValidityError"),
+    ("umbra_runtime::error::InvalidTransaction", "sp_runtime::transaction_validity::InvalidTransaction"),
+    ("umbra_runtime::error::UnknownTransaction", "sp_runtime::transaction_validity::UnknownTransaction"),
 ];
 
 /// Renames the types of [`SUBSTRATE_PATHS`] in `registry`.
@@ -609,17 +798,7 @@ pub fn encoded(backend: &dyn StateRead) -> Vec<u8> {
 /// information the metadata is built from: `(11, 12)` is
 /// `("Registry", "MeasurementNotAllowed")`.
 pub fn module_error_name(module: u8, error: u8) -> Option<(&'static str, &'static str)> {
-    let (name, ty) = match module {
-        system::INDEX => (system::NAME, meta_type::<system::Error>()),
-        balances::INDEX => (balances::NAME, meta_type::<balances::Error>()),
-        sudo::INDEX => (sudo::NAME, meta_type::<sudo::Error>()),
-        grandpa::INDEX => (grandpa::NAME, meta_type::<grandpa::Error>()),
-        registry::INDEX => (registry::NAME, meta_type::<registry::Error>()),
-        message_queue::INDEX => (message_queue::NAME, meta_type::<message_queue::Error>()),
-        gatekeeper::INDEX => (gatekeeper::NAME, meta_type::<gatekeeper::Error>()),
-        contracts::INDEX => (contracts::NAME, meta_type::<contracts::Error>()),
-        _ => return None,
-    };
+    let (name, _, ty) = module_errors().into_iter().find(|(_, index, _)| *index == module)?;
     match ty.type_info().type_def {
         scale_info::TypeDef::Variant(def) => def.variants.iter().find(|v| v.index == error).map(|v| (name, v.name)),
         _ => None,
@@ -637,10 +816,12 @@ mod tests {
     fn generic_types_carry_substrate_paths() {
         let state = alloc::collections::BTreeMap::<Vec<u8>, Vec<u8>>::new();
         let RuntimeMetadata::V14(v14) = metadata(&state).1 else { panic!("V14") };
-        let paths: Vec<String> = v14.types.types.iter().map(|t| t.ty.path.segments.join("::")).collect();
+        let RuntimeMetadata::V15(v15) = metadata_v15(&state).1 else { panic!("V15") };
+        let v15_paths: Vec<String> = v15.types.types.iter().map(|t| t.ty.path.segments.join("::")).collect();
         for (_, to) in SUBSTRATE_PATHS.iter().filter(|(_, to)| !to.contains("Header") && !to.contains("Scheduled")) {
-            assert!(paths.iter().any(|p| p == to), "{to} is in the metadata");
+            assert!(v15_paths.iter().any(|p| p == to), "{to} is in the metadata");
         }
+        let paths: Vec<String> = v14.types.types.iter().map(|t| t.ty.path.segments.join("::")).collect();
         let ours: Vec<&String> = paths
             .iter()
             .filter(|p| p.starts_with("umbra_primitives") || p.starts_with("umbra_runtime::error"))
@@ -650,6 +831,38 @@ mod tests {
         assert!(!paths
             .iter()
             .any(|p| p.starts_with("umbra_runtime::weights") || p.starts_with("umbra_runtime::metadata")));
+    }
+
+    /// V15 describes exactly the runtime APIs `api::call` serves, and
+    /// every module with errors in its outer error enum.
+    #[test]
+    fn v15_describes_the_served_apis() {
+        let state = alloc::collections::BTreeMap::<Vec<u8>, Vec<u8>>::new();
+        let RuntimeMetadata::V15(v15) = metadata_v15(&state).1 else { panic!("V15") };
+        let names: Vec<&str> = v15.apis.iter().map(|a| a.name.as_str()).collect();
+        for (api, _) in crate::api::API_VERSIONS.iter().filter(|(a, _)| *a != "BlockBuilder") {
+            assert!(names.contains(api), "{api} described");
+        }
+        let at = crate::api::At { hash: H256::zero(), number: 0 };
+        for api in &v15.apis {
+            for m in &api.methods {
+                let method = alloc::format!("{}_{}", api.name, m.name);
+                let result = crate::api::call(&state, at, &method, &[]);
+                assert!(!matches!(result, Err(crate::api::ApiError::UnknownMethod(_))), "{method} is served");
+            }
+        }
+        let error = v15.types.resolve(v15.outer_enums.error_enum_ty.id).unwrap();
+        let scale_info::TypeDef::Variant(def) = &error.type_def else { panic!("an enum") };
+        assert_eq!(def.variants.len(), module_errors().len());
+        assert_eq!(error.path.segments.join("::"), "umbra_runtime::RuntimeError");
+        assert!(v15
+            .types
+            .types
+            .iter()
+            .any(|t| t.ty.path.segments.join("::") == "sp_runtime::generic::digest::DigestItem"));
+        assert_eq!(encoded_version(&state, 15).unwrap()[4], 15);
+        assert_eq!(encoded_version(&state, 14).unwrap()[4], 14);
+        assert!(encoded_version(&state, 16).is_none());
     }
 
     #[test]

@@ -74,12 +74,19 @@ fn version_and_metadata() {
     let versions: Vec<u32> =
         Decode::decode(&mut &api::call(&chain.state, at(&chain), "Metadata_metadata_versions", &[]).unwrap()[..])
             .unwrap();
-    assert_eq!(versions, vec![14]);
-    let v15: Option<Vec<u8>> = Decode::decode(
-        &mut &api::call(&chain.state, at(&chain), "Metadata_metadata_at_version", &15u32.encode()).unwrap()[..],
-    )
-    .unwrap();
-    assert_eq!(v15, None);
+    assert_eq!(versions, vec![14, 15]);
+    let at_version = |v: u32| -> Option<Vec<u8>> {
+        Decode::decode(
+            &mut &api::call(&chain.state, at(&chain), "Metadata_metadata_at_version", &v.encode()).unwrap()[..],
+        )
+        .unwrap()
+    };
+    let v15 = RuntimeMetadataPrefixed::decode(&mut &at_version(15).unwrap()[..]).unwrap();
+    let RuntimeMetadata::V15(v15) = v15.1 else { panic!("V15") };
+    assert_eq!(v15.pallets.len(), v14.pallets.len());
+    assert!(v15.apis.iter().any(|a| a.name == "TransactionPaymentApi"));
+    assert_eq!(at_version(16), None);
+    assert_eq!(at_version(13), None);
 }
 
 #[test]
