@@ -71,6 +71,45 @@ const authorShare = fee - (fee / 100n) * 80n - ((fee % 100n) * 80n) / 100n;
 const expectedAlice = before.data.free.toBigInt() - AMOUNT - fee + authorShare;
 if (after.data.free.toBigInt() !== expectedAlice) fail(`Alice has ${after.data.free}, expected ${expectedAlice}`);
 console.log(`Alice ${after.data.free} (nonce ${after.nonce}), Bob ${bobAfter}`);
+
+// Derives wallets and explorers use.
+const all = await api.derive.balances.all(bob.address);
+if (all.freeBalance.toBigInt() !== bobAfter) fail(`derive.balances.all free ${all.freeBalance}, expected ${bobAfter}`);
+if (all.availableBalance.toBigInt() !== bobAfter) fail(`derive.balances.all available ${all.availableBalance}`);
+if (all.lockedBalance.toBigInt() !== 0n) fail(`derive.balances.all locked ${all.lockedBalance}`);
+if (all.accountNonce.toNumber() !== 0) fail(`derive.balances.all nonce ${all.accountNonce}`);
+const finalizedHeader = await api.rpc.chain.getHeader(finalized.block);
+const bestFinalized = await api.derive.chain.bestNumberFinalized();
+if (bestFinalized.toNumber() < finalizedHeader.number.toNumber()) fail(`bestNumberFinalized ${bestFinalized} < ${finalizedHeader.number}`);
+console.log(`derive.balances.all: free ${all.freeBalance}; derive.chain.bestNumberFinalized: ${bestFinalized}`);
+
+// Finalized heads by subscription: three, in order, each really finalized.
+const heads = await new Promise((resolve, reject) => {
+  const seen = [];
+  api.rpc.chain.subscribeFinalizedHeads((header) => {
+    seen.push(header.number.toNumber());
+    if (seen.length === 3) resolve(seen);
+  }).catch(reject);
+}).catch((e) => fail(e.message));
+if (!(heads[0] < heads[1] && heads[1] < heads[2])) fail(`finalized heads ${heads}`);
+console.log(`subscribeFinalizedHeads: ${heads.join(', ')}`);
+
+// System.Events at the transfer's block, decoded with their phases: the
+// transfer's events sit in its extrinsic's ApplyExtrinsic phase.
+const signedBlock = await api.rpc.chain.getBlock(finalized.block);
+const index = signedBlock.block.extrinsics.findIndex((x) => x.isSigned && x.signer.toString() === alice.address);
+if (index < 0) fail('the transfer is not in its block');
+const records = await (await api.at(finalized.block)).query.system.events();
+const ours = records.filter(({ phase }) => phase.isApplyExtrinsic && phase.asApplyExtrinsic.toNumber() === index);
+const transfer = ours.find(({ event }) => api.events.balances.Transfer.is(event));
+if (!transfer) fail(`no Balances.Transfer in phase ApplyExtrinsic(${index})`);
+const [from, to, amount] = transfer.event.data;
+if (from.toString() !== alice.address || to.toString() !== bob.address || amount.toBigInt() !== AMOUNT) {
+  fail(`Transfer ${transfer.event.data}`);
+}
+if (!ours.some(({ event }) => api.events.system.ExtrinsicSuccess.is(event))) fail('no ExtrinsicSuccess in its phase');
+const phases = new Set(records.map(({ phase }) => phase.type));
+console.log(`System.Events at the transfer's block: ${records.length} records, phases ${[...phases].join(', ')}`);
 console.log('OK');
 clearTimeout(timer);
 await api.disconnect();
