@@ -12,7 +12,13 @@
 //! Time is read only to measure (the wall clock is this module's output,
 //! never an input to what is sent).
 
-use std::{collections::BTreeMap, fmt, sync::Arc, time::Duration, time::Instant};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    fmt,
+    sync::Arc,
+    time::Duration,
+    time::Instant,
+};
 
 use umbra_crypto::Pair;
 use umbra_primitives::{block::OpaqueExtrinsic, extrinsic::MultiAddress, AccountId32, H256};
@@ -82,12 +88,15 @@ pub struct CommandReport {
     pub committed: usize,
     /// Commands queued but not committed before the timeout.
     pub not_committed: usize,
-    /// Commands the chain refused (a `Contracts` dispatch error).
-    pub refused: usize,
-    /// Submissions the pool rejected, and the first reason.
-    pub rejected: usize,
-    /// The pool's first rejection.
-    pub first_rejection: Option<String>,
+    /// This load's extrinsics that the chain included but failed, by
+    /// dispatch error (`Module.Error`).
+    pub refused: BTreeMap<String, usize>,
+    /// Submissions the pool rejected, by its reason.
+    pub rejected: BTreeMap<String, usize>,
+    /// Commands not submitted because an earlier one of the same sender
+    /// was rejected (their nonces could never be included), or because
+    /// the timeout passed first.
+    pub unsent: usize,
     /// Execution statuses and how many had each.
     pub statuses: BTreeMap<String, usize>,
     /// First and last block the load touched.
@@ -105,6 +114,26 @@ impl CommandReport {
     pub fn per_second(&self) -> u128 {
         per_second(self.committed, self.elapsed)
     }
+
+    /// Commands the chain refused.
+    pub fn refused_count(&self) -> usize {
+        self.refused.values().sum()
+    }
+
+    /// Submissions the pool rejected.
+    pub fn rejected_count(&self) -> usize {
+        self.rejected.values().sum()
+    }
+}
+
+/// `{total} ({reason}: {n}, …)`, or `0`.
+fn counted(reasons: &BTreeMap<String, usize>) -> String {
+    let total: usize = reasons.values().sum();
+    if total == 0 {
+        return "0".into();
+    }
+    let each: Vec<String> = reasons.iter().map(|(r, n)| format!("{r}: {n}")).collect();
+    format!("{total} ({})", each.join(", "))
 }
 
 impl fmt::Display for CommandReport {
@@ -113,7 +142,7 @@ impl fmt::Display for CommandReport {
         write!(
             f,
             "{} committed in {} s = {} commands/s (blocks #{}..#{}; sealing and signing {} s, submission {} s)\n\
-             statuses: {}\nrefused by the chain: {}; rejected by the pool: {}; not committed: {}",
+             statuses: {}\nrefused by the chain: {}\nrejected by the pool: {}\nnot sent: {}; not committed: {}",
             self.committed,
             seconds(self.elapsed),
             self.per_second(),
@@ -122,14 +151,11 @@ impl fmt::Display for CommandReport {
             seconds(self.prepare),
             seconds(self.submit),
             if statuses.is_empty() { "none".to_string() } else { statuses.join(", ") },
-            self.refused,
-            self.rejected,
+            counted(&self.refused),
+            counted(&self.rejected),
+            self.unsent,
             self.not_committed,
-        )?;
-        if let Some(e) = &self.first_rejection {
-            write!(f, " (first rejection: {e})")?;
-        }
-        Ok(())
+        )
     }
 }
 
@@ -147,6 +173,22 @@ pub fn seconds(d: Duration) -> String {
 /// Events per second over `d` (integer arithmetic).
 pub fn per_second(n: usize, d: Duration) -> u128 {
     n as u128 * 1_000_000 / d.as_micros().max(1)
+}
+
+/// Whether the pool refused `e` only for now: a nonce past its future
+/// bound (1010 "will be valid in the future"), or a full pool (1016
+/// "Immediately Dropped").
+fn back_pressure(e: &Error) -> bool {
+    match e {
+        Error::Node { code: 1016, .. } => true,
+        Error::Node { code: 1010, data: Some(data), .. } => data.contains("valid in the future"),
+        _ => false,
+    }
+}
+
+/// The hash a block's extrinsic is known by (BLAKE2-256 of its encoding).
+fn extrinsic_hash(xt: &OpaqueExtrinsic) -> H256 {
+    H256(umbra_crypto::hashing::blake2_256(&parity_scale_codec::Encode::encode(xt)))
 }
 
 async fn finalized_number(client: &Client) -> Result<u32> {
@@ -214,20 +256,25 @@ pub async fn commands(client: &Client, load: &CommandLoad, mut progress: impl Fn
             let (command, _) = seal_command(&keys.ecdh, binding, load.input.clone(), domain)?;
             binding.nonce += 1;
             let call = RuntimeCall::Contracts(contracts::Call::call { contract, command, gas_limit: gas });
-            queues[s].push(client.sign(call, pair, nonce + k as u32, 0).await?);
+            // Immortal: a long load's last commands are submitted minutes
+            // after they were signed, past any short era.
+            queues[s].push(client.sign_immortal(call, pair, nonce + k as u32, 0));
             sealed += 1;
         }
         progress(Step::Sealed { done: sealed, total: count as usize });
     }
     let prepare = prepared.elapsed();
+    let ours: BTreeSet<H256> = queues.iter().flatten().map(extrinsic_hash).collect();
 
     let start_block = finalized_number(client).await?;
     let started = now();
     // Round-robin over the senders, each in nonce order; a sender at the
-    // pool's future-nonce bound waits for its next block.
+    // pool's future-nonce bound, or any sender while the pool is full,
+    // waits for the next block (a skipped nonce would strand every later
+    // one of its sender).
     let mut cursor = vec![0usize; queues.len()];
-    let mut rejected = 0usize;
-    let mut first_rejection = None;
+    let mut rejected: BTreeMap<String, usize> = BTreeMap::new();
+    let mut unsent = 0usize;
     while cursor.iter().zip(&queues).any(|(c, q)| *c < q.len()) {
         let mut progressed = false;
         for (s, queue) in queues.iter().enumerate() {
@@ -237,11 +284,12 @@ pub async fn commands(client: &Client, load: &CommandLoad, mut progress: impl Fn
                     cursor[s] += 1;
                     progressed = true;
                 }
-                Err(e) if e.to_string().contains("valid in the future") => {}
+                Err(e) if back_pressure(&e) => {}
                 Err(e) => {
-                    cursor[s] += 1;
-                    rejected += 1;
-                    first_rejection.get_or_insert(e.to_string());
+                    // Its later nonces could never be included: not sent.
+                    *rejected.entry(e.to_string()).or_default() += 1;
+                    unsent += queue.len() - cursor[s] - 1;
+                    cursor[s] = queue.len();
                 }
             }
         }
@@ -254,11 +302,12 @@ pub async fn commands(client: &Client, load: &CommandLoad, mut progress: impl Fn
         }
     }
     let submit = started.elapsed();
-    let accepted = cursor.iter().sum::<usize>() - rejected;
+    let accepted = cursor.iter().sum::<usize>() - rejected.values().sum::<usize>() - unsent;
+    unsent += queues.iter().zip(&cursor).map(|(q, c)| q.len() - c).sum::<usize>();
 
     // Follow finality: queued → executed, by call id.
     let mut queued: BTreeMap<u64, Option<contracts::ExecStatus>> = BTreeMap::new();
-    let mut refused = 0usize;
+    let mut refused: BTreeMap<String, usize> = BTreeMap::new();
     let mut next = start_block + 1;
     let mut last_commit = None;
     while started.elapsed() < load.timeout {
@@ -266,6 +315,7 @@ pub async fn commands(client: &Client, load: &CommandLoad, mut progress: impl Fn
         while next <= head {
             let hash =
                 client.block_hash(next).await?.ok_or_else(|| Error::Response("finalized block vanished".into()))?;
+            let mut body = None;
             for record in client.events(hash).await? {
                 match record.event {
                     RuntimeEvent::Contracts(contracts::Event::CommandQueued { call_id, contract: c })
@@ -279,11 +329,15 @@ pub async fn commands(client: &Client, load: &CommandLoad, mut progress: impl Fn
                             last_commit = Some((next, started.elapsed()));
                         }
                     }
-                    RuntimeEvent::System(system::Event::ExtrinsicFailed { ref dispatch_error, .. })
-                        if matches!(record.phase, Phase::ApplyExtrinsic(_))
-                            && crate::describe_error(dispatch_error).starts_with("Contracts.") =>
-                    {
-                        refused += 1;
+                    RuntimeEvent::System(system::Event::ExtrinsicFailed { ref dispatch_error, .. }) => {
+                        let Phase::ApplyExtrinsic(index) = record.phase else { continue };
+                        if body.is_none() {
+                            body = client.block(hash).await?;
+                        }
+                        let xt = body.as_ref().and_then(|b| b.extrinsics.get(index as usize));
+                        if xt.is_some_and(|xt| ours.contains(&extrinsic_hash(xt))) {
+                            *refused.entry(crate::describe_error(dispatch_error)).or_default() += 1;
+                        }
                     }
                     _ => {}
                 }
@@ -292,7 +346,7 @@ pub async fn commands(client: &Client, load: &CommandLoad, mut progress: impl Fn
         }
         let executed = queued.values().filter(|s| s.is_some()).count();
         progress(Step::Committed { done: executed, queued: queued.len() });
-        if queued.len() + refused >= accepted && executed == queued.len() {
+        if queued.len() + refused.values().sum::<usize>() >= accepted && executed == queued.len() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -309,7 +363,7 @@ pub async fn commands(client: &Client, load: &CommandLoad, mut progress: impl Fn
         not_committed: queued.len() - committed,
         refused,
         rejected,
-        first_rejection,
+        unsent,
         statuses,
         blocks: (start_block + 1, last_block),
         elapsed,

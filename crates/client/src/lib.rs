@@ -43,9 +43,23 @@ use umbra_runtime::{
 /// Why a client operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The connection or an RPC call failed (including errors the node returned).
+    /// The connection or an RPC call failed.
     #[error("RPC: {0}")]
     Rpc(String),
+    /// The node answered a call with an error object (`1010 Invalid
+    /// Transaction: Transaction has a bad signature`, `1016 Immediately
+    /// Dropped: …`).
+    #[error("{message} ({code}){}", data.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    Node {
+        /// The JSON-RPC error code (Substrate's: 1010 invalid, 1011 unknown
+        /// validity, 1012 temporarily banned, 1013 already imported, 1014
+        /// priority too low, 1016 immediately dropped).
+        code: i32,
+        /// Its message.
+        message: String,
+        /// Its data (a JSON string is unquoted).
+        data: Option<String>,
+    },
     /// The node returned something malformed.
     #[error("unexpected response: {0}")]
     Response(String),
@@ -85,6 +99,12 @@ pub fn describe_error(e: &umbra_runtime::DispatchError) -> String {
 
 impl From<jsonrpsee::core::ClientError> for Error {
     fn from(e: jsonrpsee::core::ClientError) -> Self {
+        if let jsonrpsee::core::ClientError::Call(object) = &e {
+            let data = object
+                .data()
+                .map(|raw| serde_json::from_str::<String>(raw.get()).unwrap_or_else(|_| raw.get().to_string()));
+            return Error::Node { code: object.code(), message: object.message().to_string(), data };
+        }
         Error::Rpc(e.to_string())
     }
 }
@@ -346,20 +366,30 @@ impl Client {
             let n = u32::try_from(birth).map_err(|_| Error::Response("era birth out of range".into()))?;
             self.block_hash(n).await?.ok_or_else(|| Error::Response("era birth block missing".into()))?
         };
+        Ok(self.sign_extra(call, signer, SignedExtra { era, nonce, tip }, era_block_hash))
+    }
+
+    /// Like [`Client::sign`] but immortal: valid at any height (its nonce
+    /// still makes it one-time), for transactions signed long before they
+    /// are submitted, as a benchmark's are.
+    pub fn sign_immortal(&self, call: RuntimeCall, signer: &Pair, nonce: u32, tip: Balance) -> OpaqueExtrinsic {
+        self.sign_extra(call, signer, SignedExtra { era: Era::Immortal, nonce, tip }, self.genesis_hash)
+    }
+
+    fn sign_extra(
+        &self,
+        call: RuntimeCall,
+        signer: &Pair,
+        extra: SignedExtra,
+        era_block_hash: H256,
+    ) -> OpaqueExtrinsic {
         let additional = AdditionalSigned {
             spec_version: self.spec_version,
             transaction_version: self.transaction_version,
             genesis_hash: self.genesis_hash,
             era_block_hash,
         };
-        let xt = UncheckedExtrinsic::new_signed(
-            call,
-            signer,
-            SignedExtra { era, nonce, tip },
-            &additional,
-            &mut rand_core::OsRng,
-        );
-        Ok(xt.to_opaque())
+        UncheckedExtrinsic::new_signed(call, signer, extra, &additional, &mut rand_core::OsRng).to_opaque()
     }
 
     /// The fee `xt` would pay now (`payment_queryInfo`).

@@ -45,6 +45,10 @@ pub trait TransactionProvider: Send + Sync {
     fn ready(&self) -> Vec<(H256, OpaqueExtrinsic)>;
     /// Transactions found invalid while building a block.
     fn report_invalid(&self, invalid: &[(H256, TransactionValidityError)]);
+    /// Transactions included in a block this node authored and imported
+    /// (before the import notice reaches the pool, so that the next block
+    /// is not built from them again).
+    fn report_included(&self, _included: &[H256]) {}
 }
 
 /// What an authored block contained.
@@ -128,6 +132,7 @@ pub fn author_block(
         "authored block"
     );
     chain.import_own(header, built.extrinsics, built.changes, delta)?;
+    txs.report_included(&included);
     Ok(Some(Authored { block: BlockRef { hash, number }, included }))
 }
 

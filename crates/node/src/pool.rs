@@ -88,7 +88,10 @@ impl TransactionProvider for NodePool {
         for (hash, reason) in invalid {
             tracing::debug!(target: "umbra::txpool", ?hash, ?reason, "dropping transaction invalid at authoring");
         }
-        let hashes: Vec<H256> = invalid.iter().map(|(h, _)| *h).collect();
-        self.pool.remove_invalid(&hashes);
+        self.pool.remove_invalid(invalid);
+    }
+
+    fn report_included(&self, included: &[H256]) {
+        self.pool.remove_included(included);
     }
 }

@@ -26,7 +26,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use parity_scale_codec::{Decode, Encode};
+use parity_scale_codec::{Compact, CompactLen, Decode, Encode};
 use umbra_crypto::{
     aead,
     envelope::{self, Envelope, Purpose, Recipient},
@@ -514,6 +514,135 @@ fn command_context(genesis: &H256, command: &Command) -> Vec<u8> {
 /// Seals a delta: `SCALE(Vec<(key, Option<value>)>)` padded with zeros to
 /// the next power of two (at least 64 bytes), AES-256-GCM under the
 /// contract's state key, nonce from (cluster, block, contract).
+/// Encoded bytes of one `(contract, ContractPubkeys)` entry of a commit.
+const CONTRACT_KEYS_ENTRY_LEN: usize = 32 + 32 + 32;
+/// The largest delta plaintext whose sealed form fits `MAX_DELTA_LEN`.
+const MAX_DELTA_PLAINTEXT: usize = contracts::MAX_DELTA_LEN - aead::TAG_LEN;
+
+/// The length a delta plaintext of `len` bytes is padded to before sealing:
+/// the next power of two (at least 64), so that the ciphertext shows its
+/// size only within a factor of two, capped where the sealed delta would
+/// pass the chain's bound. Never shorter than `len`.
+fn padded_delta_len(len: usize) -> usize {
+    len.max(64).next_power_of_two().min(MAX_DELTA_PLAINTEXT).max(len)
+}
+
+fn compact_len(n: usize) -> usize {
+    Compact::<u64>::compact_len(&(n as u64))
+}
+
+/// One contract's delta in the commit being built.
+#[derive(Clone, Copy, Default, Debug)]
+struct DeltaSize {
+    /// Distinct keys written.
+    entries: usize,
+    /// Σ encoded `(key, value)` of the merged writes.
+    bytes: usize,
+}
+
+impl DeltaSize {
+    fn plaintext(&self) -> usize {
+        compact_len(self.entries) + self.bytes
+    }
+
+    fn sealed(&self) -> usize {
+        padded_delta_len(self.plaintext()) + aead::TAG_LEN
+    }
+
+    /// Its `(contract, ciphertext)` entry in the encoded commit.
+    fn in_commit(&self) -> usize {
+        32 + compact_len(self.sealed()) + self.sealed()
+    }
+}
+
+/// Why a command's result and writes were not admitted to its commit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Refusal {
+    /// The commit would pass its payload budget.
+    Commit { size: usize, budget: usize },
+    /// One contract's sealed delta would pass `MAX_DELTA_LEN`.
+    Delta { contract: H256, sealed: usize },
+}
+
+/// The exact encoded size of the commit being built, tracked as commands
+/// are admitted. Writes to a key already written in this commit cost only
+/// the change in the value's length (the commit carries each key once), so
+/// the same command repeated costs the same each time. Deterministic: every
+/// replica admits and refuses the same commands, and an admitted set always
+/// gives a commit within the chain's bounds (payload ≤ budget, each sealed
+/// delta ≤ `MAX_DELTA_LEN`).
+#[derive(Clone, Debug)]
+struct CommitSize {
+    budget: usize,
+    /// Encoded cluster, block and state root.
+    fixed: usize,
+    results: usize,
+    result_bytes: usize,
+    contract_keys: usize,
+    deltas: BTreeMap<H256, DeltaSize>,
+}
+
+impl CommitSize {
+    fn new(budget: usize, fixed: usize) -> Self {
+        Self { budget, fixed, results: 0, result_bytes: 0, contract_keys: 0, deltas: BTreeMap::new() }
+    }
+
+    /// The encoded commit's length so far.
+    fn total(&self) -> usize {
+        self.fixed
+            + compact_len(self.results)
+            + self.result_bytes
+            + compact_len(self.deltas.len())
+            + self.deltas.values().map(DeltaSize::in_commit).sum::<usize>()
+            + compact_len(self.contract_keys)
+            + self.contract_keys * CONTRACT_KEYS_ENTRY_LEN
+    }
+
+    fn add_result(&mut self, result: &CallResult) {
+        self.results += 1;
+        self.result_bytes += result.encoded_size();
+    }
+
+    /// Admits `result` with its `effects` (merged into `merged`, the writes
+    /// admitted so far) and, for a constructor that succeeded, its contract
+    /// keys; or changes nothing and says why not.
+    fn admit(
+        &mut self,
+        result: &CallResult,
+        effects: Option<&BTreeMap<H256, Writes>>,
+        merged: &BTreeMap<H256, Writes>,
+        deploys: bool,
+    ) -> Result<(), Refusal> {
+        let mut next = self.clone();
+        next.add_result(result);
+        next.contract_keys += usize::from(deploys);
+        for (contract, changes) in effects.into_iter().flatten() {
+            let delta = next.deltas.entry(*contract).or_default();
+            let before = merged.get(contract);
+            for (key, value) in changes {
+                match before.and_then(|writes| writes.get(key)) {
+                    Some(old) => {
+                        delta.bytes = delta.bytes - (key, old).encoded_size() + (key, value).encoded_size();
+                    }
+                    None => {
+                        delta.entries += 1;
+                        delta.bytes += (key, value).encoded_size();
+                    }
+                }
+            }
+            if delta.sealed() > contracts::MAX_DELTA_LEN {
+                return Err(Refusal::Delta { contract: *contract, sealed: delta.sealed() });
+            }
+        }
+        let size = next.total();
+        if size > self.budget {
+            return Err(Refusal::Commit { size, budget: self.budget });
+        }
+        *self = next;
+        Ok(())
+    }
+}
+
 fn seal_delta(
     key: &ContractKey,
     domain: Domain,
@@ -523,8 +652,7 @@ fn seal_delta(
     writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
 ) -> Result<Vec<u8>, umbra_crypto::Error> {
     let mut plaintext = writes.iter().collect::<Vec<_>>().encode();
-    let bucket = plaintext.len().max(64).next_power_of_two();
-    plaintext.resize(bucket, 0);
+    plaintext.resize(padded_delta_len(plaintext.len()), 0);
     aead::Key::new(&key.state_key(domain)).seal(&wire::delta_nonce(cluster, block, contract), &contract.0, &plaintext)
 }
 
@@ -762,22 +890,26 @@ impl Executor {
         let mut results = Vec::with_capacity(group.len());
         let mut writes: BTreeMap<H256, BTreeMap<Vec<u8>, Option<Vec<u8>>>> = BTreeMap::new();
         let mut contract_keys = Vec::new();
-        let mut budget = message_queue::MAX_COMMIT_PAYLOAD_LEN - COMMIT_HEADROOM;
+        let mut size = CommitSize::new(
+            message_queue::MAX_COMMIT_PAYLOAD_LEN - COMMIT_HEADROOM,
+            (cluster_id, block, H256::default()).encoded_size(),
+        );
         for command in group {
             self.stats.commands += 1;
             let ck = key.contract_key(ctx.domain, &command.contract.0);
             let (result, effects) = self.execute_command(ctx, ext, cluster_id, key, &ck, hosted, command);
-            let delta_growth: usize = effects.as_ref().map_or(0, |all| {
-                all.values().flat_map(|e| e.iter()).map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len) + 16).sum()
-            });
-            let cost = result.output.len() + delta_growth + 64;
-            let (result, effects) = if cost > budget || delta_growth > contracts::MAX_DELTA_LEN / 2 {
-                // Would not fit in one commit: refused, deterministically.
-                (CallResult { status: ExecStatus::TooLarge, output: Vec::new(), ..result }, None)
-            } else {
-                (result, effects)
+            let deploys = command.kind == CommandKind::Deploy && effects.is_some();
+            let (result, effects) = match size.admit(&result, effects.as_ref(), &writes, deploys) {
+                Ok(()) => (result, effects),
+                // Would not fit in this commit: refused, identically on every replica.
+                Err(refusal) => {
+                    tracing::debug!(cluster = ?cluster_id, block, call_id = command.call_id, ?refusal, "command does not fit its commit");
+                    let refused = CallResult { status: ExecStatus::TooLarge, output: Vec::new(), ..result };
+                    // An empty result: within the headroom the budget keeps.
+                    size.add_result(&refused);
+                    (refused, None)
+                }
             };
-            budget = budget.saturating_sub(result.output.len() + delta_growth + 64);
             if let Some(effects) = effects {
                 if command.kind == CommandKind::Deploy {
                     let code_hash =
@@ -1135,4 +1267,57 @@ pub fn run_query(
         .seal(&envelope::context(&genesis.0, Purpose::QueryResponse, &snapshot.contract.0), &response.encode())
         .map_err(|e| QueryError::Bad(e.to_string()))?;
     Ok(QueryAnswer { envelope: reply.to_bytes(), salt })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What [`CommitSize`] tracks is the length of the commit actually
+    /// built: results, sealed deltas (padded) and contract keys, with
+    /// repeated, replaced and removed keys.
+    #[test]
+    fn commit_size_is_the_encoded_commit_length() {
+        let cluster = H256([1; 32]);
+        let block: BlockNumber = 7;
+        let key = ContractKey::from_bytes([3; 32]);
+        let mut size = CommitSize::new(usize::MAX, (cluster, block, H256::default()).encoded_size());
+        let mut merged: BTreeMap<H256, Writes> = BTreeMap::new();
+        let mut results = Vec::new();
+        for i in 0..200u32 {
+            let contract = H256([(i % 3) as u8; 32]);
+            let value = (i % 5 != 0).then(|| vec![i as u8; (i as usize * 37) % 700]);
+            let changes: Writes = [(format!("key-{}", i % 40).into_bytes(), value)].into_iter().collect();
+            let effects: BTreeMap<H256, Writes> = [(contract, changes)].into_iter().collect();
+            let result = CallResult {
+                call_id: u64::from(i),
+                status: ExecStatus::Success,
+                gas_used: 1,
+                output: vec![0; i as usize % 90],
+            };
+            size.admit(&result, Some(&effects), &merged, i % 50 == 0).unwrap();
+            for (contract, changes) in effects {
+                merged.entry(contract).or_default().extend(changes);
+            }
+            results.push(result);
+        }
+        let deltas = merged
+            .iter()
+            .map(|(c, w)| (*c, seal_delta(&key, Domain::Insecure, &cluster, block, c, w).unwrap()))
+            .collect();
+        let pubkeys = ContractPubkeys { ecdh: [0; 32], signing: sr25519::Public([0; 32]) };
+        let contract_keys = (0..4).map(|i| (H256([i; 32]), pubkeys)).collect();
+        let commit = ClusterCommit { cluster, block, state_root: H256::default(), results, deltas, contract_keys };
+        assert_eq!(size.total(), commit.encoded_size());
+    }
+
+    /// A delta plaintext is padded to a power of two, never past what fits
+    /// `MAX_DELTA_LEN` sealed, and never truncated.
+    #[test]
+    fn delta_padding() {
+        assert_eq!(padded_delta_len(0), 64);
+        assert_eq!(padded_delta_len(65), 128);
+        assert_eq!(padded_delta_len(200_000), MAX_DELTA_PLAINTEXT);
+        assert_eq!(padded_delta_len(MAX_DELTA_PLAINTEXT + 5), MAX_DELTA_PLAINTEXT + 5);
+    }
 }

@@ -14,7 +14,9 @@
 //! imported, included transactions leave (watchers see `InBlock`), the rest
 //! are re-validated (stale and expired ones are dropped as `Invalid`), and
 //! transactions of retracted blocks come back. Invalid transactions are
-//! banned for a while so they cannot be resubmitted in a loop.
+//! banned for a while so they cannot be resubmitted in a loop; a
+//! transaction that waited in future for `future_blocks` blocks (its
+//! predecessor never came) is dropped.
 
 use std::{
     cmp::Reverse,
@@ -120,11 +122,16 @@ pub struct Limits {
     pub max_future: usize,
     /// Blocks an invalid transaction stays banned.
     pub ban_blocks: u32,
+    /// Blocks a transaction may wait in future (for a predecessor that
+    /// never comes: a skipped nonce) before it is dropped. Without it an
+    /// immortal transaction behind a gap stays forever and enough of them
+    /// fill `max_future` for good.
+    pub future_blocks: u32,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_count: 8192, max_bytes: 20 << 20, max_future: 1024, ban_blocks: 30 }
+        Limits { max_count: 8192, max_bytes: 20 << 20, max_future: 1024, ban_blocks: 30, future_blocks: 64 }
     }
 }
 
@@ -135,6 +142,10 @@ struct Tx {
     insertion: u64,
     ready: bool,
     valid_till: u64,
+    /// The best block when it last entered future.
+    future_since: BlockNumber,
+    /// The block it was last validated on.
+    validated_at: BlockNumber,
 }
 
 #[derive(Default)]
@@ -152,6 +163,11 @@ struct Inner {
     in_block: BTreeMap<H256, Vec<H256>>,
     /// Hash → block number until which it stays banned.
     banned: HashMap<H256, BlockNumber>,
+    /// Tags the chain now provides (of transactions that left the pool as
+    /// included, or as stale at authoring) → the best block then. A
+    /// transaction requiring one is ready at once, without waiting for
+    /// its re-validation on the new state.
+    pruned: BTreeMap<Vec<u8>, BlockNumber>,
     best_number: BlockNumber,
 }
 
@@ -173,13 +189,28 @@ impl Inner {
         }
     }
 
-    /// Whether every tag `hash` requires is provided by a ready transaction.
+    /// Whether every tag `hash` requires is provided by a ready
+    /// transaction or by the chain.
     fn satisfied(&self, hash: &H256) -> bool {
-        self.txs[hash]
-            .valid
-            .requires
-            .iter()
-            .all(|tag| self.providers.get(tag).is_some_and(|p| self.txs.get(p).is_some_and(|t| t.ready)))
+        self.txs[hash].valid.requires.iter().all(|tag| {
+            self.pruned.contains_key(tag)
+                || self.providers.get(tag).is_some_and(|p| self.txs.get(p).is_some_and(|t| t.ready))
+        })
+    }
+
+    /// Tags `hash` requires that neither the chain provides.
+    fn unmet(&self, tx: &Tx) -> usize {
+        tx.valid.requires.iter().filter(|tag| !self.pruned.contains_key(*tag)).count()
+    }
+
+    /// Removes `hash` as included in the chain: what it provided, the
+    /// chain now does.
+    fn prune(&mut self, hash: &H256) -> Option<Tx> {
+        let tx = self.remove(hash)?;
+        for tag in &tx.valid.provides {
+            self.pruned.insert(tag.clone(), self.best_number);
+        }
+        Some(tx)
     }
 
     fn set_ready(&mut self, hash: &H256, ready: bool) -> bool {
@@ -191,6 +222,7 @@ impl Inner {
         if ready {
             self.future -= 1;
         } else {
+            tx.future_since = self.best_number;
             self.future += 1;
         }
         true
@@ -222,7 +254,7 @@ impl Inner {
         for (hash, _) in &before {
             self.set_ready(hash, false);
         }
-        let roots: Vec<H256> = self.txs.iter().filter(|(_, t)| t.valid.requires.is_empty()).map(|(h, _)| *h).collect();
+        let roots: Vec<H256> = self.txs.iter().filter(|(_, t)| self.unmet(t) == 0).map(|(h, _)| *h).collect();
         self.promote_from(roots);
         before
             .into_iter()
@@ -366,7 +398,11 @@ impl<V: Validator> Pool<V> {
         let insertion = inner.next_insertion;
         inner.next_insertion += 1;
         let valid_till = u64::from(number).saturating_add(valid.longevity);
-        inner.insert(hash, Tx { xt, bytes, valid, insertion, ready: false, valid_till });
+        let future_since = inner.best_number;
+        inner.insert(
+            hash,
+            Tx { xt, bytes, valid, insertion, ready: false, valid_till, future_since, validated_at: number },
+        );
         if let Some(w) = watcher {
             inner.watchers.entry(hash).or_default().push(w);
         }
@@ -389,10 +425,13 @@ impl<V: Validator> Pool<V> {
         let mut waiting: BTreeSet<(Reverse<u64>, u64, H256)> = BTreeSet::new();
         let mut missing: HashMap<H256, usize> = HashMap::new();
         for (hash, tx) in inner.txs.iter().filter(|(_, t)| t.ready) {
-            if tx.valid.requires.is_empty() {
-                waiting.insert((Reverse(tx.valid.priority), tx.insertion, *hash));
-            } else {
-                missing.insert(*hash, tx.valid.requires.len());
+            match inner.unmet(tx) {
+                0 => {
+                    waiting.insert((Reverse(tx.valid.priority), tx.insertion, *hash));
+                }
+                unmet => {
+                    missing.insert(*hash, unmet);
+                }
             }
         }
         let mut out = Vec::with_capacity(inner.txs.len() - inner.future);
@@ -417,12 +456,27 @@ impl<V: Validator> Pool<V> {
         out
     }
 
+    /// Takes out transactions this node's author just included (the
+    /// block's import notice, [`Pool::on_new_best`], comes later): what
+    /// they provided is the chain's now. Their watchers hear of the block
+    /// with the notice.
+    pub fn remove_included(&self, hashes: &[H256]) {
+        let mut inner = self.lock();
+        for hash in hashes {
+            inner.prune(hash);
+        }
+    }
+
     /// Drops transactions found invalid by a block author and bans them.
-    pub fn remove_invalid(&self, hashes: &[H256]) {
+    /// A stale one (its nonce used: included in a block this pool has not
+    /// heard of yet) leaves as included, so its successors stay ready.
+    pub fn remove_invalid(&self, invalid: &[(H256, TransactionValidityError)]) {
         let mut inner = self.lock();
         let until = inner.best_number.saturating_add(self.limits.ban_blocks);
-        for hash in hashes {
-            if inner.remove(hash).is_some() {
+        for (hash, reason) in invalid {
+            let stale = *reason == TransactionValidityError::Invalid(InvalidTransaction::Stale);
+            let removed = if stale { inner.prune(hash) } else { inner.remove(hash) };
+            if removed.is_some() {
                 inner.notify(hash, TxStatus::Invalid);
             }
             inner.banned.insert(*hash, until);
@@ -448,9 +502,11 @@ impl<V: Validator> Pool<V> {
             let mut inner = self.lock();
             inner.best_number = number;
             inner.banned.retain(|_, until| *until >= number);
+            let keep = self.limits.ban_blocks;
+            inner.pruned.retain(|_, at| at.saturating_add(keep) >= number);
             let mut watched = Vec::new();
             for h in &included_hashes {
-                inner.remove(h);
+                inner.prune(h);
                 if inner.watchers.contains_key(h) {
                     inner.notify(h, TxStatus::InBlock(hash));
                     watched.push(*h);
@@ -490,10 +546,22 @@ impl<V: Validator> Pool<V> {
         }
     }
 
+    /// Re-validates on block (`at`, `number`) every transaction validated
+    /// on an earlier block. One validated on a later block is kept as it
+    /// is: block notifications may trail the chain, and judging a
+    /// transaction on an older state than the one it was accepted on
+    /// would drop good ones (a nonce "in the future" there, an era whose
+    /// birth block is not yet known), stranding every later nonce of its
+    /// sender.
     fn revalidate(&self, at: H256, number: BlockNumber) {
         let snapshot: Vec<(H256, OpaqueExtrinsic, u64)> = {
             let inner = self.lock();
-            inner.txs.iter().map(|(h, t)| (*h, t.xt.clone(), t.valid_till)).collect()
+            inner
+                .txs
+                .iter()
+                .filter(|(_, t)| t.validated_at <= number)
+                .map(|(h, t)| (*h, t.xt.clone(), t.valid_till))
+                .collect()
         };
         let mut results = Vec::with_capacity(snapshot.len());
         for (hash, xt, valid_till) in snapshot {
@@ -508,16 +576,18 @@ impl<V: Validator> Pool<V> {
         for (hash, result) in results {
             match result {
                 Ok(valid) => {
-                    if let Some(tx) = inner.txs.get_mut(&hash) {
+                    if let Some(tx) = inner.txs.get_mut(&hash).filter(|t| t.validated_at <= number) {
                         tx.valid_till = u64::from(number).saturating_add(valid.longevity);
                         tx.valid = valid;
+                        tx.validated_at = number;
                     }
                 }
                 Err(PoolError::Validation(e)) => {
                     tracing::warn!(target: "umbra::txpool", ?hash, error = %e, "revalidation could not run");
                 }
-                Err(_) => {
+                Err(e) => {
                     if inner.remove(&hash).is_some() {
+                        tracing::debug!(target: "umbra::txpool", ?hash, error = %e, "invalid on revalidation");
                         inner.notify(&hash, TxStatus::Invalid);
                         inner.banned.insert(hash, until);
                     }
@@ -540,6 +610,20 @@ impl<V: Validator> Pool<V> {
         let transitions = inner.recompute_ready();
         for (h, ready) in transitions {
             inner.notify(&h, if ready { TxStatus::Ready } else { TxStatus::Future });
+        }
+        // Waited in future too long: its predecessor is not coming.
+        let expired: Vec<H256> = inner
+            .txs
+            .iter()
+            .filter(|(_, t)| !t.ready && number.saturating_sub(t.future_since) > self.limits.future_blocks)
+            .map(|(h, _)| *h)
+            .collect();
+        for hash in &expired {
+            inner.remove(hash);
+            inner.notify(hash, TxStatus::Dropped);
+        }
+        if !expired.is_empty() {
+            tracing::debug!(target: "umbra::txpool", dropped = expired.len(), "future transactions waited too long");
         }
     }
 }

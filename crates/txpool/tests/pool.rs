@@ -82,7 +82,8 @@ fn replacement_by_priority() {
 #[test]
 fn invalid_limits_and_bans() {
     let v = setup();
-    let pool = Pool::new(v, Limits { max_count: 3, max_bytes: 1 << 20, max_future: 1, ban_blocks: 5 });
+    let pool =
+        Pool::new(v, Limits { max_count: 3, max_bytes: 1 << 20, max_future: 1, ban_blocks: 5, ..Limits::default() });
     let mut bad = tx(v, "Dave", 0, 0);
     bad.0[40] ^= 1;
     assert_eq!(pool.submit(H256::zero(), 0, bad), Err(PoolError::Invalid(InvalidTransaction::BadProof)));
@@ -94,7 +95,7 @@ fn invalid_limits_and_bans() {
     assert_eq!(pool.submit(H256::zero(), 0, tx(v, "Bob", 0, 0)), Err(PoolError::ImmediatelyDropped));
     // Invalid at authoring time: removed and banned.
     let eve = tx(v, "Eve", 0, 0);
-    pool.remove_invalid(&[tx_hash(&eve)]);
+    pool.remove_invalid(&[(tx_hash(&eve), InvalidTransaction::Payment.into())]);
     assert_eq!(pool.submit(H256::zero(), 0, eve), Err(PoolError::TemporarilyBanned));
 }
 
@@ -133,4 +134,110 @@ fn inclusion_revalidation_and_finality() {
     assert_eq!(drain(&mut w1), vec![TxStatus::Invalid]);
     assert_eq!(pool.status(), (0, 0));
     assert_ne!(h0, H256::zero());
+}
+
+/// A transaction behind a nonce gap that is never filled waits in future
+/// for `future_blocks` blocks, then is dropped (its watcher sees
+/// `Dropped`) and its place in the future bound is free again. Before,
+/// immortal ones stayed for good and filled `max_future`.
+#[test]
+fn future_transactions_behind_a_gap_are_dropped_after_future_blocks() {
+    let v = setup();
+    let pool = Pool::new(v, Limits { max_future: 1, future_blocks: 3, ..Limits::default() });
+    let (stranded, mut w) = pool.submit_and_watch(H256::zero(), 0, tx(v, "Dave", 1, 0)).unwrap();
+    assert_eq!(drain(&mut w), vec![TxStatus::Future]);
+    assert_eq!(pool.submit(H256::zero(), 0, tx(v, "Eve", 1, 0)), Err(PoolError::ImmediatelyDropped));
+    let head = |v: &ChainValidator| {
+        let mut chain = v.0.lock().unwrap();
+        chain.produce(vec![]);
+        (chain.head_hash(), chain.head.number)
+    };
+    for _ in 0..3 {
+        let (hash, number) = head(v);
+        pool.on_new_best(hash, number, &[], vec![]);
+        assert_eq!(pool.status(), (0, 1), "still waiting at #{number}");
+    }
+    let (hash, number) = head(v);
+    pool.on_new_best(hash, number, &[], vec![]);
+    assert_eq!(drain(&mut w), vec![TxStatus::Dropped]);
+    assert_eq!(pool.status(), (0, 0));
+    // Its room is free, and it may come back (it is not banned).
+    pool.submit(H256::zero(), 0, tx(v, "Eve", 1, 0)).unwrap();
+    assert_ne!(stranded, H256::zero());
+}
+
+/// Accepts a transaction from block `valid_from` on; before it, "valid in
+/// the future" (a nonce too far ahead of an older state).
+struct FromBlock {
+    valid_from: BlockNumber,
+}
+
+impl Validator for FromBlock {
+    fn validate(&self, _hash: H256, number: BlockNumber, _xt: &OpaqueExtrinsic) -> Result<ValidTransaction, PoolError> {
+        if number < self.valid_from {
+            return Err(PoolError::Invalid(InvalidTransaction::Future));
+        }
+        Ok(ValidTransaction {
+            priority: 0,
+            requires: vec![],
+            provides: vec![b"t".to_vec()],
+            longevity: 64,
+            propagate: true,
+        })
+    }
+}
+
+/// Block notifications trail the chain: a transaction accepted on block 5
+/// and then re-validated for block 4 (whose notification came late) is
+/// kept; judged on block 4's state it would have been dropped. It is
+/// re-validated again from block 5 on.
+#[test]
+fn a_late_block_notice_does_not_judge_newer_transactions() {
+    let pool = Pool::new(FromBlock { valid_from: 5 }, Limits::default());
+    let (hash, mut w) = pool.submit_and_watch(H256::repeat_byte(5), 5, OpaqueExtrinsic(vec![1, 2, 3])).unwrap();
+    assert_eq!(drain(&mut w), vec![TxStatus::Ready]);
+    pool.on_new_best(H256::repeat_byte(4), 4, &[], vec![]);
+    assert_eq!(pool.status(), (1, 0), "kept");
+    pool.on_new_best(H256::repeat_byte(6), 6, &[], vec![]);
+    assert_eq!(pool.ready().into_iter().map(|(h, _)| h).collect::<Vec<_>>(), vec![hash]);
+    assert!(drain(&mut w).is_empty());
+}
+
+/// An author finds a transaction stale (a block the pool has not heard of
+/// yet included it): it leaves as included and the sender's next one stays
+/// ready for the very next block, before any re-validation. Before, the
+/// successor fell back to future until the block notice came.
+#[test]
+fn a_stale_transaction_leaves_as_included() {
+    let v = setup();
+    let pool = Pool::new(v, Limits::default());
+    let (a0, a1) = (tx(v, "Alice", 0, 0), tx(v, "Alice", 1, 0));
+    let h0 = pool.submit(H256::zero(), 0, a0).unwrap();
+    let h1 = pool.submit(H256::zero(), 0, a1).unwrap();
+    pool.remove_invalid(&[(h0, InvalidTransaction::Stale.into())]);
+    assert_eq!(pool.ready().into_iter().map(|(h, _)| h).collect::<Vec<_>>(), vec![h1]);
+    assert_eq!(pool.status(), (1, 0));
+}
+
+/// What this node's author just included leaves the pool at once (the
+/// next block is not built from it again) and its successor stays ready;
+/// the watcher still hears `InBlock` with the block's notice.
+#[test]
+fn own_blocks_take_their_transactions_out_at_once() {
+    let v = setup();
+    let pool = Pool::new(v, Limits::default());
+    let (a0, a1) = (tx(v, "Alice", 0, 0), tx(v, "Alice", 1, 0));
+    let (h0, mut w0) = pool.submit_and_watch(H256::zero(), 0, a0.clone()).unwrap();
+    let h1 = pool.submit(H256::zero(), 0, a1).unwrap();
+    drain(&mut w0);
+    pool.remove_included(&[h0]);
+    assert_eq!(pool.ready().into_iter().map(|(h, _)| h).collect::<Vec<_>>(), vec![h1]);
+    let (hash, number) = {
+        let mut chain = v.0.lock().unwrap();
+        chain.produce(vec![a0.clone()]);
+        (chain.head_hash(), chain.head.number)
+    };
+    pool.on_new_best(hash, number, &[a0], vec![]);
+    assert_eq!(drain(&mut w0), vec![TxStatus::InBlock(hash)]);
+    assert_eq!(pool.status(), (1, 0));
 }

@@ -140,6 +140,11 @@ struct Deployed {
 /// Gatekeeper 0, workers 1 and 2 in one cluster, the counter instantiated
 /// by Charlie.
 fn deployed() -> Deployed {
+    deployed_code(counter())
+}
+
+/// Like [`deployed`], with `code` instantiated instead of the counter.
+fn deployed_code(code: Vec<u8>) -> Deployed {
     let mut net = Net::new(&[(1, WorkerRole::Gatekeeper), (2, WorkerRole::Worker), (3, WorkerRole::Worker)]);
     for i in 0..3 {
         net.register(i, [9; 32]);
@@ -151,7 +156,6 @@ fn deployed() -> Deployed {
     let cluster = contracts::cluster_id(0);
     let cluster_ecdh = contracts::cluster_ecdh(&net.ext(), &cluster).expect("cluster key published");
 
-    let code = counter();
     let code_hash = H256(umbra_crypto::hashing::blake2_256(&code));
     let upload = sign(&mut net.f, "Bob", RuntimeCall::Contracts(contracts::Call::upload_code { code }));
     net.block(vec![upload]);
@@ -263,6 +267,86 @@ fn replicas_agree_and_forged_or_replayed_commits_change_nothing() {
     net.f.produce(vec![wrong]);
     assert_eq!(contracts::commit_state(&net.ext(), &cluster), state, "a mis-covering commit does not land");
     assert!(net.ext().get::<contracts::CallResult>(&contracts::keys::result(first + 2)).is_none());
+}
+
+/// `call` input `[k]` writes 4,096 bytes under the key `"blob" ‖ k`.
+fn blob() -> Vec<u8> {
+    wat::parse_str(
+        r#"(module
+  (import "umbra" "input" (func $input (param i32 i32) (result i32)))
+  (import "umbra" "storage_set" (func $set (param i32 i32 i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "blob")
+  (func (export "deploy"))
+  (func (export "call")
+    (drop (call $input (i32.const 4) (i32.const 1)))
+    (call $set (i32.const 0) (i32.const 5) (i32.const 1024) (i32.const 4096)))
+)"#,
+    )
+    .unwrap()
+}
+
+/// Charlie's `inputs`, one command each, all queued in one block; the
+/// block is committed and both replicas reach the committed root. Returns
+/// each command's status.
+fn one_block_of(net: &mut Net, cluster: &H256, contract: H256, inputs: &[Vec<u8>]) -> Vec<ExecStatus> {
+    let keys = contracts::contract(&net.ext(), &contract).unwrap().pubkeys.unwrap();
+    let first = net.ext().get_or_default::<u64>(&contracts::keys::next_call_id());
+    let before = contracts::commit_state(&net.ext(), cluster);
+    let txs = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, input)| {
+            let nonce = nonce_of(net, "Charlie", i as u64);
+            let (command, _) = seal_command(net, keys.ecdh, "Charlie", &contract, nonce, input.clone());
+            call(net, "Charlie", contract, command, i)
+        })
+        .collect();
+    net.block(txs);
+    assert_eq!(
+        net.ext().get_or_default::<u64>(&contracts::keys::next_call_id()),
+        first + inputs.len() as u64,
+        "every command queued"
+    );
+    net.blocks(3);
+    let after = contracts::commit_state(&net.ext(), cluster);
+    assert_eq!(after.deltas, before.deltas + 1, "the block's commit landed");
+    for i in 1..=2 {
+        assert_eq!(status(&net.nodes[i]).hosted[0].state_root, after.state_root, "replica {i} root");
+    }
+    (first..first + inputs.len() as u64)
+        .map(|id| net.ext().get::<contracts::CallResult>(&contracts::keys::result(id)).expect("result stored").status)
+        .collect()
+}
+
+/// The same command many times in one block: the commit carries the key
+/// once, so each repetition costs only its result. Before commits were
+/// sized by their merged writes, every repetition was charged the whole
+/// 4 KiB write again and the later ones ended `TooLarge`.
+#[test]
+fn identical_commands_of_one_block_all_commit() {
+    let Deployed { mut net, cluster, contract } = deployed_code(blob());
+    let statuses = one_block_of(&mut net, &cluster, contract, &vec![vec![0]; 300]);
+    assert!(statuses.iter().all(|s| *s == ExecStatus::Success), "{statuses:?}");
+}
+
+/// Writes of one block that pass a contract's delta bound: the commands
+/// that would overflow it end `TooLarge` (deterministically, on both
+/// replicas) and the commit lands. Before, every command was admitted,
+/// the sealed delta passed `MAX_DELTA_LEN` and the chain refused the
+/// commit, so the cluster never got past the block.
+#[test]
+fn writes_past_a_contracts_delta_bound_end_too_large_and_the_commit_lands() {
+    let Deployed { mut net, cluster, contract } = deployed_code(blob());
+    let inputs: Vec<Vec<u8>> = (0..80u8).map(|k| vec![k]).collect();
+    let statuses = one_block_of(&mut net, &cluster, contract, &inputs);
+    // Each write encodes as (compact 5, 5 key bytes, Some, compact 4096,
+    // 4096 bytes) = 4,105 bytes; the delta's plaintext (its count, 1 byte,
+    // then the writes) must leave room for the AEAD tag.
+    let fits = (contracts::MAX_DELTA_LEN - umbra_crypto::aead::TAG_LEN - 1) / 4105;
+    assert_eq!(fits, 63);
+    assert!(statuses[..fits].iter().all(|s| *s == ExecStatus::Success), "{statuses:?}");
+    assert!(statuses[fits..].iter().all(|s| *s == ExecStatus::TooLarge), "{statuses:?}");
 }
 
 fn relay_call(signed: message_queue::SignedMessage) -> RuntimeCall {
