@@ -19,7 +19,10 @@ use umbra_client::{
 };
 use umbra_primitives::H256;
 
+use serde_json::json;
+
 use crate::contract::{parse_h256, signer};
+use crate::report::{hex0x, Report};
 use crate::CliError;
 
 #[derive(Subcommand)]
@@ -83,7 +86,7 @@ pub(crate) enum BenchCommand {
     },
 }
 
-pub(crate) async fn run(client: &Client, command: BenchCommand) -> Result<String, CliError> {
+pub(crate) async fn run(client: &Client, command: BenchCommand) -> Result<Report, CliError> {
     match command {
         BenchCommand::Commands { contract, method, args, count, gas, from, senders, timeout_secs } => {
             let contract = parse_h256(&contract, "contract id")?;
@@ -108,7 +111,25 @@ pub(crate) async fn run(client: &Client, command: BenchCommand) -> Result<String
             })
             .await?;
             spinner.done(format!("{} committed", report.committed));
-            Ok(format!("{count} commands to 0x{} ({method}, gas {gas}): {report}", hex::encode(contract.0)))
+            let json = json!({
+                "contract": hex0x(&contract.0),
+                "method": method,
+                "count": count,
+                "gas": gas,
+                "committed": report.committed,
+                "per_second": report.per_second().to_string(),
+                "elapsed_ms": report.elapsed.as_millis().to_string(),
+                "blocks": [report.blocks.0, report.blocks.1],
+                "statuses": report.statuses,
+                "refused": report.refused,
+                "rejected": report.rejected,
+                "unsent": report.unsent,
+                "not_committed": report.not_committed,
+            });
+            Ok(Report::new(
+                format!("{count} commands to 0x{} ({method}, gas {gas}): {report}", hex::encode(contract.0)),
+                json,
+            ))
         }
         BenchCommand::Queries { contract, method, args, worker, count, concurrency, from } => {
             let contract = parse_h256(&contract, "contract id")?;
@@ -118,12 +139,28 @@ pub(crate) async fn run(client: &Client, command: BenchCommand) -> Result<String
             let load = QueryLoad { contract, input, worker: worker.clone(), count, concurrency, from };
             let report = bench::queries(client, load).await?;
             spinner.done(format!("{} answered", report.answered));
-            Ok(format!("{count} queries ({method}) to {worker} over {} connections: {report}", report.concurrency))
+            let json = json!({
+                "contract": hex0x(&contract.0),
+                "method": method,
+                "worker": worker,
+                "count": count,
+                "concurrency": report.concurrency,
+                "answered": report.answered,
+                "errors": report.errors,
+                "first_error": report.first_error,
+                "elapsed_ms": report.elapsed.as_millis().to_string(),
+                "p50_us": report.percentile(50),
+                "p99_us": report.percentile(99),
+            });
+            Ok(Report::new(
+                format!("{count} queries ({method}) to {worker} over {} connections: {report}", report.concurrency),
+                json,
+            ))
         }
     }
 }
 
 async fn input_of(client: &Client, contract: &H256, method: &str, args: &str) -> Result<Vec<u8>, CliError> {
     let info = client.contract_info(contract).await?.ok_or_else(|| CliError::new("no such contract"))?;
-    Ok(crate::contract::method_input(client, &info.code_hash, method, args).await?.1)
+    Ok(crate::contract::method_input(client, &info.code_hash, method, args).await?.2)
 }

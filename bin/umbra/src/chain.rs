@@ -5,11 +5,13 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use parity_scale_codec::Encode;
+use serde_json::json;
 use umbra_client::{amount, Client};
 use umbra_crypto::{suri::SecretUri, Pair, Scheme};
 use umbra_primitives::{extrinsic::MultiAddress, AccountId32, H256};
 use umbra_runtime::{extrinsic, modules::balances, RuntimeCall, RuntimeEvent};
 
+use crate::report::{hex0x, Report};
 use crate::CliError;
 
 /// How long `transfer` waits for finality.
@@ -54,11 +56,20 @@ pub(crate) fn parse_account(s: &str) -> Result<AccountId32, CliError> {
     Err(CliError::new(format!("`{s}` is not an SS58 address, a 0x account id or a //dev URI")))
 }
 
-pub(crate) async fn balance(client: &Client, account: &str) -> Result<String, CliError> {
+pub(crate) async fn balance(client: &Client, account: &str) -> Result<Report, CliError> {
     let who = parse_account(account)?;
-    let info = client.account(&who, None).await?;
     let best = client.best_header().await?;
-    Ok(format!(
+    let info = client.account(&who, Some(best.hash())).await?;
+    let json = json!({
+        "account": who.to_ss58(42),
+        "id": hex0x(&who.0),
+        "free": info.data.free.to_string(),
+        "reserved": info.data.reserved.to_string(),
+        "frozen": info.data.frozen.to_string(),
+        "nonce": info.nonce,
+        "block": { "number": best.number, "hash": format!("{:?}", best.hash()) },
+    });
+    let text = format!(
         "account {} (0x{})\n  free:     {}\n  reserved: {}\n  frozen:   {}\n  nonce:    {}\n  at block #{} ({:?})",
         who.to_ss58(42),
         hex::encode(who.0),
@@ -68,10 +79,11 @@ pub(crate) async fn balance(client: &Client, account: &str) -> Result<String, Cl
         info.nonce,
         best.number,
         best.hash()
-    ))
+    );
+    Ok(Report::new(text, json))
 }
 
-pub(crate) async fn transfer(client: &Client, args: TransferArgs) -> Result<String, CliError> {
+pub(crate) async fn transfer(client: &Client, args: TransferArgs) -> Result<Report, CliError> {
     let scheme: Scheme = args.scheme.parse()?;
     let suri = crate::key::secret_arg(&args.from)?;
     let signer = Pair::from_suri(scheme, &SecretUri::parse(&suri)?)?;
@@ -112,8 +124,29 @@ pub(crate) async fn transfer(client: &Client, args: TransferArgs) -> Result<Stri
         included.tx_hash,
         amount::format(included.fee)
     );
+    let side = |who: &AccountId32,
+                before: &umbra_runtime::modules::system::AccountInfo,
+                after: &umbra_runtime::modules::system::AccountInfo| {
+        json!({
+            "account": who.to_ss58(42),
+            "free_before": before.data.free.to_string(),
+            "free_after": after.data.free.to_string(),
+            "nonce_before": before.nonce,
+            "nonce_after": after.nonce,
+        })
+    };
     match included.error {
         None => {
+            let json = json!({
+                "block": included.block_number,
+                "block_hash": format!("{:?}", included.block_hash),
+                "index": included.index,
+                "tx_hash": format!("{:?}", included.tx_hash),
+                "value": value.to_string(),
+                "fee": included.fee.to_string(),
+                "from": side(&from, &before_from, &after_from),
+                "to": side(&to, &before_to, &after_to),
+            });
             out.push_str(&format!(
                 "\n  {}: {} -> {} (nonce {} -> {})\n  {}: {} -> {}",
                 from.to_ss58(42),
@@ -125,7 +158,7 @@ pub(crate) async fn transfer(client: &Client, args: TransferArgs) -> Result<Stri
                 amount::format(before_to.data.free),
                 amount::format(after_to.data.free)
             ));
-            Ok(out)
+            Ok(Report::new(out, json))
         }
         Some(e) => Err(CliError::new(format!(
             "transfer failed in block #{} ({}); the fee of {} was charged",
@@ -137,7 +170,7 @@ pub(crate) async fn transfer(client: &Client, args: TransferArgs) -> Result<Stri
 }
 
 /// `umbra chain status`: name, best and finalized blocks.
-pub(crate) async fn status(client: &Client) -> Result<String, CliError> {
+pub(crate) async fn status(client: &Client) -> Result<Report, CliError> {
     let name = client.chain_name().await?;
     let best = client.best_header().await?;
     let finalized = client.finalized_hash().await?;
@@ -145,7 +178,18 @@ pub(crate) async fn status(client: &Client) -> Result<String, CliError> {
     let health = client.call("system_health", vec![]).await?;
     let pending = client.call("author_pendingExtrinsics", vec![]).await?;
     let version = client.call("state_getRuntimeVersion", vec![]).await?;
-    Ok(format!(
+    let txpool = pending.as_array().map(Vec::len).unwrap_or(0);
+    let json = json!({
+        "chain": name,
+        "genesis": format!("{:?}", client.genesis_hash()),
+        "spec_name": version["specName"],
+        "spec_version": version["specVersion"],
+        "best": { "number": best.number, "hash": format!("{:?}", best.hash()) },
+        "finalized": { "number": finalized_number, "hash": format!("{finalized:?}") },
+        "peers": health["peers"],
+        "txpool": txpool,
+    });
+    let text = format!(
         "chain:      {name}\n  genesis:    {:?}\n  runtime:    {} v{}\n  best:       #{} ({:?})\n  finalized:  #{} ({:?})\n  peers:      {}\n  txpool:     {} pending",
         client.genesis_hash(),
         version["specName"].as_str().unwrap_or("?"),
@@ -155,8 +199,9 @@ pub(crate) async fn status(client: &Client) -> Result<String, CliError> {
         finalized_number,
         finalized,
         health["peers"],
-        pending.as_array().map(Vec::len).unwrap_or(0)
-    ))
+        txpool
+    );
+    Ok(Report::new(text, json))
 }
 
 fn describe_call(call: &RuntimeCall) -> String {
@@ -182,7 +227,7 @@ fn dest_text(d: &MultiAddress) -> String {
     }
 }
 
-pub(crate) async fn block(client: &Client, which: &str) -> Result<String, CliError> {
+pub(crate) async fn block(client: &Client, which: &str) -> Result<Report, CliError> {
     let hash = if let Some(h) = which.strip_prefix("0x") {
         let bytes = hex::decode(h).map_err(|_| CliError::new("block hash must be 0x and 64 hex digits"))?;
         if bytes.len() != 32 {
@@ -209,18 +254,30 @@ pub(crate) async fn block(client: &Client, which: &str) -> Result<String, CliErr
         if block.justified { "stored" } else { "none" },
         block.extrinsics.len()
     );
+    let mut extrinsics_json = Vec::new();
     for (i, xt) in block.extrinsics.iter().enumerate() {
+        let mut entry = json!({ "index": i });
         let line = match extrinsic::decode(xt) {
-            Ok(x) => match &x.signature {
-                Some(part) => format!(
-                    "signed by {} nonce {}: {}",
-                    dest_text(&part.signer),
-                    part.extra.nonce,
-                    describe_call(&x.call)
-                ),
-                None => format!("inherent: {}", describe_call(&x.call)),
-            },
-            Err(e) => format!("undecodable: {e}"),
+            Ok(x) => {
+                entry["call"] = json!(describe_call(&x.call));
+                match &x.signature {
+                    Some(part) => {
+                        entry["signer"] = json!(dest_text(&part.signer));
+                        entry["nonce"] = json!(part.extra.nonce);
+                        format!(
+                            "signed by {} nonce {}: {}",
+                            dest_text(&part.signer),
+                            part.extra.nonce,
+                            describe_call(&x.call)
+                        )
+                    }
+                    None => format!("inherent: {}", describe_call(&x.call)),
+                }
+            }
+            Err(e) => {
+                entry["undecodable"] = json!(e.to_string());
+                format!("undecodable: {e}")
+            }
         };
         let outcome = events
             .iter()
@@ -234,14 +291,38 @@ pub(crate) async fn block(client: &Client, which: &str) -> Result<String, CliErr
                 }) => Some(format!("failed: {}", umbra_client::describe_error(dispatch_error))),
                 _ => None,
             });
-        out.push_str(&format!("\n    [{i}] {line} -> {}", outcome.unwrap_or_else(|| "?".into())));
+        let outcome = outcome.unwrap_or_else(|| "?".into());
+        out.push_str(&format!("\n    [{i}] {line} -> {outcome}"));
+        entry["outcome"] = json!(outcome);
+        extrinsics_json.push(entry);
     }
     out.push_str(&format!("\n  events:          {}", events.len()));
+    let mut events_json = Vec::new();
     for e in &events {
         // The event's variant and fields (long ones cut at 200 chars).
         let text = format!("{:?}", e.event);
         let cut: String = text.chars().take(200).collect();
         out.push_str(&format!("\n    {cut}{}", if cut.len() < text.len() { "…" } else { "" }));
+        let (pallet, rest) = text.split_once('(').unwrap_or((&text, ""));
+        let name = rest.split(|c: char| !c.is_alphanumeric() && c != '_').next().unwrap_or_default();
+        events_json.push(json!({
+            "phase": format!("{:?}", e.phase),
+            "pallet": pallet,
+            "name": name,
+            "detail": text,
+        }));
     }
-    Ok(out)
+    let json = json!({
+        "number": h.number,
+        "hash": format!("{hash:?}"),
+        "finalized": h.number <= finalized_number,
+        "parent": format!("{:?}", h.parent_hash),
+        "state_root": format!("{:?}", h.state_root),
+        "extrinsics_root": format!("{:?}", h.extrinsics_root),
+        "digest_items": h.digest.logs.len(),
+        "justified": block.justified,
+        "extrinsics": extrinsics_json,
+        "events": events_json,
+    });
+    Ok(Report::new(out, json))
 }

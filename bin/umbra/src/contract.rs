@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Subcommand;
-use serde_json::Value;
+use serde_json::{json, Value};
 use umbra_client::{
-    contracts::{call_input, decode_value, encode_args, open_output, seal_command, Abi, AbiMethod},
+    contracts::{call_input, encode_args, open_output, seal_command, Abi, AbiMethod, Decoded},
     Client, Included,
 };
 use umbra_crypto::{suri::SecretUri, Pair, Scheme};
@@ -20,6 +20,7 @@ use umbra_runtime::{
     RuntimeCall, RuntimeEvent,
 };
 
+use crate::report::{hex0x, Report};
 use crate::CliError;
 
 /// Default gas limit of constructors and commands.
@@ -160,10 +161,11 @@ pub(crate) async fn method_input(
     code_hash: &H256,
     method: &str,
     args: &str,
-) -> Result<(AbiMethod, Vec<u8>), CliError> {
-    let m = abi_of(client, code_hash).await?.method(method)?;
+) -> Result<(Abi, AbiMethod, Vec<u8>), CliError> {
+    let abi = abi_of(client, code_hash).await?;
+    let m = abi.method(method)?;
     let input = call_input(m.selector, encode_args(&m.args, &json_args(args)?)?);
-    Ok((m, input))
+    Ok((abi, m, input))
 }
 
 async fn abi_of(client: &Client, code_hash: &H256) -> Result<Abi, CliError> {
@@ -171,46 +173,36 @@ async fn abi_of(client: &Client, code_hash: &H256) -> Result<Abi, CliError> {
     Ok(Abi::from_code(&code)?)
 }
 
-/// The type a successful call returns: `#[contract]` methods returning
-/// `Result<T, E>` return `T` and revert with `E`.
-fn success_type(returns: &str) -> &str {
-    let Some(rest) = returns.strip_prefix("Result<").and_then(|r| r.strip_suffix('>')) else { return returns };
-    let mut depth = 0i32;
-    for (i, c) in rest.char_indices() {
-        match c {
-            '<' | '(' | '[' => depth += 1,
-            '>' | ')' | ']' => depth -= 1,
-            ',' if depth == 0 => return &rest[..i],
-            _ => {}
-        }
-    }
-    rest
-}
-
-fn show_output(status: ExecStatus, output: &[u8], returns: Option<&str>) -> String {
-    let returns = returns.map(success_type);
-    match (status, returns) {
-        (ExecStatus::Success, Some("()") | None) => "()".into(),
-        (ExecStatus::Success, Some(ty)) => match decode_value(ty, &mut &output[..]) {
-            Ok(v) => v.to_string(),
-            Err(e) => format!("0x{} (does not decode as {ty}: {e})", hex::encode(output)),
-        },
-        (ExecStatus::Reverted, _) => {
-            match std::str::from_utf8(output).ok().filter(|s| s.chars().all(|c| !c.is_control())) {
-                Some(text) if !text.is_empty() => format!("reverted: {text}"),
-                // A SCALE-encoded error enum: its first byte is the variant index.
-                _ => format!(
-                    "reverted with error 0x{} (variant {})",
-                    hex::encode(output),
-                    output.first().copied().unwrap_or(0)
+/// A call's outcome through the ABI, for people and for scripts: the
+/// value it returned, the error it reverted with (`Err(Forbidden)`), or
+/// its status (`OutOfGas`, …).
+fn outcome(abi: &Abi, method: Option<&AbiMethod>, status: ExecStatus, output: &[u8]) -> (String, Value) {
+    let name = format!("{status:?}");
+    match status {
+        ExecStatus::Success => {
+            let ty = method.map_or("()", AbiMethod::success_type);
+            match abi.decode_all(ty, output) {
+                Ok(value) => (value.to_string(), json!({ "status": name, "value": value.to_json() })),
+                Err(e) => (
+                    format!("{} (does not decode as {ty}: {e})", hex0x(output)),
+                    json!({ "status": name, "output": hex0x(output), "decode_error": e }),
                 ),
             }
         }
-        (status, _) => format!("{status:?}"),
+        ExecStatus::Reverted => {
+            let reason = abi.revert(method, output);
+            let text = match &reason {
+                Decoded::Err(_) => reason.to_string(),
+                Decoded::Text(t) => format!("reverted: {t}"),
+                other => format!("reverted with {other}"),
+            };
+            (text, json!({ "status": name, "error": reason.to_json() }))
+        }
+        _ => (name.clone(), json!({ "status": name })),
     }
 }
 
-pub(crate) async fn run(client: &Client, command: ContractCommand) -> Result<String, CliError> {
+pub(crate) async fn run(client: &Client, command: ContractCommand) -> Result<Report, CliError> {
     match command {
         ContractCommand::New { name, dir } => new_crate(&name, &dir),
         ContractCommand::Build { path, target_dir } => build(&path, target_dir.as_deref()),
@@ -229,7 +221,10 @@ pub(crate) async fn run(client: &Client, command: ContractCommand) -> Result<Str
             let included = submit(client, &from, RuntimeCall::Contracts(contracts::Call::upload_code { code }))
                 .await
                 .map_err(|e| CliError::new(format!("upload {}", e.0)))?;
-            Ok(format!("code 0x{} uploaded in block #{}", hex::encode(hash), included.block_number))
+            Ok(Report::new(
+                format!("code 0x{} uploaded in block #{}", hex::encode(hash), included.block_number),
+                json!({ "code_hash": hex0x(&hash), "block": included.block_number }),
+            ))
         }
         ContractCommand::Instantiate { code_hash, cluster, args, salt, gas, from } => {
             let code_hash = parse_h256(&code_hash, "code hash")?;
@@ -266,16 +261,27 @@ pub(crate) async fn run(client: &Client, command: ContractCommand) -> Result<Str
             spinner.done("the constructor committed");
             let output = open_output(&opener, &client.genesis_hash(), &cluster_id, &contract, &result)?;
             if output.status != ExecStatus::Success {
-                return Err(CliError::new(format!("constructor {}", show_output(output.status, &output.output, None))));
+                return Err(CliError::new(format!(
+                    "constructor {}",
+                    outcome(&abi, None, output.status, &output.output).0
+                )));
             }
             client.wait_contract_ready(&contract, Duration::from_secs(60)).await?;
-            Ok(format!("contract 0x{} ready (constructor used {} gas)", hex::encode(contract.0), result.gas_used))
+            Ok(Report::new(
+                format!("contract 0x{} ready (constructor used {} gas)", hex::encode(contract.0), result.gas_used),
+                json!({
+                    "contract": hex0x(&contract.0),
+                    "cluster": hex0x(&cluster_id.0),
+                    "block": included.block_number,
+                    "gas_used": result.gas_used,
+                }),
+            ))
         }
         ContractCommand::Call { contract, method, args, gas, from } => {
             let contract = parse_h256(&contract, "contract id")?;
             let info = client.contract_info(&contract).await?.ok_or_else(|| CliError::new("no such contract"))?;
             let keys = info.pubkeys.ok_or_else(|| CliError::new("the contract's constructor has not committed"))?;
-            let (m, input) = method_input(client, &info.code_hash, &method, &args).await?;
+            let (abi, m, input) = method_input(client, &info.code_hash, &method, &args).await?;
             let cluster = client.cluster_info(&info.cluster).await?.ok_or_else(|| CliError::new("no cluster"))?;
             let domain = client.cluster_domain(&cluster).await?;
             let caller = AccountId32(signer(&from)?.public());
@@ -298,21 +304,25 @@ pub(crate) async fn run(client: &Client, command: ContractCommand) -> Result<Str
             let result = client.wait_result(call_id, Duration::from_secs(120)).await?;
             spinner.done(format!("command {call_id} committed"));
             let output = open_output(&opener, &client.genesis_hash(), &info.cluster, &contract, &result)?;
-            let mut text = format!(
-                "{} (command {call_id}, {} gas)",
-                show_output(output.status, &output.output, m.returns.as_deref()),
-                result.gas_used
-            );
+            let (shown, mut json) = outcome(&abi, Some(&m), output.status, &output.output);
+            let mut text = format!("{shown} (command {call_id}, {} gas)", result.gas_used);
             // Events are sealed with the output: only the caller sees them.
-            for event in &output.events {
-                text.push_str(&format!("\n  event 0x{}", hex::encode(event)));
+            let events: Vec<Decoded> = output.events.iter().map(|e| abi.event(e)).collect();
+            for event in &events {
+                text.push_str(&format!("\n  event {event}"));
             }
-            Ok(text)
+            json["contract"] = json!(hex0x(&contract.0));
+            json["method"] = json!(m.name);
+            json["command"] = json!(call_id);
+            json["block"] = json!(included.block_number);
+            json["gas_used"] = json!(result.gas_used);
+            json["events"] = Value::Array(events.iter().map(Decoded::to_json).collect());
+            Ok(Report::new(text, json))
         }
         ContractCommand::Query { contract, method, args, worker, from, max_lag } => {
             let contract = parse_h256(&contract, "contract id")?;
             let info = client.contract_info(&contract).await?.ok_or_else(|| CliError::new("no such contract"))?;
-            let (m, input) = method_input(client, &info.code_hash, &method, &args).await?;
+            let (abi, m, input) = method_input(client, &info.code_hash, &method, &args).await?;
             let pair = from.as_deref().map(signer).transpose()?;
             let answer = client
                 .query(
@@ -325,12 +335,20 @@ pub(crate) async fn run(client: &Client, command: ContractCommand) -> Result<Str
                 )
                 .await?;
             let r = answer.response;
-            Ok(format!(
-                "{} (block #{}, state root 0x{}, worker 0x{})",
-                show_output(r.status, &r.output, m.returns.as_deref()),
-                r.block_number,
-                hex::encode(r.state_root.0),
-                hex::encode(answer.worker.0)
+            let (shown, mut json) = outcome(&abi, Some(&m), r.status, &r.output);
+            json["contract"] = json!(hex0x(&contract.0));
+            json["method"] = json!(m.name);
+            json["block"] = json!(r.block_number);
+            json["state_root"] = json!(hex0x(&r.state_root.0));
+            json["worker"] = json!(hex0x(&answer.worker.0));
+            Ok(Report::new(
+                format!(
+                    "{shown} (block #{}, state root 0x{}, worker 0x{})",
+                    r.block_number,
+                    hex::encode(r.state_root.0),
+                    hex::encode(answer.worker.0)
+                ),
+                json,
             ))
         }
     }
@@ -380,7 +398,7 @@ fn sdk_path() -> Result<PathBuf, CliError> {
         })
 }
 
-pub(crate) fn new_crate(name: &str, dir: &Path) -> Result<String, CliError> {
+pub(crate) fn new_crate(name: &str, dir: &Path) -> Result<Report, CliError> {
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
         return Err(CliError::new(format!("`{name}` is not a crate name (letters, digits, `_`, `-`)")));
     }
@@ -404,7 +422,23 @@ pub(crate) fn new_crate(name: &str, dir: &Path) -> Result<String, CliError> {
 /// The contract.
 #[umbra_contract_sdk::contract]
 pub mod {module} {{
-    use umbra_contract_sdk::{{codec, env, Decode, Encode, Map}};
+    use umbra_contract_sdk::{{codec, env, AccountId, Decode, Encode, Map}};
+
+    /// What a command tells its caller (sealed to it with the output; the
+    /// CLI prints it through the ABI).
+    #[event]
+    #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+    #[codec(crate = codec)]
+    pub enum Event {{
+        /// The caller's count grew.
+        #[codec(index = 0)]
+        Added {{
+            /// Whose count.
+            who: AccountId,
+            /// The count now.
+            count: u64,
+        }},
+    }}
 
     /// Why a call fails.
     #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
@@ -418,7 +452,7 @@ pub mod {module} {{
     /// State.
     #[storage]
     pub struct Counter {{
-        counts: Map<[u8; 32], u64>,
+        counts: Map<AccountId, u64>,
     }}
 
     impl Counter {{
@@ -434,6 +468,7 @@ pub mod {module} {{
             let who = env::caller().ok_or(Error::Anonymous)?;
             let count = self.counts.get(&who).unwrap_or(0).saturating_add(by);
             self.counts.insert(&who, &count);
+            env::emit(&Event::Added {{ who, count }});
             Ok(count)
         }}
 
@@ -476,10 +511,13 @@ mod tests {{
     std::fs::write(root.join("rust-toolchain.toml"), toolchain).map_err(|e| CliError::new(e.to_string()))?;
     std::fs::write(root.join("Cargo.lock"), WORKSPACE_LOCK).map_err(|e| CliError::new(e.to_string()))?;
     std::fs::write(root.join(".gitignore"), "/target\n").map_err(|e| CliError::new(e.to_string()))?;
-    Ok(format!("created {} (native tests: cargo test; wasm: umbra contract build {})", root.display(), root.display()))
+    Ok(Report::new(
+        format!("created {} (native tests: cargo test; wasm: umbra contract build {})", root.display(), root.display()),
+        json!({ "created": root.display().to_string() }),
+    ))
 }
 
-pub(crate) fn build(path: &Path, target_dir: Option<&Path>) -> Result<String, CliError> {
+pub(crate) fn build(path: &Path, target_dir: Option<&Path>) -> Result<Report, CliError> {
     let manifest = path.join("Cargo.toml");
     let text = std::fs::read_to_string(&manifest).map_err(|e| CliError::new(format!("{}: {e}", manifest.display())))?;
     let name = text
@@ -534,11 +572,20 @@ pub(crate) fn build(path: &Path, target_dir: Option<&Path>) -> Result<String, Cl
     let abi_path = wasm.with_extension("abi.json");
     std::fs::write(&abi_path, serde_json::to_string_pretty(&abi.0).unwrap_or_default())
         .map_err(|e| CliError::new(e.to_string()))?;
-    Ok(format!(
-        "{} ({} bytes, code hash 0x{}), ABI {}",
-        wasm.display(),
-        code.len(),
-        hex::encode(umbra_crypto::hashing::blake2_256(&code)),
-        abi_path.display()
+    let code_hash = umbra_crypto::hashing::blake2_256(&code);
+    Ok(Report::new(
+        format!(
+            "{} ({} bytes, code hash 0x{}), ABI {}",
+            wasm.display(),
+            code.len(),
+            hex::encode(code_hash),
+            abi_path.display()
+        ),
+        json!({
+            "wasm": wasm.display().to_string(),
+            "size": code.len(),
+            "code_hash": hex0x(&code_hash),
+            "abi": abi_path.display().to_string(),
+        }),
     ))
 }

@@ -11,6 +11,9 @@ use umbra_runtime::{
     RuntimeCall,
 };
 
+use serde_json::{json, Value};
+
+use crate::report::Report;
 use crate::{registry::sudo, CliError};
 
 #[derive(Subcommand)]
@@ -95,41 +98,51 @@ fn hex32(bytes: &[u8; 32]) -> String {
     format!("0x{}", hex::encode(bytes))
 }
 
-pub(crate) async fn gatekeeper_command(client: &Client, command: GatekeeperCommand) -> Result<String, CliError> {
+pub(crate) async fn gatekeeper_command(client: &Client, command: GatekeeperCommand) -> Result<Report, CliError> {
     match command {
         GatekeeperCommand::Status => status(client).await,
         GatekeeperCommand::Add { identity, sudo: suri } => {
             let identity = crate::registry::parse_identity(&identity)?;
             let (n, _) =
                 sudo(client, &suri, RuntimeCall::Gatekeeper(gatekeeper::Call::add_gatekeeper { identity })).await?;
-            Ok(format!("gatekeeper {} added in block #{n}", hex32(&identity.0)))
+            Ok(Report::new(
+                format!("gatekeeper {} added in block #{n}", hex32(&identity.0)),
+                json!({ "gatekeeper": hex32(&identity.0), "action": "added", "block": n }),
+            ))
         }
         GatekeeperCommand::Remove { identity, sudo: suri } => {
             let identity = crate::registry::parse_identity(&identity)?;
             let call = RuntimeCall::Gatekeeper(gatekeeper::Call::remove_gatekeeper { identity });
             let (n, _) = sudo(client, &suri, call).await?;
-            Ok(format!("gatekeeper {} removed in block #{n}; a rotation started", hex32(&identity.0)))
+            Ok(Report::new(
+                format!("gatekeeper {} removed in block #{n}; a rotation started", hex32(&identity.0)),
+                json!({ "gatekeeper": hex32(&identity.0), "action": "removed", "block": n }),
+            ))
         }
         GatekeeperCommand::Rotate { sudo: suri } => {
             let (n, _) = sudo(client, &suri, RuntimeCall::Gatekeeper(gatekeeper::Call::start_rotation {})).await?;
-            Ok(format!("rotation started in block #{n}"))
+            Ok(Report::new(format!("rotation started in block #{n}"), json!({ "action": "rotation", "block": n })))
         }
     }
 }
 
-async fn status(client: &Client) -> Result<String, CliError> {
+async fn status(client: &Client) -> Result<Report, CliError> {
     let set: Vec<sr25519::Public> = get(client, &gatekeeper::keys::gatekeepers()).await?.unwrap_or_default();
     let epoch: u32 = get(client, &gatekeeper::keys::current_epoch()).await?.unwrap_or(0);
     let lock: Option<u32> = get(client, &gatekeeper::keys::rotation_lock()).await?;
     let mut lines = vec![format!("gatekeepers ({}):", set.len())];
+    let mut json =
+        json!({ "gatekeepers": [], "epoch": epoch, "rotating_to": lock, "master_keys": [], "cluster_keys": [] });
     for g in &set {
         let registered = client.worker(g).await?.is_some();
         lines.push(format!("  {}{}", hex32(&g.0), if registered { "" } else { "  (not registered yet)" }));
+        push(&mut json["gatekeepers"], json!({ "identity": hex32(&g.0), "registered": registered }));
     }
     let mut keys = Vec::new();
     for e in 0..=epoch {
         if let Some(k) = get::<sr25519::Public>(client, &gatekeeper::keys::master_pubkey(e)).await? {
             keys.push(format!("  epoch {e}: {}", hex32(&k.0)));
+            push(&mut json["master_keys"], json!({ "epoch": e, "signing_key": hex32(&k.0) }));
         }
     }
     if keys.is_empty() {
@@ -154,12 +167,19 @@ async fn status(client: &Client) -> Result<String, CliError> {
         let Some(id) = key.get(prefix.len() + 16..).and_then(|b| <[u8; 32]>::try_from(b).ok()) else { continue };
         if let Some((e, k)) = get::<(u32, sr25519::Public)>(client, &key).await? {
             lines.push(format!("  cluster {} epoch {e} signing key {}", hex32(&id), hex32(&k.0)));
+            push(&mut json["cluster_keys"], json!({ "cluster": hex32(&id), "epoch": e, "signing_key": hex32(&k.0) }));
         }
     }
-    Ok(lines.join("\n"))
+    Ok(Report::new(lines.join("\n"), json))
 }
 
-pub(crate) async fn cluster_command(client: &Client, command: ClusterCommand) -> Result<String, CliError> {
+fn push(list: &mut Value, item: Value) {
+    if let Value::Array(items) = list {
+        items.push(item);
+    }
+}
+
+pub(crate) async fn cluster_command(client: &Client, command: ClusterCommand) -> Result<Report, CliError> {
     match command {
         ClusterCommand::Create { workers, replicas, from, sudo: suri } => {
             let count: u64 = get(client, &contracts::keys::cluster_count()).await?.unwrap_or(0);
@@ -176,12 +196,21 @@ pub(crate) async fn cluster_command(client: &Client, command: ClusterCommand) ->
                     included.block_number
                 )];
                 lines.extend(info.workers.iter().map(|w| format!("  worker {}", hex32(&w.0))));
-                return Ok(lines.join("\n"));
+                let workers: Vec<String> = info.workers.iter().map(|w| hex32(&w.0)).collect();
+                return Ok(Report::new(
+                    lines.join("\n"),
+                    json!({ "cluster": hex32(&id.0), "block": included.block_number, "workers": workers }),
+                ));
             }
             let workers = workers.iter().map(|w| crate::registry::parse_identity(w)).collect::<Result<Vec<_>, _>>()?;
+            let names: Vec<String> = workers.iter().map(|w| hex32(&w.0)).collect();
             let (n, _) =
                 sudo(client, &suri, RuntimeCall::Contracts(contracts::Call::create_cluster { workers })).await?;
-            Ok(format!("cluster {} created in block #{n}", hex32(&contracts::cluster_id(count).0)))
+            let id = hex32(&contracts::cluster_id(count).0);
+            Ok(Report::new(
+                format!("cluster {id} created in block #{n}"),
+                json!({ "cluster": id, "block": n, "workers": names }),
+            ))
         }
         ClusterCommand::Replace { id, worker, from } => {
             let id = parse_cluster(&id)?;
@@ -196,12 +225,20 @@ pub(crate) async fn cluster_command(client: &Client, command: ClusterCommand) ->
                     _ => None,
                 })
                 .ok_or_else(|| CliError::new("no ReplicaReplaced event in the block"))?;
-            Ok(format!(
-                "replica {} of cluster {} replaced by {} in block #{}",
-                hex32(&worker.0),
-                hex32(&id.0),
-                hex32(&new.0),
-                included.block_number
+            Ok(Report::new(
+                format!(
+                    "replica {} of cluster {} replaced by {} in block #{}",
+                    hex32(&worker.0),
+                    hex32(&id.0),
+                    hex32(&new.0),
+                    included.block_number
+                ),
+                json!({
+                    "cluster": hex32(&id.0),
+                    "replaced": hex32(&worker.0),
+                    "by": hex32(&new.0),
+                    "block": included.block_number,
+                }),
             ))
         }
         ClusterCommand::Show { id } => {
@@ -232,7 +269,17 @@ pub(crate) async fn cluster_command(client: &Client, command: ClusterCommand) ->
             if let Some(block) = frozen {
                 lines.push(format!("  FROZEN since block #{block} (a replica diverged)"));
             }
-            Ok(lines.join("\n"))
+            let json = json!({
+                "cluster": hex32(&id.0),
+                "epoch": info.epoch,
+                "signing_key": key.map(|(_, k)| hex32(&k.0)),
+                "x25519_key": ecdh.map(|k| hex32(&k)),
+                "workers": info.workers.iter().map(|w| hex32(&w.0)).collect::<Vec<_>>(),
+                "committed": { "block": state.block, "state_root": hex32(&state.state_root.0), "deltas": state.deltas },
+                "contracts": contracts_of.iter().map(|c| hex32(&c.0)).collect::<Vec<_>>(),
+                "frozen_since": frozen,
+            });
+            Ok(Report::new(lines.join("\n"), json))
         }
     }
 }

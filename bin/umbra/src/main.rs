@@ -2,7 +2,9 @@
 //!
 //! Argument parsing and dispatch only; the work happens in the library
 //! crates. Every failure prints one line, `Error: <reason>`, on stderr and
-//! exits with status 1 (usage errors: status 2, from clap).
+//! exits with status 1 (usage errors: status 2, from clap). With
+//! `--output json`, chain and contract commands print one JSON document
+//! on stdout instead of text (a failure also as `{"error": "<reason>"}`).
 
 mod attestation;
 mod bench;
@@ -14,6 +16,7 @@ mod gatekeeper;
 mod key;
 mod progress;
 mod registry;
+mod report;
 
 use std::process::ExitCode;
 
@@ -26,6 +29,11 @@ struct Cli {
     /// Node to talk to (WebSocket JSON-RPC).
     #[arg(long, global = true, default_value = "ws://127.0.0.1:9944")]
     url: String,
+    /// How results are printed: `text`, or `json` for scripts (chain,
+    /// contract, cluster, worker, measurement, gatekeeper and bench
+    /// commands).
+    #[arg(long, global = true, value_enum, default_value_t = report::Format::Text)]
+    output: report::Format,
     #[command(subcommand)]
     command: Command,
 }
@@ -98,55 +106,64 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
         .map_err(|e| CliError::new(format!("cannot start the async runtime: {e}")))
 }
 
-async fn with_client<F, Fut>(url: &str, f: F) -> Result<String, CliError>
+async fn with_client<T, F, Fut>(url: &str, f: F) -> Result<T, CliError>
 where
     F: FnOnce(umbra_client::Client) -> Fut,
-    Fut: std::future::Future<Output = Result<String, CliError>>,
+    Fut: std::future::Future<Output = Result<T, CliError>>,
 {
     let client = umbra_client::Client::connect(url).await?;
     f(client).await
 }
 
+/// A command's result: a report (text or JSON), or text only (keys,
+/// attestation, devnet: not chain or contract commands).
+enum Printed {
+    Report(report::Report),
+    Text(String),
+}
+
+fn run(command: Command, url: &str) -> Result<Printed, CliError> {
+    match command {
+        Command::Key(cmd) => key::run(cmd).map(Printed::Text),
+        Command::Devnet(args) => runtime().and_then(|rt| rt.block_on(devnet::run(args))).map(Printed::Text),
+        Command::Attestation(cmd) => attestation::run(cmd).map(Printed::Text),
+        Command::Contract(contract::ContractCommand::New { name, dir }) => {
+            contract::new_crate(&name, &dir).map(Printed::Report)
+        }
+        Command::Contract(contract::ContractCommand::Build { path, target_dir }) => {
+            contract::build(&path, target_dir.as_deref()).map(Printed::Report)
+        }
+        command => runtime()
+            .and_then(|rt| rt.block_on(with_client(url, |c| async move { on_chain_command(&c, command).await })))
+            .map(Printed::Report),
+    }
+}
+
+async fn on_chain_command(c: &umbra_client::Client, command: Command) -> Result<report::Report, CliError> {
+    match command {
+        Command::Balance { account } => chain::balance(c, &account).await,
+        Command::Transfer(args) => chain::transfer(c, args).await,
+        Command::Chain(chain::ChainCommand::Status) => chain::status(c).await,
+        Command::Block { block } => chain::block(c, &block).await,
+        Command::Worker(cmd) => registry::worker(c, cmd).await,
+        Command::Measurement(cmd) => registry::measurement(c, cmd).await,
+        Command::Gatekeeper(cmd) => gatekeeper::gatekeeper_command(c, cmd).await,
+        Command::Cluster(cmd) => gatekeeper::cluster_command(c, cmd).await,
+        Command::Contract(cmd) => contract::run(c, cmd).await,
+        Command::Bench(cmd) => bench::run(c, cmd).await,
+        Command::Key(_) | Command::Devnet(_) | Command::Attestation(_) => Err(CliError::new("not a chain command")),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let url = cli.url;
-    let result =
-        match cli.command {
-            Command::Key(cmd) => key::run(cmd),
-            Command::Devnet(args) => runtime().and_then(|rt| rt.block_on(devnet::run(args))),
-            Command::Balance { account } => runtime()
-                .and_then(|rt| rt.block_on(with_client(&url, |c| async move { chain::balance(&c, &account).await }))),
-            Command::Transfer(args) => runtime()
-                .and_then(|rt| rt.block_on(with_client(&url, |c| async move { chain::transfer(&c, args).await }))),
-            Command::Chain(chain::ChainCommand::Status) => {
-                runtime().and_then(|rt| rt.block_on(with_client(&url, |c| async move { chain::status(&c).await })))
-            }
-            Command::Block { block } => runtime()
-                .and_then(|rt| rt.block_on(with_client(&url, |c| async move { chain::block(&c, &block).await }))),
-            Command::Attestation(cmd) => attestation::run(cmd),
-            Command::Worker(cmd) => runtime()
-                .and_then(|rt| rt.block_on(with_client(&url, |c| async move { registry::worker(&c, cmd).await }))),
-            Command::Measurement(cmd) => runtime()
-                .and_then(|rt| rt.block_on(with_client(&url, |c| async move { registry::measurement(&c, cmd).await }))),
-            Command::Gatekeeper(cmd) => runtime().and_then(|rt| {
-                rt.block_on(with_client(&url, |c| async move { gatekeeper::gatekeeper_command(&c, cmd).await }))
-            }),
-            Command::Contract(contract::ContractCommand::New { name, dir }) => contract::new_crate(&name, &dir),
-            Command::Contract(contract::ContractCommand::Build { path, target_dir }) => {
-                contract::build(&path, target_dir.as_deref())
-            }
-            Command::Contract(cmd) => {
-                runtime().and_then(|rt| rt.block_on(with_client(&url, |c| async move { contract::run(&c, cmd).await })))
-            }
-            Command::Bench(cmd) => {
-                runtime().and_then(|rt| rt.block_on(with_client(&url, |c| async move { bench::run(&c, cmd).await })))
-            }
-            Command::Cluster(cmd) => runtime().and_then(|rt| {
-                rt.block_on(with_client(&url, |c| async move { gatekeeper::cluster_command(&c, cmd).await }))
-            }),
-        };
-    match result {
-        Ok(output) => {
+    let json = cli.output == report::Format::Json;
+    match run(cli.command, &cli.url) {
+        Ok(Printed::Report(report)) if json => {
+            println!("{}", serde_json::to_string_pretty(&report.json).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+        Ok(Printed::Report(report::Report { text: output, .. }) | Printed::Text(output)) => {
             if !output.is_empty() {
                 println!("{output}");
             }
@@ -154,7 +171,11 @@ fn main() -> ExitCode {
         }
         Err(CliError(message)) => {
             // One line, whatever the error text contains.
-            eprintln!("Error: {}", message.replace('\n', " "));
+            let line = message.replace('\n', " ");
+            if json {
+                println!("{}", serde_json::json!({ "error": line }));
+            }
+            eprintln!("Error: {line}");
             ExitCode::FAILURE
         }
     }

@@ -13,6 +13,9 @@ use umbra_runtime::{
     RuntimeCall,
 };
 
+use serde_json::{json, Value};
+
+use crate::report::{hex0x, Report};
 use crate::CliError;
 
 const FINALITY_TIMEOUT: Duration = Duration::from_secs(120);
@@ -84,13 +87,17 @@ fn short(bytes: &[u8]) -> String {
     }
 }
 
-pub(crate) async fn worker(client: &Client, command: WorkerCommand) -> Result<String, CliError> {
+pub(crate) async fn worker(client: &Client, command: WorkerCommand) -> Result<Report, CliError> {
     match command {
         WorkerCommand::List => {
             let mut workers = client.workers().await?;
             workers.sort_by_key(|w| (w.registered_at, w.identity.0));
+            let mut json = Vec::with_capacity(workers.len());
+            for w in &workers {
+                json.push(worker_json(w, client.endpoint(&w.identity).await?.as_ref()));
+            }
             if workers.is_empty() {
-                return Ok("no registered workers".into());
+                return Ok(Report::new("no registered workers", json!([])));
             }
             let mut out = format!(
                 "{:<68} {:<10} {:<9} {:>5} {:<22} {:>10} {:>10}",
@@ -109,7 +116,7 @@ pub(crate) async fn worker(client: &Client, command: WorkerCommand) -> Result<St
                 ));
             }
             out.push_str(&format!("\n{} worker(s)", workers.len()));
-            Ok(out)
+            Ok(Report::new(out, Value::Array(json)))
         }
         WorkerCommand::Show { identity } => {
             let identity = parse_identity(&identity)?;
@@ -118,9 +125,31 @@ pub(crate) async fn worker(client: &Client, command: WorkerCommand) -> Result<St
                 .await?
                 .ok_or_else(|| CliError::new(format!("worker 0x{} is not registered", hex::encode(identity.0))))?;
             let endpoint = client.endpoint(&identity).await?;
-            Ok(show(&w, endpoint.as_ref()))
+            Ok(Report::new(show(&w, endpoint.as_ref()), worker_json(&w, endpoint.as_ref())))
         }
     }
+}
+
+fn worker_json(w: &WorkerInfo, endpoint: Option<&registry::EndpointRecord>) -> Value {
+    json!({
+        "identity": hex0x(&w.identity.0),
+        "ss58": AccountId32(w.identity.0).to_ss58(42),
+        "role": role_name(w.role),
+        "platform": w.platform.name(),
+        "simulated": w.platform == umbra_attestation::PlatformKind::Sim,
+        "measurement": hex0x(w.measurement.as_bytes()),
+        "tcb_status": w.tcb_status.name(),
+        "advisories": w.advisories,
+        "confidence_level": w.confidence_level,
+        "ecdh_public": hex0x(&w.ecdh_public),
+        "operator": w.operator.map(|o| o.to_ss58(42)),
+        "cores": w.features.cores,
+        "memory_mb": w.features.memory_mb,
+        "registered_at": w.registered_at,
+        "last_attested_block": w.last_attested_block,
+        "last_attested_at_ms": w.last_attested_at_ms,
+        "endpoint": endpoint.map(|e| String::from_utf8_lossy(&e.endpoint).into_owned()),
+    })
 }
 
 fn show(w: &WorkerInfo, endpoint: Option<&registry::EndpointRecord>) -> String {
@@ -146,17 +175,19 @@ fn show(w: &WorkerInfo, endpoint: Option<&registry::EndpointRecord>) -> String {
     )
 }
 
-pub(crate) async fn measurement(client: &Client, command: MeasurementCommand) -> Result<String, CliError> {
+pub(crate) async fn measurement(client: &Client, command: MeasurementCommand) -> Result<Report, CliError> {
     let (args, call, verb) = match command {
         MeasurementCommand::List => {
             let mut list = client.allowed_measurements().await?;
             list.sort_by_key(|(_, at)| *at);
+            let json: Vec<Value> =
+                list.iter().map(|(m, at)| json!({ "measurement": hex0x(m.as_bytes()), "added_at": at })).collect();
             if list.is_empty() {
-                return Ok("the measurement allowlist is empty".into());
+                return Ok(Report::new("the measurement allowlist is empty", json!([])));
             }
             let lines: Vec<String> =
                 list.iter().map(|(m, at)| format!("0x{}  (added at #{at})", hex::encode(m.as_bytes()))).collect();
-            return Ok(lines.join("\n"));
+            return Ok(Report::new(lines.join("\n"), Value::Array(json)));
         }
         MeasurementCommand::Add(args) => {
             let measurement = parse_measurement(&args.measurement)?;
@@ -168,7 +199,10 @@ pub(crate) async fn measurement(client: &Client, command: MeasurementCommand) ->
         }
     };
     let (number, hash) = sudo(client, &args.sudo, RuntimeCall::Registry(Box::new(call))).await?;
-    Ok(format!("measurement {} {verb} in block #{number} ({hash:?})", args.measurement))
+    Ok(Report::new(
+        format!("measurement {} {verb} in block #{number} ({hash:?})", args.measurement),
+        json!({ "measurement": args.measurement, "action": verb, "block": number, "block_hash": format!("{hash:?}") }),
+    ))
 }
 
 /// Runs `call` as root through Sudo signed by `sudo_suri`; waits for

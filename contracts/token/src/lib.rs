@@ -3,15 +3,16 @@
 //! own balance, anonymous callers nothing.
 //!
 //! * constructor `new(supply: u128)`: the supply, credited to the deployer;
-//! * command `transfer(to: [u8; 32], amount: u128)`;
-//! * query `balance_of(who: [u8; 32]) -> u128`, only `who == caller`;
+//! * command `transfer(to: AccountId, amount: u128)`, telling the caller
+//!   `Event::Transfer { to, amount }`;
+//! * query `balance_of(who: AccountId) -> u128`, only `who == caller`;
 //! * query `total_supply() -> u128`.
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
 /// The token contract.
 #[umbra_contract_sdk::contract]
 pub mod token {
-    use umbra_contract_sdk::{codec, env, Decode, Encode, Map, Value};
+    use umbra_contract_sdk::{codec, env, AccountId, Decode, Encode, Map, Value};
 
     /// Why a call fails (the revert reason, SCALE-encoded).
     #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
@@ -28,10 +29,25 @@ pub mod token {
         Forbidden,
     }
 
+    /// What the token tells the caller of a command.
+    #[event]
+    #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+    #[codec(crate = codec)]
+    pub enum Event {
+        /// `amount` moved from the caller to `to`.
+        #[codec(index = 0)]
+        Transfer {
+            /// The recipient.
+            to: AccountId,
+            /// How much.
+            amount: u128,
+        },
+    }
+
     /// The token's state.
     #[storage]
     pub struct Token {
-        balances: Map<[u8; 32], u128>,
+        balances: Map<AccountId, u128>,
         supply: Value<u128>,
     }
 
@@ -47,19 +63,19 @@ pub mod token {
 
         /// Moves `amount` from the caller to `to`.
         #[command]
-        pub fn transfer(&mut self, to: [u8; 32], amount: u128) -> Result<(), Error> {
+        pub fn transfer(&mut self, to: AccountId, amount: u128) -> Result<(), Error> {
             let from = env::caller().ok_or(Error::Forbidden)?;
             let left = self.balances.get(&from).unwrap_or(0).checked_sub(amount).ok_or(Error::InsufficientBalance)?;
             self.balances.insert(&from, &left);
             let credited = self.balances.get(&to).unwrap_or(0).saturating_add(amount);
             self.balances.insert(&to, &credited);
-            env::emit_event(&(b"transfer", amount).encode());
+            env::emit(&Event::Transfer { to, amount });
             Ok(())
         }
 
         /// The caller's own balance.
         #[query]
-        pub fn balance_of(&self, who: [u8; 32]) -> Result<u128, Error> {
+        pub fn balance_of(&self, who: AccountId) -> Result<u128, Error> {
             if env::caller() != Some(who) {
                 return Err(Error::Forbidden);
             }
@@ -107,6 +123,14 @@ mod tests {
     #[test]
     fn abi_names_the_methods() {
         assert!(token::ABI.contains("\"name\":\"transfer\",\"kind\":\"command\""), "{}", token::ABI);
-        assert!(token::ABI.contains("{\"name\":\"who\",\"type\":\"[u8;32]\"}"), "{}", token::ABI);
+        assert!(token::ABI.contains("{\"name\":\"who\",\"type\":\"AccountId\"}"), "{}", token::ABI);
+        assert!(token::ABI.contains("\"event\":\"Event\""), "{}", token::ABI);
+        assert!(
+            token::ABI.contains(
+                "\"Error\":{\"kind\":\"enum\",\"variants\":[{\"name\":\"BadInput\",\"index\":0,\"fields\":[]}"
+            ),
+            "{}",
+            token::ABI
+        );
     }
 }

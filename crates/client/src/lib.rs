@@ -13,6 +13,7 @@
 //! Everything received from the node is decoded with bounds and checked
 //! (hash lengths, SCALE decoding); a node cannot make the client panic.
 
+pub mod abi;
 pub mod amount;
 pub mod bench;
 pub mod contracts;

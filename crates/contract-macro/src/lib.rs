@@ -11,8 +11,11 @@
 //!   selector (first four bytes of BLAKE2-256 of its name) matches with
 //!   its SCALE-decoded arguments, and returns its SCALE-encoded result; a
 //!   method returning `Result<T, E>` reverts with `E` on `Err`;
-//! * `ABI`: a JSON description (methods, kinds, selectors, argument and
-//!   return types) for clients;
+//! * `ABI`: a JSON description for clients: methods (kinds, selectors,
+//!   argument and return types), every enum and struct defined in the
+//!   module (`types`: variants with their SCALE indices and fields, struct
+//!   fields) so results, revert errors and events decode by name, and the
+//!   `#[event]` enum (`event`) whose values `env::emit` sends;
 //! * on wasm32, the `deploy` and `call` exports.
 
 use proc_macro::TokenStream;
@@ -42,7 +45,75 @@ fn kind_of(attrs: &[syn::Attribute]) -> Option<Kind> {
 }
 
 fn strip(attrs: &mut Vec<syn::Attribute>) {
-    attrs.retain(|a| !["constructor", "command", "query", "storage"].iter().any(|n| a.path().is_ident(n)));
+    attrs.retain(|a| !["constructor", "command", "query", "storage", "event"].iter().any(|n| a.path().is_ident(n)));
+}
+
+/// `{"name":…,"type":…}` of each field (tuple fields are named by position).
+fn fields_json(fields: &syn::Fields) -> String {
+    let each: Vec<String> = fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let name = f.ident.as_ref().map_or_else(|| i.to_string(), |n| n.to_string());
+            format!("{{\"name\":\"{name}\",\"type\":\"{}\"}}", type_string(&f.ty))
+        })
+        .collect();
+    format!("[{}]", each.join(","))
+}
+
+/// A variant's SCALE index: `#[codec(index = N)]`, else its explicit
+/// discriminant, else the one after the previous variant's (as
+/// parity-scale-codec numbers them).
+fn variant_index(variant: &syn::Variant, next: u64) -> syn::Result<u64> {
+    for attr in variant.attrs.iter().filter(|a| a.path().is_ident("codec")) {
+        let mut index = None;
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("index") {
+                let lit: syn::LitInt = meta.value()?.parse()?;
+                index = Some(lit.base10_parse::<u64>()?);
+            } else if meta.input.peek(syn::Token![=]) {
+                let _: syn::Expr = meta.value()?.parse()?;
+            }
+            Ok(())
+        })?;
+        if let Some(index) = index {
+            return Ok(index);
+        }
+    }
+    if let Some((_, syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(lit), .. }))) = &variant.discriminant {
+        return lit.base10_parse::<u64>();
+    }
+    Ok(next)
+}
+
+/// The ABI description of a type defined in the contract module:
+/// `{"kind":"enum","variants":[{"name","index","fields"}]}` or
+/// `{"kind":"struct","fields":[…]}`, for clients to decode results,
+/// errors and events by name.
+fn type_json(item: &Item) -> syn::Result<Option<(String, String)>> {
+    match item {
+        Item::Enum(e) => {
+            let mut next = 0u64;
+            let mut variants = Vec::new();
+            for v in &e.variants {
+                let index = variant_index(v, next)?;
+                if index > 255 {
+                    return Err(syn::Error::new(v.ident.span(), "a variant index must fit one byte"));
+                }
+                next = index + 1;
+                variants.push(format!(
+                    "{{\"name\":\"{}\",\"index\":{index},\"fields\":{}}}",
+                    v.ident,
+                    fields_json(&v.fields)
+                ));
+            }
+            Ok(Some((e.ident.to_string(), format!("{{\"kind\":\"enum\",\"variants\":[{}]}}", variants.join(",")))))
+        }
+        Item::Struct(st) => {
+            Ok(Some((st.ident.to_string(), format!("{{\"kind\":\"struct\",\"fields\":{}}}", fields_json(&st.fields)))))
+        }
+        _ => Ok(None),
+    }
 }
 
 fn is_result(ty: &Type) -> bool {
@@ -70,7 +141,24 @@ fn expand(module: &mut ItemMod) -> syn::Result<proc_macro2::TokenStream> {
     };
     let mut storage: Option<(syn::Ident, Vec<(syn::Ident, Type)>)> = None;
     let mut methods = Vec::new();
+    let mut types = Vec::new();
+    let mut event: Option<String> = None;
     for item in items.iter_mut() {
+        if let Item::Enum(e) = &mut *item {
+            if e.attrs.iter().any(|a| a.path().is_ident("event")) {
+                if event.is_some() {
+                    return Err(syn::Error::new(e.ident.span(), "at most one #[event] enum"));
+                }
+                event = Some(e.ident.to_string());
+                strip(&mut e.attrs);
+            }
+        }
+        let is_storage = matches!(&*item, Item::Struct(s) if s.attrs.iter().any(|a| a.path().is_ident("storage")));
+        if !is_storage {
+            if let Some(t) = type_json(item)? {
+                types.push(t);
+            }
+        }
         match item {
             Item::Struct(s) if s.attrs.iter().any(|a| a.path().is_ident("storage")) => {
                 strip(&mut s.attrs);
@@ -191,11 +279,15 @@ fn expand(module: &mut ItemMod) -> syn::Result<proc_macro2::TokenStream> {
         .zip(&ctor_types)
         .map(|(n, t)| format!("{{\"name\":\"{n}\",\"type\":\"{}\"}}", type_string(t)))
         .collect();
+    types.sort();
+    let types_json: Vec<String> = types.iter().map(|(name, t)| format!("\"{name}\":{t}")).collect();
     let abi = format!(
-        "{{\"abi_version\":1,\"contract\":\"{}\",\"constructor\":{{\"name\":\"{ctor_name}\",\"args\":[{}]}},\"methods\":[{}]}}",
+        "{{\"abi_version\":1,\"contract\":\"{}\",\"constructor\":{{\"name\":\"{ctor_name}\",\"args\":[{}]}},\"methods\":[{}],\"types\":{{{}}},\"event\":{}}}",
         module.ident,
         ctor_json.join(","),
-        abi_methods.join(",")
+        abi_methods.join(","),
+        types_json.join(","),
+        event.map_or("null".to_string(), |e| format!("\"{e}\""))
     );
 
     let abi_len = abi.len();

@@ -166,7 +166,14 @@ pub fn block_timestamp() -> u64 {
     host_call!(host::block_timestamp(), crate::test_env::with(|e| e.block_timestamp))
 }
 
-/// Emits an event.
+/// Emits `event`, a value of the contract's `#[event]` enum, SCALE-encoded:
+/// clients decode it by name through the ABI. Like every event, it
+/// travels sealed to the caller with the command's output.
+pub fn emit<E: crate::Encode>(event: &E) {
+    emit_event(&event.encode());
+}
+
+/// Emits an event (raw bytes; [`emit`] sends a typed one).
 pub fn emit_event(data: &[u8]) {
     host_call!(
         host::emit_event(data.as_ptr(), data.len() as u32),

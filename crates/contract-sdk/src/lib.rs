@@ -9,7 +9,8 @@
 //!   bytes of BLAKE2-256 of the method name).
 //! * [`contract`]: the attribute generating storage, dispatch, the ABI
 //!   JSON and the wasm exports from a module of `#[storage]`,
-//!   `#[constructor]`, `#[command]` and `#[query]` items.
+//!   `#[constructor]`, `#[command]` and `#[query]` items, and an optional
+//!   `#[event]` enum whose values [`env::emit`] sends to the caller.
 //!
 //! Built natively (not wasm32), the same functions run against a
 //! thread-local in-memory environment ([`test_env`]), so a contract's Rust
@@ -27,6 +28,10 @@ pub use umbra_contract_macro::contract;
 pub mod env;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod test_env;
+
+/// An account (32 bytes). Arguments, results and event fields of this type
+/// are shown by clients as SS58 addresses; `[u8; 32]` stays hex.
+pub type AccountId = [u8; 32];
 
 /// A method selector: the first four bytes of BLAKE2-256 of its name.
 pub fn selector(name: &str) -> [u8; 4] {

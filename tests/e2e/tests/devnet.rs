@@ -1,7 +1,8 @@
 //! `umbra devnet` from the README reaches a finalized block, starts a
 //! pRuntime (SIMULATED TEE) and its relayer and gets the worker registered,
 //! shows the worker in its status line; `umbra transfer` moves funds
-//! between dev accounts with balances, fee and nonce correct; SIGINT stops
+//! between dev accounts with balances, fee and nonce correct, and the
+//! chain commands' `--output json` says the same to scripts; SIGINT stops
 //! everything the devnet started.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)] // test code
 
@@ -90,6 +91,41 @@ fn devnet_then_transfer() {
     assert_eq!(at(BOB).0, bob_before - amount - fee);
     assert_eq!(at(BOB).1, bob_nonce + 1);
 
+    // The same through `--output json`, as a script reads it.
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = Command::new(binary("umbra"))
+            .args(["--url", &format!("ws://127.0.0.1:{port}"), "--output", "json"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let plancks = |v: &serde_json::Value| v.as_str().unwrap().parse::<u128>().unwrap();
+    let sent = json(&["transfer", "--from", "//Bob", "--to", CHARLIE, "0.5"]);
+    let half = 500_000_000_000u128;
+    assert_eq!(plancks(&sent["value"]), half);
+    let fee = plancks(&sent["fee"]);
+    assert_eq!(plancks(&sent["from"]["free_before"]) - plancks(&sent["from"]["free_after"]), half + fee, "{sent}");
+    assert_eq!(plancks(&sent["to"]["free_after"]) - plancks(&sent["to"]["free_before"]), half, "{sent}");
+    assert_eq!(sent["from"]["nonce_after"], bob_nonce + 2);
+    let balance = json(&["balance", CHARLIE]);
+    assert_eq!((balance["account"].as_str(), plancks(&balance["free"])), (Some(CHARLIE), at(CHARLIE).0 + half));
+    let number = sent["block"].as_u64().unwrap();
+    let shown = json(&["block", &number.to_string()]);
+    assert_eq!(shown["hash"], sent["block_hash"]);
+    let index = sent["index"].as_u64().unwrap() as usize;
+    assert_eq!(shown["extrinsics"][index]["signer"], BOB, "{shown}");
+    assert_eq!(shown["extrinsics"][index]["outcome"], "ok", "{shown}");
+    assert!(
+        shown["events"].as_array().unwrap().iter().any(|e| e["pallet"] == "Balances" && e["name"] == "Transfer"),
+        "{shown}"
+    );
+    let chain = json(&["chain", "status"]);
+    assert!(chain["finalized"]["number"].as_u64().unwrap() >= number, "{chain}");
+    assert_eq!(json(&["worker", "list"]).as_array().unwrap().len(), 3);
+    assert_eq!(json(&["gatekeeper", "status"])["master_keys"][0]["epoch"], 0);
+
     // Bad input to the CLI: one line, non-zero exit, nothing sent.
     let out = Command::new(binary("umbra"))
         .args([
@@ -106,6 +142,15 @@ fn devnet_then_transfer() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("decimal places"));
+    // With `--output json`, the error is a JSON document on stdout too.
+    let out = Command::new(binary("umbra"))
+        .args(["--url", &format!("ws://127.0.0.1:{port}"), "--output", "json", "transfer", "--from", "//Alice"])
+        .args(["--to", BOB, "1.0000000000001"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let error: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(error["error"].as_str().unwrap().contains("decimal places"), "{error}");
 
     // SIGINT stops the devnet and its node.
     devnet.process.signal(umbra_process::Signal::INT);

@@ -154,6 +154,17 @@ fn a_newcomer_builds_and_runs_a_contract_from_a_fresh_toolchain() {
     let contract = word_after(&ready, "contract ");
     let added = devnet.umbra_ok(&["contract", "call", &contract, "add", "--args", "[5]", "--from", "//Bob"]);
     assert_eq!(added.split_whitespace().next(), Some("5"), "{added}");
+    // The template's event, through the ABI, for people and for scripts.
+    let bob = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty";
+    assert!(added.contains(&format!("\n  event Added {{ who: {bob}, count: 5 }}")), "{added}");
+    let json: serde_json::Value = serde_json::from_str(
+        &devnet
+            .umbra_ok(&["--output", "json", "contract", "call", &contract, "add", "--args", "[2]", "--from", "//Bob"]),
+    )
+    .unwrap();
+    assert_eq!(json["status"], "Success", "{json}");
+    assert_eq!(json["value"], 7, "{json}");
+    assert_eq!(json["events"], serde_json::json!([{ "Added": { "who": bob, "count": 7 } }]), "{json}");
     let mine = devnet.umbra_ok(&[
         "contract",
         "query",
@@ -164,7 +175,7 @@ fn a_newcomer_builds_and_runs_a_contract_from_a_fresh_toolchain() {
         "--from",
         "//Bob",
     ]);
-    assert_eq!(mine.split_whitespace().next(), Some("5"), "{mine}");
+    assert_eq!(mine.split_whitespace().next(), Some("7"), "{mine}");
     let others = devnet.umbra_ok(&[
         "contract",
         "query",
@@ -176,4 +187,17 @@ fn a_newcomer_builds_and_runs_a_contract_from_a_fresh_toolchain() {
         "//Charlie",
     ]);
     assert_eq!(others.split_whitespace().next(), Some("0"), "counts are per caller: {others}");
+    // An anonymous query reverts with the contract's error, by name.
+    let url = devnet.worker_url(1);
+    let anonymous = devnet.umbra_ok(&["contract", "query", &contract, "mine", "--worker", &url]);
+    assert!(anonymous.starts_with("Err(Anonymous) (block #"), "{anonymous}");
+    let json: serde_json::Value = serde_json::from_str(
+        &devnet.umbra_ok(&["--output", "json", "contract", "query", &contract, "mine", "--worker", &url]),
+    )
+    .unwrap();
+    assert_eq!(
+        (&json["status"], &json["error"]),
+        (&"Reverted".into(), &serde_json::json!({ "Err": "Anonymous" })),
+        "{json}"
+    );
 }
