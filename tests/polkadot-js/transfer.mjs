@@ -19,13 +19,13 @@ const timer = setTimeout(() => fail(`timed out after ${TIMEOUT_MS} ms`), TIMEOUT
 const api = await ApiPromise.create({ provider: new WsProvider(url), throwOnConnect: true, noInitWarn: true });
 const [chain, version] = await Promise.all([api.rpc.system.chain(), api.rpc.state.getRuntimeVersion()]);
 console.log(`connected: ${chain}, ${version.specName} v${version.specVersion}`);
-// The newest version the runtime serves (Metadata_metadata_versions: 14, 15).
-if (api.runtimeMetadata.version !== 15) fail(`metadata version ${api.runtimeMetadata.version}`);
+// The newest version the runtime serves (Metadata_metadata_versions: 14, 15, 16).
+if (api.runtimeMetadata.version !== 16) fail(`metadata version ${api.runtimeMetadata.version}`);
 const pallets = api.runtimeMetadata.asLatest.pallets.map((p) => p.name.toString());
 for (const p of ['System', 'Timestamp', 'Balances', 'TransactionPayment', 'Sudo', 'Aura', 'Grandpa', 'Randomness']) {
   if (!pallets.includes(p)) fail(`pallet ${p} missing from metadata (${pallets})`);
 }
-console.log(`metadata v15 with pallets ${pallets.join(', ')}`);
+console.log(`metadata v16 with pallets ${pallets.join(', ')}`);
 console.log(`existential deposit ${api.consts.balances.existentialDeposit.toString()}`);
 
 const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });

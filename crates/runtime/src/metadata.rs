@@ -18,7 +18,7 @@ use frame_metadata::{
         PalletMetadata, PalletStorageMetadata, RuntimeMetadataV14, SignedExtensionMetadata, StorageEntryMetadata,
         StorageEntryModifier, StorageEntryType, StorageHasher,
     },
-    v15, RuntimeMetadata, RuntimeMetadataPrefixed, META_RESERVED,
+    v15, v16, RuntimeMetadata, RuntimeMetadataPrefixed, META_RESERVED,
 };
 use parity_scale_codec::Encode;
 use scale_info::{build::Fields, form::MetaForm, meta_type, Path, Type, TypeInfo, TypeParameter};
@@ -42,7 +42,7 @@ use crate::{
 };
 
 /// The metadata versions this runtime serves.
-pub const SUPPORTED_VERSIONS: [u32; 2] = [14, 15];
+pub const SUPPORTED_VERSIONS: [u32; 3] = [14, 15, 16];
 
 macro_rules! marker {
     ($(#[$doc:meta])* $name:ident, $path_name:literal, $module:literal, $fields:expr) => {
@@ -619,11 +619,113 @@ pub fn metadata_v15(backend: &dyn StateRead) -> RuntimeMetadataPrefixed {
     RuntimeMetadataPrefixed(META_RESERVED, RuntimeMetadata::V15(v15))
 }
 
+/// The metadata V16: V15's content in V16's shapes. Nothing is
+/// deprecated, no pallet has associated types or view functions; the
+/// extrinsic is version 4 only, whose transaction extensions are all of
+/// extension version 0; runtime APIs carry the versions the runtime
+/// reports in `Core_version`.
+pub fn metadata_v16(backend: &dyn StateRead) -> RuntimeMetadataPrefixed {
+    let (pallets, extrinsic) = parts(backend);
+    let not_deprecated = || v16::ItemDeprecationInfo::NotDeprecated;
+    let enum_not_deprecated = || v16::EnumDeprecationInfo(Default::default());
+    let pallets = pallets
+        .into_iter()
+        .map(|p| v16::PalletMetadata {
+            name: p.name,
+            storage: p.storage.map(|s| v16::PalletStorageMetadata {
+                prefix: s.prefix,
+                entries: s
+                    .entries
+                    .into_iter()
+                    .map(|e| v16::StorageEntryMetadata {
+                        name: e.name,
+                        modifier: e.modifier,
+                        ty: e.ty,
+                        default: e.default,
+                        docs: e.docs,
+                        deprecation_info: not_deprecated(),
+                    })
+                    .collect(),
+            }),
+            calls: p.calls.map(|c| v16::PalletCallMetadata { ty: c.ty, deprecation_info: enum_not_deprecated() }),
+            event: p.event.map(|e| v16::PalletEventMetadata { ty: e.ty, deprecation_info: enum_not_deprecated() }),
+            constants: p
+                .constants
+                .into_iter()
+                .map(|c| v16::PalletConstantMetadata {
+                    name: c.name,
+                    ty: c.ty,
+                    value: c.value,
+                    docs: c.docs,
+                    deprecation_info: not_deprecated(),
+                })
+                .collect(),
+            error: p.error.map(|e| v16::PalletErrorMetadata { ty: e.ty, deprecation_info: enum_not_deprecated() }),
+            associated_types: vec![],
+            view_functions: vec![],
+            index: p.index,
+            docs: vec![],
+            deprecation_info: not_deprecated(),
+        })
+        .collect();
+    let extensions = extrinsic.signed_extensions.len() as u32;
+    let extrinsic = v16::ExtrinsicMetadata {
+        versions: vec![extrinsic.version],
+        address_ty: meta_type::<MultiAddress>(),
+        call_ty: meta_type::<RuntimeCall>(),
+        signature_ty: meta_type::<MultiSignature>(),
+        transaction_extensions_by_version: [(0u8, (0..extensions).map(parity_scale_codec::Compact).collect())]
+            .into_iter()
+            .collect(),
+        transaction_extensions: extrinsic
+            .signed_extensions
+            .into_iter()
+            .map(|e| v16::TransactionExtensionMetadata {
+                identifier: e.identifier,
+                ty: e.ty,
+                implicit: e.additional_signed,
+            })
+            .collect(),
+    };
+    let apis = runtime_apis()
+        .into_iter()
+        .map(|api| v16::RuntimeApiMetadata {
+            name: api.name,
+            methods: api
+                .methods
+                .into_iter()
+                .map(|m| v16::RuntimeApiMethodMetadata {
+                    name: m.name,
+                    inputs: m.inputs,
+                    output: m.output,
+                    docs: m.docs,
+                    deprecation_info: not_deprecated(),
+                })
+                .collect(),
+            docs: api.docs,
+            version: parity_scale_codec::Compact(
+                crate::api::API_VERSIONS.iter().find(|(n, _)| *n == api.name).map_or(1, |(_, v)| *v),
+            ),
+            deprecation_info: not_deprecated(),
+        })
+        .collect();
+    let outer_enums = v16::OuterEnums {
+        call_enum_ty: meta_type::<RuntimeCall>(),
+        event_enum_ty: meta_type::<crate::RuntimeEvent>(),
+        error_enum_ty: meta_type::<RuntimeError>(),
+    };
+    let custom = v16::CustomMetadata { map: Default::default() };
+    let mut v16 = v16::RuntimeMetadataV16::new(pallets, extrinsic, apis, outer_enums, custom);
+    substrate_paths(&mut v16.types);
+    RuntimeMetadataPrefixed(META_RESERVED, RuntimeMetadata::V16(v16))
+}
+
 /// The metadata of `version` (one of [`SUPPORTED_VERSIONS`]), SCALE-encoded.
 pub fn encoded_version(backend: &dyn StateRead, version: u32) -> Option<Vec<u8>> {
     match version {
         14 => Some(metadata(backend).encode()),
         15 => Some(metadata_v15(backend).encode()),
+        16 => Some(metadata_v16(backend).encode()),
         _ => None,
     }
 }
@@ -862,7 +964,8 @@ mod tests {
             .any(|t| t.ty.path.segments.join("::") == "sp_runtime::generic::digest::DigestItem"));
         assert_eq!(encoded_version(&state, 15).unwrap()[4], 15);
         assert_eq!(encoded_version(&state, 14).unwrap()[4], 14);
-        assert!(encoded_version(&state, 16).is_none());
+        assert_eq!(encoded_version(&state, 16).unwrap()[4], 16);
+        assert!(encoded_version(&state, 17).is_none());
     }
 
     #[test]

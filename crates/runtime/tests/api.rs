@@ -74,7 +74,7 @@ fn version_and_metadata() {
     let versions: Vec<u32> =
         Decode::decode(&mut &api::call(&chain.state, at(&chain), "Metadata_metadata_versions", &[]).unwrap()[..])
             .unwrap();
-    assert_eq!(versions, vec![14, 15]);
+    assert_eq!(versions, vec![14, 15, 16]);
     let at_version = |v: u32| -> Option<Vec<u8>> {
         Decode::decode(
             &mut &api::call(&chain.state, at(&chain), "Metadata_metadata_at_version", &v.encode()).unwrap()[..],
@@ -85,7 +85,14 @@ fn version_and_metadata() {
     let RuntimeMetadata::V15(v15) = v15.1 else { panic!("V15") };
     assert_eq!(v15.pallets.len(), v14.pallets.len());
     assert!(v15.apis.iter().any(|a| a.name == "TransactionPaymentApi"));
-    assert_eq!(at_version(16), None);
+    let v16 = RuntimeMetadataPrefixed::decode(&mut &at_version(16).unwrap()[..]).unwrap();
+    let RuntimeMetadata::V16(v16) = v16.1 else { panic!("V16") };
+    assert_eq!(v16.pallets.len(), v14.pallets.len());
+    assert_eq!(v16.extrinsic.versions, vec![4]);
+    assert_eq!(v16.extrinsic.transaction_extensions.len(), v14.extrinsic.signed_extensions.len());
+    let core = v16.apis.iter().find(|a| a.name == "Core").unwrap();
+    assert_eq!(core.version.0, 5, "the version Core_version reports");
+    assert_eq!(at_version(17), None);
     assert_eq!(at_version(13), None);
 }
 

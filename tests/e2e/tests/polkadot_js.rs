@@ -1,5 +1,5 @@
 //! An unmodified generic client, `@polkadot/api` from npm, against a running
-//! node: metadata V15, `System.Account`, a `balances.transferKeepAlive`
+//! node: metadata V16, `System.Account`, a `balances.transferKeepAlive`
 //! signed by Alice with `@polkadot/keyring`, `paymentInfo`, finality,
 //! balances, `derive.balances.all`, `derive.chain.bestNumberFinalized`,
 //! `subscribeFinalizedHeads`, `System.Events` with phases
