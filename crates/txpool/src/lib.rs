@@ -267,6 +267,9 @@ impl Inner {
 
     fn insert(&mut self, hash: H256, tx: Tx) {
         for tag in &tx.valid.provides {
+            // Provided by a pool transaction again (a retracted block's
+            // came back): not the chain's any more.
+            self.pruned.remove(tag);
             self.providers.insert(tag.clone(), hash);
         }
         for tag in &tx.valid.requires {

@@ -241,3 +241,18 @@ fn own_blocks_take_their_transactions_out_at_once() {
     assert_eq!(drain(&mut w0), vec![TxStatus::InBlock(hash)]);
     assert_eq!(pool.status(), (1, 0));
 }
+
+/// A transaction that left as included and comes back (its block was
+/// retracted) provides its tag again: its successor waits for it, in
+/// order, instead of counting the tag as the chain's.
+#[test]
+fn a_returning_transaction_takes_its_tag_back_from_the_chain() {
+    let v = setup();
+    let pool = Pool::new(v, Limits::default());
+    let (a0, a1) = (tx(v, "Alice", 0, 0), tx(v, "Alice", 1, 0));
+    let h0 = pool.submit(H256::zero(), 0, a0.clone()).unwrap();
+    let h1 = pool.submit(H256::zero(), 0, a1).unwrap();
+    pool.remove_included(&[h0]);
+    assert_eq!(pool.submit(H256::zero(), 0, a0).unwrap(), h0, "back, as after a retraction");
+    assert_eq!(pool.ready().into_iter().map(|(h, _)| h).collect::<Vec<_>>(), vec![h0, h1]);
+}
