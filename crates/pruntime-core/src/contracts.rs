@@ -511,9 +511,6 @@ fn command_context(genesis: &H256, command: &Command) -> Vec<u8> {
     envelope::context(&genesis.0, Purpose::Command, &binding.subject())
 }
 
-/// Seals a delta: `SCALE(Vec<(key, Option<value>)>)` padded with zeros to
-/// the next power of two (at least 64 bytes), AES-256-GCM under the
-/// contract's state key, nonce from (cluster, block, contract).
 /// Encoded bytes of one `(contract, ContractPubkeys)` entry of a commit.
 const CONTRACT_KEYS_ENTRY_LEN: usize = 32 + 32 + 32;
 /// The largest delta plaintext whose sealed form fits `MAX_DELTA_LEN`.
@@ -554,6 +551,11 @@ impl DeltaSize {
         32 + compact_len(self.sealed()) + self.sealed()
     }
 }
+
+/// The encoded length of a refused command's result (call id, status,
+/// gas, empty output): what every command after the current one needs at
+/// least, so that refusing them can never push the commit past its bound.
+const REFUSED_RESULT_LEN: usize = 8 + 1 + 8 + 1;
 
 /// Why a command's result and writes were not admitted to its commit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -605,13 +607,15 @@ impl CommitSize {
 
     /// Admits `result` with its `effects` (merged into `merged`, the writes
     /// admitted so far) and, for a constructor that succeeded, its contract
-    /// keys; or changes nothing and says why not.
+    /// keys, keeping room for `later` refused results after it; or changes
+    /// nothing and says why not.
     fn admit(
         &mut self,
         result: &CallResult,
         effects: Option<&BTreeMap<H256, Writes>>,
         merged: &BTreeMap<H256, Writes>,
         deploys: bool,
+        later: usize,
     ) -> Result<(), Refusal> {
         let mut next = self.clone();
         next.add_result(result);
@@ -634,7 +638,9 @@ impl CommitSize {
                 return Err(Refusal::Delta { contract: *contract, sealed: delta.sealed() });
             }
         }
-        let size = next.total();
+        // The results count's own prefix may grow by the later ones too.
+        let size =
+            next.total() + later * REFUSED_RESULT_LEN + compact_len(next.results + later) - compact_len(next.results);
         if size > self.budget {
             return Err(Refusal::Commit { size, budget: self.budget });
         }
@@ -643,6 +649,9 @@ impl CommitSize {
     }
 }
 
+/// Seals a delta: `SCALE(Vec<(key, Option<value>)>)` padded with zeros to
+/// [`padded_delta_len`], AES-256-GCM under the contract's state key, nonce
+/// from (cluster, block, contract).
 fn seal_delta(
     key: &ContractKey,
     domain: Domain,
@@ -894,18 +903,19 @@ impl Executor {
             message_queue::MAX_COMMIT_PAYLOAD_LEN - COMMIT_HEADROOM,
             (cluster_id, block, H256::default()).encoded_size(),
         );
-        for command in group {
+        for (index, command) in group.iter().enumerate() {
             self.stats.commands += 1;
             let ck = key.contract_key(ctx.domain, &command.contract.0);
             let (result, effects) = self.execute_command(ctx, ext, cluster_id, key, &ck, hosted, command);
             let deploys = command.kind == CommandKind::Deploy && effects.is_some();
-            let (result, effects) = match size.admit(&result, effects.as_ref(), &writes, deploys) {
+            let later = group.len() - index - 1;
+            let (result, effects) = match size.admit(&result, effects.as_ref(), &writes, deploys, later) {
                 Ok(()) => (result, effects),
                 // Would not fit in this commit: refused, identically on every replica.
                 Err(refusal) => {
                     tracing::debug!(cluster = ?cluster_id, block, call_id = command.call_id, ?refusal, "command does not fit its commit");
                     let refused = CallResult { status: ExecStatus::TooLarge, output: Vec::new(), ..result };
-                    // An empty result: within the headroom the budget keeps.
+                    // Its room was kept by every command admitted before it.
                     size.add_result(&refused);
                     (refused, None)
                 }
@@ -1295,7 +1305,7 @@ mod tests {
                 gas_used: 1,
                 output: vec![0; i as usize % 90],
             };
-            size.admit(&result, Some(&effects), &merged, i % 50 == 0).unwrap();
+            size.admit(&result, Some(&effects), &merged, i % 50 == 0, 0).unwrap();
             for (contract, changes) in effects {
                 merged.entry(contract).or_default().extend(changes);
             }
@@ -1309,6 +1319,27 @@ mod tests {
         let contract_keys = (0..4).map(|i| (H256([i; 32]), pubkeys)).collect();
         let commit = ClusterCommit { cluster, block, state_root: H256::default(), results, deltas, contract_keys };
         assert_eq!(size.total(), commit.encoded_size());
+    }
+
+    /// Large results fill the commit; every command after them is refused,
+    /// and the refused results still fit: room for them was kept.
+    #[test]
+    fn refusals_after_a_full_commit_still_fit() {
+        let budget = 100_000;
+        let mut size = CommitSize::new(budget, 68);
+        let n = 3_000;
+        let mut admitted = 0;
+        for i in 0..n {
+            let big = CallResult { call_id: i, status: ExecStatus::Success, gas_used: 1, output: vec![0; 20_000] };
+            match size.admit(&big, None, &BTreeMap::new(), false, (n - i - 1) as usize) {
+                Ok(()) => admitted += 1,
+                Err(_) => size.add_result(&CallResult { output: vec![], status: ExecStatus::TooLarge, ..big }),
+            }
+        }
+        assert!(admitted >= 1, "the first ones fit");
+        assert!(size.total() <= budget, "{} > {budget}", size.total());
+        let refused = CallResult { call_id: 0, status: ExecStatus::TooLarge, gas_used: 0, output: vec![] };
+        assert_eq!(refused.encoded_size(), REFUSED_RESULT_LEN);
     }
 
     /// A delta plaintext is padded to a power of two, never past what fits
