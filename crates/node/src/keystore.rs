@@ -156,6 +156,16 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    /// The peer id the node prints at start is the one libp2p derives
+    /// from the same node key.
+    #[test]
+    fn the_printed_peer_id_is_libp2ps() {
+        for seed in [[0u8; 32], [7; 32], [0xff; 32]] {
+            let pair = ed25519::Pair::from_seed(&seed);
+            assert_eq!(peer_id(&pair.public()), umbra_network::peer_id_of(seed).unwrap().to_string());
+        }
+    }
+
     #[test]
     fn keys_are_written_atomically_and_private() {
         use std::os::unix::fs::PermissionsExt;
