@@ -259,19 +259,17 @@ pub(crate) async fn block(client: &Client, which: &str) -> Result<Report, CliErr
         let mut entry = json!({ "index": i });
         let line = match extrinsic::decode(xt) {
             Ok(x) => {
-                entry["call"] = json!(describe_call(&x.call));
+                let call = describe_call(&x.call);
+                entry["call"] = json!(call);
                 match &x.signature {
                     Some(part) => {
-                        entry["signer"] = json!(dest_text(&part.signer));
+                        let signer = dest_text(&part.signer);
+                        let line = format!("signed by {signer} nonce {}: {call}", part.extra.nonce);
+                        entry["signer"] = json!(signer);
                         entry["nonce"] = json!(part.extra.nonce);
-                        format!(
-                            "signed by {} nonce {}: {}",
-                            dest_text(&part.signer),
-                            part.extra.nonce,
-                            describe_call(&x.call)
-                        )
+                        line
                     }
-                    None => format!("inherent: {}", describe_call(&x.call)),
+                    None => format!("inherent: {call}"),
                 }
             }
             Err(e) => {

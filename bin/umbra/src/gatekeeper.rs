@@ -13,7 +13,7 @@ use umbra_runtime::{
 
 use serde_json::{json, Value};
 
-use crate::report::Report;
+use crate::report::{hex0x, Report};
 use crate::{registry::sudo, CliError};
 
 #[derive(Subcommand)]
@@ -94,10 +94,6 @@ fn parse_cluster(id: &str) -> Result<H256, CliError> {
         .ok_or_else(|| CliError::new(format!("`{id}` is not a 0x cluster id (64 hex digits)")))
 }
 
-fn hex32(bytes: &[u8; 32]) -> String {
-    format!("0x{}", hex::encode(bytes))
-}
-
 pub(crate) async fn gatekeeper_command(client: &Client, command: GatekeeperCommand) -> Result<Report, CliError> {
     match command {
         GatekeeperCommand::Status => status(client).await,
@@ -106,8 +102,8 @@ pub(crate) async fn gatekeeper_command(client: &Client, command: GatekeeperComma
             let (n, _) =
                 sudo(client, &suri, RuntimeCall::Gatekeeper(gatekeeper::Call::add_gatekeeper { identity })).await?;
             Ok(Report::new(
-                format!("gatekeeper {} added in block #{n}", hex32(&identity.0)),
-                json!({ "gatekeeper": hex32(&identity.0), "action": "added", "block": n }),
+                format!("gatekeeper {} added in block #{n}", hex0x(&identity.0)),
+                json!({ "gatekeeper": hex0x(&identity.0), "action": "added", "block": n }),
             ))
         }
         GatekeeperCommand::Remove { identity, sudo: suri } => {
@@ -115,8 +111,8 @@ pub(crate) async fn gatekeeper_command(client: &Client, command: GatekeeperComma
             let call = RuntimeCall::Gatekeeper(gatekeeper::Call::remove_gatekeeper { identity });
             let (n, _) = sudo(client, &suri, call).await?;
             Ok(Report::new(
-                format!("gatekeeper {} removed in block #{n}; a rotation started", hex32(&identity.0)),
-                json!({ "gatekeeper": hex32(&identity.0), "action": "removed", "block": n }),
+                format!("gatekeeper {} removed in block #{n}; a rotation started", hex0x(&identity.0)),
+                json!({ "gatekeeper": hex0x(&identity.0), "action": "removed", "block": n }),
             ))
         }
         GatekeeperCommand::Rotate { sudo: suri } => {
@@ -135,14 +131,14 @@ async fn status(client: &Client) -> Result<Report, CliError> {
         json!({ "gatekeepers": [], "epoch": epoch, "rotating_to": lock, "master_keys": [], "cluster_keys": [] });
     for g in &set {
         let registered = client.worker(g).await?.is_some();
-        lines.push(format!("  {}{}", hex32(&g.0), if registered { "" } else { "  (not registered yet)" }));
-        push(&mut json["gatekeepers"], json!({ "identity": hex32(&g.0), "registered": registered }));
+        lines.push(format!("  {}{}", hex0x(&g.0), if registered { "" } else { "  (not registered yet)" }));
+        push(&mut json["gatekeepers"], json!({ "identity": hex0x(&g.0), "registered": registered }));
     }
     let mut keys = Vec::new();
     for e in 0..=epoch {
         if let Some(k) = get::<sr25519::Public>(client, &gatekeeper::keys::master_pubkey(e)).await? {
-            keys.push(format!("  epoch {e}: {}", hex32(&k.0)));
-            push(&mut json["master_keys"], json!({ "epoch": e, "signing_key": hex32(&k.0) }));
+            keys.push(format!("  epoch {e}: {}", hex0x(&k.0)));
+            push(&mut json["master_keys"], json!({ "epoch": e, "signing_key": hex0x(&k.0) }));
         }
     }
     if keys.is_empty() {
@@ -166,8 +162,8 @@ async fn status(client: &Client) -> Result<Report, CliError> {
         // Blake2_128Concat: the cluster id follows the 16-byte hash.
         let Some(id) = key.get(prefix.len() + 16..).and_then(|b| <[u8; 32]>::try_from(b).ok()) else { continue };
         if let Some((e, k)) = get::<(u32, sr25519::Public)>(client, &key).await? {
-            lines.push(format!("  cluster {} epoch {e} signing key {}", hex32(&id), hex32(&k.0)));
-            push(&mut json["cluster_keys"], json!({ "cluster": hex32(&id), "epoch": e, "signing_key": hex32(&k.0) }));
+            lines.push(format!("  cluster {} epoch {e} signing key {}", hex0x(&id), hex0x(&k.0)));
+            push(&mut json["cluster_keys"], json!({ "cluster": hex0x(&id), "epoch": e, "signing_key": hex0x(&k.0) }));
         }
     }
     Ok(Report::new(lines.join("\n"), json))
@@ -192,21 +188,21 @@ pub(crate) async fn cluster_command(client: &Client, command: ClusterCommand) ->
                     .ok_or_else(|| CliError::new("the cluster is not on chain after its block"))?;
                 let mut lines = vec![format!(
                     "cluster {} created by random dispatch in block #{}",
-                    hex32(&id.0),
+                    hex0x(&id.0),
                     included.block_number
                 )];
-                lines.extend(info.workers.iter().map(|w| format!("  worker {}", hex32(&w.0))));
-                let workers: Vec<String> = info.workers.iter().map(|w| hex32(&w.0)).collect();
+                lines.extend(info.workers.iter().map(|w| format!("  worker {}", hex0x(&w.0))));
+                let workers: Vec<String> = info.workers.iter().map(|w| hex0x(&w.0)).collect();
                 return Ok(Report::new(
                     lines.join("\n"),
-                    json!({ "cluster": hex32(&id.0), "block": included.block_number, "workers": workers }),
+                    json!({ "cluster": hex0x(&id.0), "block": included.block_number, "workers": workers }),
                 ));
             }
             let workers = workers.iter().map(|w| crate::registry::parse_identity(w)).collect::<Result<Vec<_>, _>>()?;
-            let names: Vec<String> = workers.iter().map(|w| hex32(&w.0)).collect();
+            let names: Vec<String> = workers.iter().map(|w| hex0x(&w.0)).collect();
             let (n, _) =
                 sudo(client, &suri, RuntimeCall::Contracts(contracts::Call::create_cluster { workers })).await?;
-            let id = hex32(&contracts::cluster_id(count).0);
+            let id = hex0x(&contracts::cluster_id(count).0);
             Ok(Report::new(
                 format!("cluster {id} created in block #{n}"),
                 json!({ "cluster": id, "block": n, "workers": names }),
@@ -228,15 +224,15 @@ pub(crate) async fn cluster_command(client: &Client, command: ClusterCommand) ->
             Ok(Report::new(
                 format!(
                     "replica {} of cluster {} replaced by {} in block #{}",
-                    hex32(&worker.0),
-                    hex32(&id.0),
-                    hex32(&new.0),
+                    hex0x(&worker.0),
+                    hex0x(&id.0),
+                    hex0x(&new.0),
                     included.block_number
                 ),
                 json!({
-                    "cluster": hex32(&id.0),
-                    "replaced": hex32(&worker.0),
-                    "by": hex32(&new.0),
+                    "cluster": hex0x(&id.0),
+                    "replaced": hex0x(&worker.0),
+                    "by": hex0x(&new.0),
                     "block": included.block_number,
                 }),
             ))
@@ -245,38 +241,38 @@ pub(crate) async fn cluster_command(client: &Client, command: ClusterCommand) ->
             let id = parse_cluster(&id)?;
             let info: contracts::ClusterInfo = get(client, &contracts::keys::cluster(&id))
                 .await?
-                .ok_or_else(|| CliError::new(format!("no cluster {}", hex32(&id.0))))?;
+                .ok_or_else(|| CliError::new(format!("no cluster {}", hex0x(&id.0))))?;
             let key: Option<(u32, sr25519::Public)> = get(client, &contracts::keys::cluster_pubkey(&id)).await?;
-            let mut lines = vec![format!("cluster {}", hex32(&id.0)), format!("  epoch: {}", info.epoch)];
-            lines.push(format!("  signing key: {}", key.map_or("not published yet".to_string(), |(_, k)| hex32(&k.0))));
+            let mut lines = vec![format!("cluster {}", hex0x(&id.0)), format!("  epoch: {}", info.epoch)];
+            lines.push(format!("  signing key: {}", key.map_or("not published yet".to_string(), |(_, k)| hex0x(&k.0))));
             let ecdh: Option<[u8; 32]> = get(client, &contracts::keys::cluster_ecdh(&id)).await?;
-            lines.push(format!("  x25519 key: {}", ecdh.map_or("not published yet".to_string(), |k| hex32(&k))));
+            lines.push(format!("  x25519 key: {}", ecdh.map_or("not published yet".to_string(), |k| hex0x(&k))));
             lines.push("  workers:".into());
-            lines.extend(info.workers.iter().map(|w| format!("    {}", hex32(&w.0))));
+            lines.extend(info.workers.iter().map(|w| format!("    {}", hex0x(&w.0))));
             let state: Option<contracts::CommitState> = get(client, &contracts::keys::commit_state(&id)).await?;
             let state = state.unwrap_or_default();
             lines.push(format!(
                 "  committed: block #{} root {} ({} delta records)",
                 state.block,
-                hex32(&state.state_root.0),
+                hex0x(&state.state_root.0),
                 state.deltas
             ));
             let contracts_of: Vec<H256> =
                 get(client, &contracts::keys::cluster_contracts(&id)).await?.unwrap_or_default();
             lines.push(format!("  contracts: {}", contracts_of.len()));
-            lines.extend(contracts_of.iter().map(|c| format!("    {}", hex32(&c.0))));
+            lines.extend(contracts_of.iter().map(|c| format!("    {}", hex0x(&c.0))));
             let frozen: Option<u32> = get(client, &contracts::keys::frozen(&id)).await?;
             if let Some(block) = frozen {
                 lines.push(format!("  FROZEN since block #{block} (a replica diverged)"));
             }
             let json = json!({
-                "cluster": hex32(&id.0),
+                "cluster": hex0x(&id.0),
                 "epoch": info.epoch,
-                "signing_key": key.map(|(_, k)| hex32(&k.0)),
-                "x25519_key": ecdh.map(|k| hex32(&k)),
-                "workers": info.workers.iter().map(|w| hex32(&w.0)).collect::<Vec<_>>(),
-                "committed": { "block": state.block, "state_root": hex32(&state.state_root.0), "deltas": state.deltas },
-                "contracts": contracts_of.iter().map(|c| hex32(&c.0)).collect::<Vec<_>>(),
+                "signing_key": key.map(|(_, k)| hex0x(&k.0)),
+                "x25519_key": ecdh.map(|k| hex0x(&k)),
+                "workers": info.workers.iter().map(|w| hex0x(&w.0)).collect::<Vec<_>>(),
+                "committed": { "block": state.block, "state_root": hex0x(&state.state_root.0), "deltas": state.deltas },
+                "contracts": contracts_of.iter().map(|c| hex0x(&c.0)).collect::<Vec<_>>(),
                 "frozen_since": frozen,
             });
             Ok(Report::new(lines.join("\n"), json))

@@ -80,11 +80,6 @@ impl Abi {
         Ok(Self(value))
     }
 
-    /// An ABI describing no types: only built-in ones decode.
-    pub fn empty() -> Self {
-        Self(json!({ "abi_version": 1 }))
-    }
-
     /// The constructor's arguments.
     pub fn constructor_args(&self) -> Vec<(String, String)> {
         args_of(&self.0["constructor"]["args"])
@@ -543,12 +538,6 @@ pub fn encode_value(ty: &str, v: &Value, out: &mut Vec<u8>) -> std::result::Resu
             }
         }
     }
-}
-
-/// Decodes SCALE `ty` (built-in types only) into JSON; see
-/// [`Abi::decode_all`] for the contract's own types.
-pub fn decode_value(ty: &str, input: &mut &[u8]) -> std::result::Result<Value, String> {
-    Abi::empty().decode(ty, input, 0).map(|d| d.to_json())
 }
 
 #[cfg(test)]

@@ -114,16 +114,6 @@ impl CommandReport {
     pub fn per_second(&self) -> u128 {
         per_second(self.committed, self.elapsed)
     }
-
-    /// Commands the chain refused.
-    pub fn refused_count(&self) -> usize {
-        self.refused.values().sum()
-    }
-
-    /// Submissions the pool rejected.
-    pub fn rejected_count(&self) -> usize {
-        self.rejected.values().sum()
-    }
 }
 
 /// `{total} ({reason}: {n}, …)`, or `0`.
@@ -184,11 +174,6 @@ fn back_pressure(e: &Error) -> bool {
         Error::Node { code: 1010, data: Some(data), .. } => data.contains("valid in the future"),
         _ => false,
     }
-}
-
-/// The hash a block's extrinsic is known by (BLAKE2-256 of its encoding).
-fn extrinsic_hash(xt: &OpaqueExtrinsic) -> H256 {
-    H256(umbra_crypto::hashing::blake2_256(&parity_scale_codec::Encode::encode(xt)))
 }
 
 async fn finalized_number(client: &Client) -> Result<u32> {
@@ -264,7 +249,7 @@ pub async fn commands(client: &Client, load: &CommandLoad, mut progress: impl Fn
         progress(Step::Sealed { done: sealed, total: count as usize });
     }
     let prepare = prepared.elapsed();
-    let ours: BTreeSet<H256> = queues.iter().flatten().map(extrinsic_hash).collect();
+    let ours: BTreeSet<H256> = queues.iter().flatten().map(OpaqueExtrinsic::hash).collect();
 
     let start_block = finalized_number(client).await?;
     let started = now();
@@ -335,7 +320,7 @@ pub async fn commands(client: &Client, load: &CommandLoad, mut progress: impl Fn
                             body = client.block(hash).await?;
                         }
                         let xt = body.as_ref().and_then(|b| b.extrinsics.get(index as usize));
-                        if xt.is_some_and(|xt| ours.contains(&extrinsic_hash(xt))) {
+                        if xt.is_some_and(|xt| ours.contains(&xt.hash())) {
                             *refused.entry(crate::describe_error(dispatch_error)).or_default() += 1;
                         }
                     }

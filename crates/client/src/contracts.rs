@@ -19,7 +19,7 @@ use umbra_runtime::modules::{
     registry,
 };
 
-pub use crate::abi::{call_input, decode_value, encode_args, encode_value, Abi, AbiMethod, Decoded};
+pub use crate::abi::{call_input, encode_args, encode_value, Abi, AbiMethod, Decoded};
 use crate::{Client, Error, Result};
 
 /// Largest response accepted from a worker.

@@ -433,7 +433,7 @@ impl Client {
         timeout: Duration,
         mut progress: impl FnMut(&Status),
     ) -> Result<Included> {
-        let tx_hash = umbra_primitives::blake2_256(&xt.encode());
+        let tx_hash = xt.hash();
         let mut sub = self.submit_and_watch(xt).await?;
         let finalized = tokio::time::timeout(timeout, async {
             loop {

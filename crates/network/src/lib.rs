@@ -106,8 +106,7 @@ impl NetworkHandle {
 /// What identify says this node speaks: `/umbra/1/0x<genesis>`. A peer
 /// whose identify names another genesis is refused as soon as it is heard.
 fn identify_version(genesis: &H256) -> String {
-    let hex: String = genesis.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
-    format!("/umbra/1/0x{hex}")
+    format!("/umbra/1/0x{}", status::hex_of(genesis.as_bytes()))
 }
 
 /// The peer id of the node key `secret`.
@@ -200,13 +199,13 @@ struct Network {
 }
 
 impl Network {
-    fn update(&self, f: impl FnOnce(&mut Shared)) {
+    fn update<T>(&self, f: impl FnOnce(&mut Shared) -> T) -> T {
         let mut shared = self.shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        f(&mut shared);
+        f(&mut shared)
     }
 
     fn listening(&self) -> usize {
-        self.shared.lock().map(|s| s.listening.len()).unwrap_or(0)
+        self.update(|s| s.listening.len())
     }
 
     /// A peer that is not of this chain: dropped and remembered as such.

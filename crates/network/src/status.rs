@@ -28,7 +28,8 @@ pub fn protocol(genesis: &H256) -> libp2p::StreamProtocol {
     libp2p::StreamProtocol::try_from_owned(name).unwrap_or(libp2p::StreamProtocol::new("/umbra/status/1"))
 }
 
-fn hex_of(bytes: &[u8]) -> String {
+/// Lower-case hex of `bytes`, as the protocol names carry the genesis.
+pub(crate) fn hex_of(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -19,6 +19,12 @@ impl OpaqueExtrinsic {
     pub fn from_encoded(encoded: &[u8], max_len: usize) -> crate::Result<Self> {
         crate::decode_bounded(encoded, max_len)
     }
+
+    /// The hash a transaction is known by (pool, RPC, blocks): BLAKE2-256
+    /// of its full encoding.
+    pub fn hash(&self) -> H256 {
+        crate::blake2_256(&self.encode())
+    }
 }
 
 /// A block: header and extrinsics.

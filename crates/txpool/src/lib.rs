@@ -24,7 +24,6 @@ use std::{
     sync::Mutex,
 };
 
-use parity_scale_codec::Encode;
 use tokio::sync::mpsc;
 use umbra_primitives::{block::OpaqueExtrinsic, BlockNumber, H256};
 use umbra_runtime::{
@@ -34,7 +33,7 @@ use umbra_runtime::{
 
 /// A transaction's hash: BLAKE2b-256 of its full encoding.
 pub fn tx_hash(xt: &OpaqueExtrinsic) -> H256 {
-    umbra_primitives::blake2_256(&xt.encode())
+    xt.hash()
 }
 
 /// Validates a transaction against the state of a block.
@@ -198,7 +197,7 @@ impl Inner {
         })
     }
 
-    /// Tags `hash` requires that neither the chain provides.
+    /// How many tags `tx` requires that the chain does not provide.
     fn unmet(&self, tx: &Tx) -> usize {
         tx.valid.requires.iter().filter(|tag| !self.pruned.contains_key(*tag)).count()
     }

@@ -43,6 +43,18 @@ fn drain(rx: &mut tokio::sync::mpsc::UnboundedReceiver<TxStatus>) -> Vec<TxStatu
     out
 }
 
+/// The ready transactions' hashes, in inclusion order.
+fn ready_order<V: Validator>(pool: &Pool<V>) -> Vec<H256> {
+    pool.ready().into_iter().map(|(h, _)| h).collect()
+}
+
+/// Produces a block with `txs` on the test chain; its (hash, number).
+fn next_block(v: &ChainValidator, txs: Vec<OpaqueExtrinsic>) -> (H256, BlockNumber) {
+    let mut chain = v.0.lock().unwrap();
+    chain.produce(txs);
+    (chain.head_hash(), chain.head.number)
+}
+
 #[test]
 fn nonce_order_and_priority() {
     let v = setup();
@@ -57,7 +69,7 @@ fn nonce_order_and_priority() {
     assert_eq!(pool.status(), (3, 0));
     // A tipped independent transaction goes first; Alice's chain stays in order.
     let bob = pool.submit(H256::zero(), 0, tx(v, "Bob", 0, 10 * UMB / 1000)).unwrap();
-    let order: Vec<H256> = pool.ready().into_iter().map(|(h, _)| h).collect();
+    let order = ready_order(&pool);
     assert_eq!(order, vec![bob, h0, h1, h2]);
     assert_eq!(pool.submit(H256::zero(), 0, a2), Err(PoolError::AlreadyImported(h2)));
     assert_eq!(pool.pending().len(), 4);
@@ -109,11 +121,7 @@ fn inclusion_revalidation_and_finality() {
     pool.submit(H256::zero(), 0, b0.clone()).unwrap();
     // Bob's transaction is included by someone else's block (a replay of the
     // same bytes), Alice's first one too.
-    let (block, number) = {
-        let mut chain = v.0.lock().unwrap();
-        chain.produce(vec![a0.clone(), b0.clone()]);
-        (chain.head_hash(), chain.head.number)
-    };
+    let (block, number) = next_block(v, vec![a0.clone(), b0.clone()]);
     pool.on_new_best(block, number, &[a0, b0], vec![]);
     assert_eq!(drain(&mut w0), vec![TxStatus::Ready, TxStatus::InBlock(block)]);
     // Alice's nonce-1 transaction is still there and now needs nothing.
@@ -122,14 +130,7 @@ fn inclusion_revalidation_and_finality() {
     pool.on_finalized(&[block]);
     assert_eq!(drain(&mut w0), vec![TxStatus::Finalized(block)]);
     // A block that includes a1 elsewhere makes the pooled copy stale: invalid.
-    {
-        let mut chain = v.0.lock().unwrap();
-        chain.produce(vec![a1.clone()]);
-    }
-    let (block2, number2) = {
-        let chain = v.0.lock().unwrap();
-        (chain.head_hash(), chain.head.number)
-    };
+    let (block2, number2) = next_block(v, vec![a1.clone()]);
     pool.on_new_best(block2, number2, &[], vec![]);
     assert_eq!(drain(&mut w1), vec![TxStatus::Invalid]);
     assert_eq!(pool.status(), (0, 0));
@@ -147,17 +148,12 @@ fn future_transactions_behind_a_gap_are_dropped_after_future_blocks() {
     let (stranded, mut w) = pool.submit_and_watch(H256::zero(), 0, tx(v, "Dave", 1, 0)).unwrap();
     assert_eq!(drain(&mut w), vec![TxStatus::Future]);
     assert_eq!(pool.submit(H256::zero(), 0, tx(v, "Eve", 1, 0)), Err(PoolError::ImmediatelyDropped));
-    let head = |v: &ChainValidator| {
-        let mut chain = v.0.lock().unwrap();
-        chain.produce(vec![]);
-        (chain.head_hash(), chain.head.number)
-    };
     for _ in 0..3 {
-        let (hash, number) = head(v);
+        let (hash, number) = next_block(v, vec![]);
         pool.on_new_best(hash, number, &[], vec![]);
         assert_eq!(pool.status(), (0, 1), "still waiting at #{number}");
     }
-    let (hash, number) = head(v);
+    let (hash, number) = next_block(v, vec![]);
     pool.on_new_best(hash, number, &[], vec![]);
     assert_eq!(drain(&mut w), vec![TxStatus::Dropped]);
     assert_eq!(pool.status(), (0, 0));
@@ -199,7 +195,7 @@ fn a_late_block_notice_does_not_judge_newer_transactions() {
     pool.on_new_best(H256::repeat_byte(4), 4, &[], vec![]);
     assert_eq!(pool.status(), (1, 0), "kept");
     pool.on_new_best(H256::repeat_byte(6), 6, &[], vec![]);
-    assert_eq!(pool.ready().into_iter().map(|(h, _)| h).collect::<Vec<_>>(), vec![hash]);
+    assert_eq!(ready_order(&pool), vec![hash]);
     assert!(drain(&mut w).is_empty());
 }
 
@@ -215,7 +211,7 @@ fn a_stale_transaction_leaves_as_included() {
     let h0 = pool.submit(H256::zero(), 0, a0).unwrap();
     let h1 = pool.submit(H256::zero(), 0, a1).unwrap();
     pool.remove_invalid(&[(h0, InvalidTransaction::Stale.into())]);
-    assert_eq!(pool.ready().into_iter().map(|(h, _)| h).collect::<Vec<_>>(), vec![h1]);
+    assert_eq!(ready_order(&pool), vec![h1]);
     assert_eq!(pool.status(), (1, 0));
 }
 
@@ -231,12 +227,8 @@ fn own_blocks_take_their_transactions_out_at_once() {
     let h1 = pool.submit(H256::zero(), 0, a1).unwrap();
     drain(&mut w0);
     pool.remove_included(&[h0]);
-    assert_eq!(pool.ready().into_iter().map(|(h, _)| h).collect::<Vec<_>>(), vec![h1]);
-    let (hash, number) = {
-        let mut chain = v.0.lock().unwrap();
-        chain.produce(vec![a0.clone()]);
-        (chain.head_hash(), chain.head.number)
-    };
+    assert_eq!(ready_order(&pool), vec![h1]);
+    let (hash, number) = next_block(v, vec![a0.clone()]);
     pool.on_new_best(hash, number, &[a0], vec![]);
     assert_eq!(drain(&mut w0), vec![TxStatus::InBlock(hash)]);
     assert_eq!(pool.status(), (1, 0));
@@ -254,5 +246,5 @@ fn a_returning_transaction_takes_its_tag_back_from_the_chain() {
     let h1 = pool.submit(H256::zero(), 0, a1).unwrap();
     pool.remove_included(&[h0]);
     assert_eq!(pool.submit(H256::zero(), 0, a0).unwrap(), h0, "back, as after a retraction");
-    assert_eq!(pool.ready().into_iter().map(|(h, _)| h).collect::<Vec<_>>(), vec![h0, h1]);
+    assert_eq!(ready_order(&pool), vec![h0, h1]);
 }
