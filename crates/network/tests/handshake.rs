@@ -1,6 +1,6 @@
 //! Three nodes on loopback: two of one chain find each other through a
 //! bootnode and list each other with their best blocks; one of another
-//! chain dials in and is refused by both sides, never listed.
+//! chain dials in and is refused, never listed on either side.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::{sync::Arc, time::Duration};
@@ -45,9 +45,12 @@ async fn peers_of_one_chain_meet_and_another_chain_is_refused() {
 
     let other = H256([2; 32]);
     let (c, task_c) = start(config(3, other, vec![address_of(&a)]), status(other, 9), stopped).await.unwrap();
-    until("A and C to refuse each other", || {
+    // Whichever of A and C hears the other's identify first drops the
+    // connection, and the other may never hear: one refusal is certain,
+    // and neither side ever lists the other.
+    until("A or C to refuse the other", || {
         a.refused().iter().any(|(p, _)| *p == c.local_peer_id())
-            && c.refused().iter().any(|(p, _)| *p == a.local_peer_id())
+            || c.refused().iter().any(|(p, _)| *p == a.local_peer_id())
     })
     .await;
     assert!(a.peers().iter().all(|p| p.id != c.local_peer_id()), "C is never A's peer");
