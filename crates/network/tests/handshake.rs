@@ -9,7 +9,7 @@ use umbra_network::{peer_id_of, start, Config, NetworkHandle, Protocol, Status};
 use umbra_primitives::H256;
 
 fn config(seed: u8, genesis: H256, bootnodes: Vec<umbra_network::Multiaddr>) -> Config {
-    Config { secret: [seed; 32], listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()], bootnodes, genesis }
+    Config { bootnodes, ..Config::new([seed; 32], genesis, vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()]) }
 }
 
 fn status(genesis: H256, best_number: u32) -> umbra_network::StatusSource {
@@ -33,9 +33,9 @@ fn address_of(node: &NetworkHandle) -> umbra_network::Multiaddr {
 async fn peers_of_one_chain_meet_and_another_chain_is_refused() {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let genesis = H256([1; 32]);
-    let (a, task_a) = start(config(1, genesis, vec![]), status(genesis, 5), stopped.clone()).await.unwrap();
+    let (a, _ea, task_a) = start(config(1, genesis, vec![]), status(genesis, 5), stopped.clone()).await.unwrap();
     assert_eq!(a.local_peer_id(), peer_id_of([1; 32]).unwrap(), "the peer id is the node key's");
-    let (b, task_b) =
+    let (b, _eb, task_b) =
         start(config(2, genesis, vec![address_of(&a)]), status(genesis, 7), stopped.clone()).await.unwrap();
     until("A and B to list each other", || {
         a.peers().iter().any(|p| p.id == b.local_peer_id() && p.best_number == 7)
@@ -44,7 +44,7 @@ async fn peers_of_one_chain_meet_and_another_chain_is_refused() {
     .await;
 
     let other = H256([2; 32]);
-    let (c, task_c) = start(config(3, other, vec![address_of(&a)]), status(other, 9), stopped).await.unwrap();
+    let (c, _ec, task_c) = start(config(3, other, vec![address_of(&a)]), status(other, 9), stopped).await.unwrap();
     // Whichever of A and C hears the other's identify first drops the
     // connection, and the other may never hear: one refusal is certain,
     // and neither side ever lists the other.
