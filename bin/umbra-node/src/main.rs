@@ -150,9 +150,39 @@ struct RunArgs {
     /// Serve Prometheus metrics on this port (localhost).
     #[arg(long)]
     prometheus_port: Option<u16>,
-    /// File holding the 32-byte network key.
+    /// File holding the 32-byte network key (generated on first start).
     #[arg(long)]
     node_key_file: Option<PathBuf>,
+    /// Peer-to-peer port: listens on /ip4/0.0.0.0/tcp/PORT (127.0.0.1 on
+    /// development chains). Default 30333; on development chains a free port.
+    #[arg(long)]
+    port: Option<u16>,
+    /// Multiaddrs to listen on instead (`/ip4/127.0.0.1/tcp/30333`).
+    #[arg(long, num_args = 1..)]
+    listen_addr: Vec<String>,
+    /// Multiaddrs this node is reachable at, told to peers.
+    #[arg(long, num_args = 1..)]
+    public_addr: Vec<String>,
+    /// Peers to connect to at start (`/ip4/…/tcp/…/p2p/<peer id>`), with the
+    /// chain spec's `bootNodes`.
+    #[arg(long, num_args = 1..)]
+    bootnodes: Vec<String>,
+    /// Peers always kept connected (`/ip4/…/tcp/…/p2p/<peer id>`).
+    #[arg(long, num_args = 1..)]
+    reserved_nodes: Vec<String>,
+    /// Connect to and accept only the reserved nodes.
+    #[arg(long)]
+    reserved_only: bool,
+    /// Most inbound peers (reserved nodes not counted).
+    #[arg(long, default_value_t = 25)]
+    in_peers: u32,
+    /// Most outbound peers (reserved nodes not counted).
+    #[arg(long, default_value_t = 8)]
+    out_peers: u32,
+    /// RPC methods served: `auto` (unsafe ones only on a loopback server),
+    /// `safe` or `unsafe`.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "safe", "unsafe"])]
+    rpc_methods: String,
     /// State pruning: `archive` or the number of finalized blocks to keep.
     #[arg(long, default_value = "256")]
     pruning: Pruning,
@@ -308,6 +338,34 @@ fn run_node(args: RunArgs) -> Result<(), String> {
         }
         None => None,
     };
+    let development = spec.chain_type == "Development";
+    let multiaddrs = |flag: &str, list: &[String]| -> Result<Vec<umbra_network::Multiaddr>, String> {
+        list.iter().map(|a| a.parse().map_err(|e| format!("--{flag} `{a}`: not a multiaddr ({e})"))).collect()
+    };
+    let listen = if args.listen_addr.is_empty() {
+        let ip = if development { "127.0.0.1" } else { "0.0.0.0" };
+        let port = args.port.unwrap_or(if development { 0 } else { 30333 });
+        vec![format!("/ip4/{ip}/tcp/{port}")]
+    } else {
+        args.listen_addr.clone()
+    };
+    let network = umbra_node::NetworkConfig {
+        listen: multiaddrs("listen-addr", &listen)?,
+        public: multiaddrs("public-addr", &args.public_addr)?,
+        bootnodes: multiaddrs("bootnodes", &args.bootnodes)?,
+        reserved: multiaddrs("reserved-nodes", &args.reserved_nodes)?,
+        reserved_only: args.reserved_only,
+        in_peers: args.in_peers,
+        out_peers: args.out_peers,
+    };
+    for address in network.bootnodes.iter().chain(&network.reserved) {
+        umbra_network::peer_of(address).map_err(|e| e.to_string())?;
+    }
+    let rpc_unsafe = match args.rpc_methods.as_str() {
+        "unsafe" => true,
+        "safe" => false,
+        _ => !args.rpc_external,
+    };
     let gossip = args.gossip_duration_ms.unwrap_or(if spec.chain_type == "Development" { 200 } else { 1000 });
     let config = NodeConfig {
         spec,
@@ -324,6 +382,8 @@ fn run_node(args: RunArgs) -> Result<(), String> {
         },
         grandpa: umbra_consensus::grandpa::Config { gossip_duration: Duration::from_millis(gossip) },
         node_key_file: args.node_key_file,
+        network: Some(network),
+        rpc_unsafe,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
     runtime.block_on(async move {

@@ -133,17 +133,70 @@ pub struct RoundSummary {
 /// Reads the running voter's round state.
 type VoterStateReader = Box<dyn finality_grandpa::voter::VoterState<ed25519::Public> + Send + Sync>;
 
+/// Rounds ahead of the voter's best round whose votes are kept until the
+/// round starts (a faster voter's votes arrive before ours begins).
+pub const FUTURE_ROUNDS: u64 = 8;
+/// Most buffered future votes.
+const MAX_FUTURE_VOTES: usize = 4096;
+
+/// What became of a vote from the network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VoteOutcome {
+    /// Fed to its round.
+    Imported,
+    /// For a round that has not started here: kept until it does. `behind`
+    /// says the round is far enough ahead that this node should catch up.
+    Buffered {
+        /// Whether to ask for a catch-up.
+        behind: bool,
+    },
+    /// For a round this node has left, another set, or before the voter runs.
+    Stale,
+}
+
+/// Why a vote, a catch-up or a justification from the network was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    /// Signed by a key that is not a voter of the set.
+    #[error("not a voter of the set")]
+    NotAVoter,
+    /// The signature does not verify for the round and set.
+    #[error("bad signature")]
+    BadSignature,
+    /// The message does not decode or exceeds its bounds.
+    #[error("undecodable: {0}")]
+    Undecodable(String),
+    /// The justification does not verify.
+    #[error("bad justification: {0}")]
+    BadJustification(String),
+}
+
+type GlobalIn = CommunicationIn<H256, BlockNumber, ed25519::Signature, ed25519::Public>;
+
 /// Shared access to the running voter: votes in and out, state for RPC.
 pub struct GrandpaHandle {
     outgoing: broadcast::Sender<(SetId, u64, SignedVote)>,
+    finalized: broadcast::Sender<LatestJustification>,
     rounds: Mutex<BTreeMap<u64, mpsc::UnboundedSender<SignedVote>>>,
+    future: Mutex<BTreeMap<u64, Vec<SignedVote>>>,
+    global: Mutex<Option<mpsc::UnboundedSender<GlobalIn>>>,
     current: Mutex<Option<(AuthoritySet, VoterStateReader)>>,
+    set_changed: Notify,
 }
 
 impl GrandpaHandle {
     fn new() -> Self {
         let (outgoing, _) = broadcast::channel(1024);
-        GrandpaHandle { outgoing, rounds: Mutex::new(BTreeMap::new()), current: Mutex::new(None) }
+        let (finalized, _) = broadcast::channel(64);
+        GrandpaHandle {
+            outgoing,
+            finalized,
+            rounds: Mutex::new(BTreeMap::new()),
+            future: Mutex::new(BTreeMap::new()),
+            global: Mutex::new(None),
+            current: Mutex::new(None),
+            set_changed: Notify::new(),
+        }
     }
 
     /// Votes this node signs, for a network layer to gossip.
@@ -151,26 +204,119 @@ impl GrandpaHandle {
         self.outgoing.subscribe()
     }
 
-    /// A vote from another voter: checked against the current set and round
-    /// signature payload, then fed to the round.
-    pub fn import_vote(&self, set_id: SetId, round: u64, vote: SignedVote) -> Result<(), Error> {
-        let set = self.current_set().ok_or_else(|| Error::Grandpa("voter not running".into()))?;
-        if set.set_id != set_id {
-            return Err(Error::Grandpa(format!("vote for set {set_id}, current set is {}", set.set_id)));
-        }
+    /// Justifications of the blocks this node's voter finalizes, for a
+    /// network layer to gossip as commits.
+    pub fn finalized(&self) -> broadcast::Receiver<LatestJustification> {
+        self.finalized.subscribe()
+    }
+
+    /// Tells the voter that the authority set changed under it (a
+    /// justification imported from the network enacted a change).
+    pub fn notify_set_changed(&self) {
+        self.set_changed.notify_one();
+    }
+
+    /// The voter's best round (0 before it runs).
+    pub fn best_round(&self) -> u64 {
+        self.rounds.lock().ok().and_then(|r| r.keys().next_back().copied()).unwrap_or(0)
+    }
+
+    /// Checks `vote` (voter of `set`, signature for `round`).
+    fn check_vote(set: &AuthoritySet, round: u64, vote: &SignedVote) -> Result<(), Refused> {
         if !set.authorities.iter().any(|(id, _)| *id == vote.id) {
-            return Err(Error::Grandpa("vote from a non-voter".into()));
+            return Err(Refused::NotAVoter);
         }
-        let payload = umbra_primitives::grandpa::localized_payload(round, set_id, &vote.message);
+        let payload = umbra_primitives::grandpa::localized_payload(round, set.set_id, &vote.message);
         if !ed25519::verify(&vote.signature, &payload, &vote.id) {
-            return Err(Error::Grandpa("bad vote signature".into()));
-        }
-        if let Ok(rounds) = self.rounds.lock() {
-            if let Some(sender) = rounds.get(&round) {
-                let _ = sender.unbounded_send(vote);
-            }
+            return Err(Refused::BadSignature);
         }
         Ok(())
+    }
+
+    /// A vote from another voter: checked against the current set and the
+    /// round's signature payload, then fed to its round, or kept if the
+    /// round has not started here yet.
+    pub fn import_vote(&self, set_id: SetId, round: u64, vote: SignedVote) -> Result<VoteOutcome, Refused> {
+        let Some(set) = self.current_set() else { return Ok(VoteOutcome::Stale) };
+        if set.set_id != set_id {
+            return Ok(VoteOutcome::Stale);
+        }
+        Self::check_vote(&set, round, &vote)?;
+        let Ok(rounds) = self.rounds.lock() else { return Ok(VoteOutcome::Stale) };
+        if let Some(sender) = rounds.get(&round) {
+            let _ = sender.unbounded_send(vote);
+            return Ok(VoteOutcome::Imported);
+        }
+        let best = rounds.keys().next_back().copied().unwrap_or(0);
+        drop(rounds);
+        if round <= best {
+            return Ok(VoteOutcome::Stale);
+        }
+        let behind = round >= best + 2;
+        if round <= best + FUTURE_ROUNDS {
+            if let Ok(mut future) = self.future.lock() {
+                let held: usize = future.values().map(Vec::len).sum();
+                let entry = future.entry(round).or_default();
+                if held < MAX_FUTURE_VOTES && !entry.contains(&vote) {
+                    entry.push(vote);
+                }
+            }
+        }
+        Ok(VoteOutcome::Buffered { behind })
+    }
+
+    /// Answers a catch-up request: our last completed round of `set_id`,
+    /// if it is after `round`.
+    pub fn catch_up_answer(chain: &Chain, set_id: SetId, round: u64) -> Result<Option<CatchUpMessage>, Error> {
+        let completed = chain.db().aux(AUX_COMPLETED)?.and_then(|b| CompletedRound::decode(&mut &b[..]).ok());
+        Ok(completed.filter(|c| c.set_id == set_id && c.round > round).map(|c| CatchUpMessage {
+            set_id: c.set_id,
+            round: c.round,
+            base: c.base,
+            votes: c.votes,
+        }))
+    }
+
+    /// A catch-up from the network: every vote checked, then given to the
+    /// voter, which moves on to the round after it if the votes make that
+    /// round completable.
+    pub fn import_catch_up(&self, message: CatchUpMessage) -> Result<bool, Refused> {
+        let Some(set) = self.current_set() else { return Ok(false) };
+        if set.set_id != message.set_id || message.round <= self.best_round() {
+            return Ok(false);
+        }
+        let (mut prevotes, mut precommits) = (Vec::new(), Vec::new());
+        for vote in &message.votes {
+            Self::check_vote(&set, message.round, vote)?;
+            match &vote.message {
+                Message::Prevote(p) => prevotes.push(finality_grandpa::SignedPrevote {
+                    prevote: p.clone(),
+                    signature: vote.signature,
+                    id: vote.id,
+                }),
+                Message::Precommit(p) => precommits.push(finality_grandpa::SignedPrecommit {
+                    precommit: p.clone(),
+                    signature: vote.signature,
+                    id: vote.id,
+                }),
+                Message::PrimaryPropose(_) => {}
+            }
+        }
+        let catch_up = finality_grandpa::CatchUp {
+            round_number: message.round,
+            prevotes,
+            precommits,
+            base_hash: message.base.0,
+            base_number: message.base.1,
+        };
+        let Ok(global) = self.global.lock() else { return Ok(false) };
+        match global.as_ref() {
+            Some(sender) => {
+                let sent = sender.unbounded_send(CommunicationIn::CatchUp(catch_up, finality_grandpa::voter::Callback::Blank));
+                Ok(sent.is_ok())
+            }
+            None => Ok(false),
+        }
     }
 
     /// The current authority set, if the voter runs.
@@ -331,7 +477,9 @@ impl Sink<Message<H256, BlockNumber>> for Outgoing {
     }
 }
 
-/// Commits to other nodes (gossip arrives with the network layer; dropped here).
+/// The voter's commits: dropped, because each finalization is published
+/// with its full justification instead ([`GrandpaHandle::finalized`]),
+/// which any node verifies alone, as a light client does.
 struct CommitSink;
 
 impl Sink<CommunicationOut<H256, BlockNumber, ed25519::Signature, ed25519::Public>> for CommitSink {
@@ -353,8 +501,15 @@ impl Sink<CommunicationOut<H256, BlockNumber, ed25519::Signature, ed25519::Publi
     }
 }
 
-type CommitsIn =
-    futures::stream::Pending<Result<CommunicationIn<H256, BlockNumber, ed25519::Signature, ed25519::Public>, Error>>;
+/// Catch-ups from the network, checked by [`GrandpaHandle::import_catch_up`].
+struct GlobalStream(mpsc::UnboundedReceiver<GlobalIn>);
+
+impl Stream for GlobalStream {
+    type Item = Result<GlobalIn, Error>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.0.poll_next_unpin(cx).map(|m| m.map(Ok))
+    }
+}
 
 impl GrandpaChain<H256, BlockNumber> for Env {
     fn ancestry(&self, base: H256, block: H256) -> Result<Vec<H256>, finality_grandpa::Error> {
@@ -405,29 +560,148 @@ impl Env {
         let justification = justification::build(&self.chain, round, commit)?;
         justification::verify(&justification, hash, number, self.set.set_id, &self.set.authorities)
             .map_err(|e| Error::Grandpa(format!("own justification invalid: {e}")))?;
-        let encoded = justification.encode();
-        let header = self.chain.expect_header(&hash)?;
-        let change = header.grandpa_logs().find_map(|l| match l {
-            Ok(ConsensusLog::ScheduledChange(c)) => Some(c),
-            _ => None,
-        });
-        let store = should_store_justification(finalized.number, number, change.is_some());
-        self.chain.finalize(hash, store.then_some(encoded.as_slice()))?;
-        let latest =
-            LatestJustification { block: BlockRef { hash, number }, justification: encoded, set_id: self.set.set_id };
-        self.chain.db().put_aux(AUX_LATEST, &latest.encode())?;
-        if let Some(change) = change {
-            let next = AuthoritySet {
-                set_id: self.set.set_id + 1,
-                authorities: change.next_authorities,
-                base: BlockRef { hash, number },
-            };
-            tracing::info!(target: "umbra::grandpa", set_id = next.set_id, voters = next.authorities.len(), number, "authority set changed");
-            self.chain.db().put_aux(AUX_SET, &next.encode())?;
+        let latest = enact(&self.chain, &self.set, BlockRef { hash, number }, justification.encode())?;
+        let changed = latest.1;
+        let _ = self.handle.finalized.send(latest.0);
+        if changed {
             self.set_changed.notify_one();
         }
         Ok(())
     }
+}
+
+/// Finalizes `block` with its verified `justification` under `set`: stores
+/// the justification by the storage rule, records it as the latest, and
+/// enacts a set change the block schedules. Returns the latest justification
+/// and whether the set changed.
+fn enact(
+    chain: &Chain,
+    set: &AuthoritySet,
+    block: BlockRef,
+    justification: Vec<u8>,
+) -> Result<(LatestJustification, bool), Error> {
+    let finalized = chain.finalized()?;
+    let header = chain.expect_header(&block.hash)?;
+    let change = header.grandpa_logs().find_map(|l| match l {
+        Ok(ConsensusLog::ScheduledChange(c)) => Some(c),
+        _ => None,
+    });
+    let store = should_store_justification(finalized.number, block.number, change.is_some());
+    chain.finalize(block.hash, store.then_some(justification.as_slice()))?;
+    let latest = LatestJustification { block, justification, set_id: set.set_id };
+    chain.db().put_aux(AUX_LATEST, &latest.encode())?;
+    let changed = match change {
+        Some(change) => {
+            let next = AuthoritySet { set_id: set.set_id + 1, authorities: change.next_authorities, base: block };
+            tracing::info!(target: "umbra::grandpa", set_id = next.set_id, voters = next.authorities.len(), number = block.number, "authority set changed");
+            chain.db().put_aux(AUX_SET, &next.encode())?;
+            true
+        }
+        None => false,
+    };
+    Ok((latest, changed))
+}
+
+/// What importing a justification from elsewhere did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JustificationImport {
+    /// The block is now finalized (`set_changed`: it enacted a set change).
+    Finalized {
+        /// Whether the authority set changed.
+        set_changed: bool,
+    },
+    /// The block is already final.
+    AlreadyFinal,
+}
+
+/// Imports a justification of `hash` from the network or a file: verified
+/// against the authority set in force (as the light client verifies), the
+/// block must descend from the finalized block; then it is finalized as if
+/// this node's voter had finalized it. The caller tells the voter of a set
+/// change ([`GrandpaHandle::notify_set_changed`]).
+pub fn import_justification(chain: &Chain, hash: H256, bytes: &[u8]) -> Result<JustificationImport, Error> {
+    let header = chain.expect_header(&hash)?;
+    let finalized = chain.finalized()?;
+    if header.number <= finalized.number {
+        return Ok(JustificationImport::AlreadyFinal);
+    }
+    let set = load_set(chain)?;
+    justification::decode_and_verify(bytes, hash, header.number, set.set_id, &set.authorities)
+        .map_err(|e| Error::BadJustification(e.to_string()))?;
+    let (_, set_changed) = enact(chain, &set, BlockRef { hash, number: header.number }, bytes.to_vec())?;
+    Ok(JustificationImport::Finalized { set_changed })
+}
+
+/// A catch-up: the last completed round of a set with its votes.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct CatchUpMessage {
+    /// Set id.
+    pub set_id: SetId,
+    /// The completed round.
+    pub round: u64,
+    /// The round's base.
+    pub base: (H256, BlockNumber),
+    /// Its votes (prevotes and precommits).
+    pub votes: Vec<SignedVote>,
+}
+
+/// A catch-up request: the asker's set and best round.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct CatchUpRequest {
+    /// Set id.
+    pub set_id: SetId,
+    /// The asker's best round.
+    pub round: u64,
+}
+
+/// A GRANDPA message as gossiped between nodes.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum GossipMessage {
+    /// A vote of a round.
+    #[codec(index = 0)]
+    Vote {
+        /// Set id.
+        set_id: SetId,
+        /// Round.
+        round: u64,
+        /// The signed vote.
+        vote: SignedVote,
+    },
+    /// A finalized block's justification.
+    #[codec(index = 1)]
+    Commit {
+        /// Set id the justification is of.
+        set_id: SetId,
+        /// The justified block.
+        block: BlockRef,
+        /// Encoded `GrandpaJustification`.
+        justification: Vec<u8>,
+    },
+}
+
+/// Largest gossiped GRANDPA message: a justification of many voters with
+/// its ancestry headers.
+pub const MAX_GOSSIP_MESSAGE: usize = 1 << 20;
+
+impl GossipMessage {
+    /// Decodes a message exactly (no trailing bytes), within
+    /// [`MAX_GOSSIP_MESSAGE`].
+    pub fn decode_bounded(bytes: &[u8]) -> Result<Self, Refused> {
+        decode_exact(bytes, MAX_GOSSIP_MESSAGE)
+    }
+}
+
+/// Decodes a SCALE value exactly and within `bound` bytes.
+pub fn decode_exact<T: Decode>(bytes: &[u8], bound: usize) -> Result<T, Refused> {
+    if bytes.len() > bound {
+        return Err(Refused::Undecodable(format!("{} bytes, at most {bound}", bytes.len())));
+    }
+    let mut input = bytes;
+    let value = T::decode(&mut input).map_err(|e| Refused::Undecodable(e.to_string()))?;
+    if !input.is_empty() {
+        return Err(Refused::Undecodable("trailing bytes".into()));
+    }
+    Ok(value)
 }
 
 impl Environment<H256, BlockNumber> for Env {
@@ -454,6 +728,15 @@ impl Environment<H256, BlockNumber> for Env {
             // Keep the two latest rounds reachable for network votes.
             while rounds.len() > 2 {
                 rounds.pop_first();
+            }
+            // Votes that arrived before the round started here.
+            if let Ok(mut future) = self.handle.future.lock() {
+                if let Some(votes) = future.remove(&round) {
+                    for vote in votes {
+                        let _ = sender.unbounded_send(vote);
+                    }
+                }
+                future.retain(|r, _| *r > round);
             }
         }
         let gossip = self.config.gossip_duration;
@@ -586,11 +869,17 @@ pub async fn run(
             handle: handle.clone(),
             set_changed: set_changed.clone(),
         });
-        let commits_in: CommitsIn = futures::stream::pending();
+        let (global, global_rx) = mpsc::unbounded();
+        if let Ok(mut slot) = handle.global.lock() {
+            *slot = Some(global);
+        }
+        if let Ok(mut rounds) = handle.rounds.lock() {
+            rounds.clear();
+        }
         let voter = Voter::new(
             env,
             voters,
-            (commits_in, CommitSink),
+            (GlobalStream(global_rx), CommitSink),
             last_round,
             last_votes,
             last_base,
@@ -609,6 +898,7 @@ pub async fn run(
                 tokio::time::sleep(config.gossip_duration).await;
             }
             _ = set_changed.notified() => {}
+            _ = handle.set_changed.notified() => {}
             _ = shutdown.changed() => return Ok(()),
         }
     }

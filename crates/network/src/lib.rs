@@ -146,6 +146,8 @@ pub struct Peer {
     pub best_hash: H256,
     /// Whether it dialled us.
     pub inbound: bool,
+    /// Whether it says it authors and votes.
+    pub authority: bool,
 }
 
 /// What the network tells the node.
@@ -386,11 +388,13 @@ fn gossip_config() -> Result<gossipsub::Config, Error> {
         // Small networks: a mesh of whoever is there.
         .mesh_n_low(1)
         .mesh_outbound_min(0)
-        // A message's id is its publisher and its bytes: a node announcing
-        // a block it imported from another is a new message, and the same
-        // message from two peers is one.
+        // A message's id is its publisher, its sequence number and its
+        // bytes: the same message from two peers is one, and a node may
+        // publish the same bytes again (a GRANDPA vote repeated for a peer
+        // that missed it, a block it imported announced by it too).
         .message_id_fn(|message: &gossipsub::Message| {
             let mut bytes = message.source.map(|p| p.to_bytes()).unwrap_or_default();
+            bytes.extend_from_slice(&message.sequence_number.unwrap_or(0).to_le_bytes());
             bytes.extend_from_slice(message.topic.as_str().as_bytes());
             bytes.extend_from_slice(&message.data);
             MessageId::from(umbra_primitives::blake2_256(&bytes).0.to_vec())
@@ -593,7 +597,13 @@ impl Network {
             return false;
         }
         let inbound = self.connected.get(&peer).copied().unwrap_or(false);
-        let entry = Peer { id: peer, best_number: status.best_number, best_hash: status.best_hash, inbound };
+        let entry = Peer {
+            id: peer,
+            best_number: status.best_number,
+            best_hash: status.best_hash,
+            inbound,
+            authority: status.authority,
+        };
         let new = self.update(|s| {
             s.refused.remove(&peer);
             s.peers.insert(peer, entry).is_none()

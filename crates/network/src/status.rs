@@ -20,6 +20,8 @@ pub struct Status {
     pub best_number: BlockNumber,
     /// Its best block's hash.
     pub best_hash: H256,
+    /// Whether it authors and votes (`AUTHORITY` in `system_peers`).
+    pub authority: bool,
 }
 
 /// The protocol name for `genesis`.
@@ -105,7 +107,7 @@ mod tests {
     /// error, never a panic or a partial value.
     #[test]
     fn statuses_are_bounded_and_exact() {
-        let status = Status { genesis: H256([1; 32]), best_number: 7, best_hash: H256([2; 32]) };
+        let status = Status { genesis: H256([1; 32]), best_number: 7, best_hash: H256([2; 32]), authority: true };
         assert_eq!(read(status.encode()).unwrap(), status);
         let mut padded = status.encode();
         padded.push(0);

@@ -13,7 +13,7 @@ fn config(seed: u8, genesis: H256, bootnodes: Vec<umbra_network::Multiaddr>) -> 
 }
 
 fn status(genesis: H256, best_number: u32) -> umbra_network::StatusSource {
-    Arc::new(move || Status { genesis, best_number, best_hash: H256([best_number as u8; 32]) })
+    Arc::new(move || Status { genesis, best_number, best_hash: H256([best_number as u8; 32]), authority: false })
 }
 
 /// Polls `f` every 20 ms until it holds, for at most 20 s.

@@ -53,6 +53,8 @@ fn benches(c: &mut Criterion) {
         pool: umbra_txpool::Limits { max_count: ACCOUNTS * 64, max_bytes: 1 << 30, ..Default::default() },
         grandpa: umbra_consensus::grandpa::Config::default(),
         node_key_file: None,
+        network: None,
+        rpc_unsafe: false,
     };
     let node = rt.block_on(umbra_node::start(config)).unwrap();
     let url = format!("ws://{}", node.rpc_addr.unwrap());

@@ -12,7 +12,7 @@ use std::{
 };
 
 use parity_scale_codec::{Decode, Encode};
-use umbra_consensus::{grandpa, justification, Chain, Origin};
+use umbra_consensus::{grandpa, Chain, Origin};
 use umbra_primitives::{block::OpaqueExtrinsic, header::Header};
 
 use crate::Error;
@@ -66,12 +66,10 @@ pub fn import(chain: &Arc<Chain>, input: &mut dyn Read) -> Result<(u32, u32), Er
             Err(e) => return Err(Error::Import(format!("block #{number}: {e}"))),
         }
         if let Some(j) = justification {
-            let set = grandpa::load_set(chain)?;
-            justification::decode_and_verify(&j, hash, number, set.set_id, &set.authorities)
+            // Verified against the set in force, enacting set changes as
+            // the voter would.
+            grandpa::import_justification(chain, hash, &j)
                 .map_err(|e| Error::Import(format!("justification of #{number}: {e}")))?;
-            if number > chain.finalized()?.number {
-                chain.finalize(hash, Some(&j))?;
-            }
         }
     }
     Ok((imported, known))

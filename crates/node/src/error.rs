@@ -26,6 +26,9 @@ pub enum Error {
         /// Cause.
         error: String,
     },
+    /// The peer-to-peer network could not start.
+    #[error(transparent)]
+    Network(#[from] umbra_network::Error),
     /// Importing blocks from a file failed.
     #[error("import: {0}")]
     Import(String),

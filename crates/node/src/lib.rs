@@ -7,14 +7,16 @@
 //!   metrics, and stops them cleanly.
 //! * [`blocks`]: `export-blocks` / `import-blocks`.
 //! * [`metrics`]: Prometheus endpoint.
+//! * [`network`]: the node on the peer-to-peer network: sync, gossip, requests.
 
 pub mod blocks;
 pub mod chain_spec;
 mod error;
 pub mod keystore;
 pub mod metrics;
+pub mod network;
 pub mod pool;
 pub mod service;
 
 pub use error::Error;
-pub use service::{start, Node, NodeConfig};
+pub use service::{start, NetworkConfig, Node, NodeConfig};

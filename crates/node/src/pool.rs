@@ -32,12 +32,27 @@ impl Validator for RuntimeValidator {
 pub struct NodePool {
     pool: Pool<RuntimeValidator>,
     chain: Arc<Chain>,
+    local: tokio::sync::broadcast::Sender<OpaqueExtrinsic>,
 }
 
 impl NodePool {
     /// A pool validating against `chain`.
     pub fn new(chain: Arc<Chain>, limits: Limits) -> Self {
-        NodePool { pool: Pool::new(RuntimeValidator { chain: chain.clone() }, limits), chain }
+        let (local, _) = tokio::sync::broadcast::channel(4096);
+        NodePool { pool: Pool::new(RuntimeValidator { chain: chain.clone() }, limits), chain, local }
+    }
+
+    /// Transactions submitted to this node (RPC) and accepted, for the
+    /// network to propagate.
+    pub fn local_transactions(&self) -> tokio::sync::broadcast::Receiver<OpaqueExtrinsic> {
+        self.local.subscribe()
+    }
+
+    /// A transaction from a peer: validated like any other, not announced
+    /// again here (the gossip layer passes on what the pool accepts).
+    pub fn submit_external(&self, xt: OpaqueExtrinsic) -> Result<H256, PoolError> {
+        let (hash, number) = self.best()?;
+        self.pool.submit(hash, number, xt)
     }
 
     /// The pool itself.
@@ -54,12 +69,20 @@ impl NodePool {
 impl umbra_rpc::PoolApi for NodePool {
     fn submit(&self, xt: OpaqueExtrinsic) -> Result<H256, PoolError> {
         let (hash, number) = self.best()?;
-        self.pool.submit(hash, number, xt)
+        let result = self.pool.submit(hash, number, xt.clone());
+        if result.is_ok() {
+            let _ = self.local.send(xt);
+        }
+        result
     }
 
     fn submit_and_watch(&self, xt: OpaqueExtrinsic) -> Result<(H256, UnboundedReceiver<TxStatus>), PoolError> {
         let (hash, number) = self.best()?;
-        self.pool.submit_and_watch(hash, number, xt)
+        let result = self.pool.submit_and_watch(hash, number, xt.clone());
+        if result.is_ok() {
+            let _ = self.local.send(xt);
+        }
+        result
     }
 
     fn pending(&self) -> Vec<OpaqueExtrinsic> {

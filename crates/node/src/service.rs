@@ -46,6 +46,29 @@ pub struct NodeConfig {
     pub grandpa: grandpa::Config,
     /// Network key file (default: `<chain dir>/network/secret_ed25519`).
     pub node_key_file: Option<PathBuf>,
+    /// The peer-to-peer network, if the node joins one.
+    pub network: Option<NetworkConfig>,
+    /// Whether RPC serves unsafe methods (reserved peers, network state).
+    pub rpc_unsafe: bool,
+}
+
+/// How the node joins the peer-to-peer network.
+#[derive(Clone, Debug, Default)]
+pub struct NetworkConfig {
+    /// Addresses to listen on.
+    pub listen: Vec<umbra_network::Multiaddr>,
+    /// Addresses to tell peers.
+    pub public: Vec<umbra_network::Multiaddr>,
+    /// Bootnodes (with the chain spec's `bootNodes`).
+    pub bootnodes: Vec<umbra_network::Multiaddr>,
+    /// Reserved peers.
+    pub reserved: Vec<umbra_network::Multiaddr>,
+    /// Only reserved peers.
+    pub reserved_only: bool,
+    /// Most inbound peers.
+    pub in_peers: u32,
+    /// Most outbound peers.
+    pub out_peers: u32,
 }
 
 /// The data directory of a chain under a base path.
@@ -69,6 +92,8 @@ pub struct Node {
     pub metrics: Arc<Metrics>,
     /// Network identity.
     pub peer_id: String,
+    /// The network, if the node joined one.
+    pub network: Option<Arc<crate::network::NetworkStatus>>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     rpc: Option<jsonrpsee::server::ServerHandle>,
@@ -122,7 +147,45 @@ pub async fn start(config: NodeConfig) -> Result<Node, Error> {
             }
         }));
     }
-    tasks.push(tokio::spawn(informant(chain.clone(), pool.clone(), shutdown_rx.clone())));
+
+    let network = match config.network {
+        Some(net) => {
+            let mut bootnodes = net.bootnodes;
+            for address in &config.spec.boot_nodes {
+                let address = address
+                    .parse()
+                    .map_err(|e| Error::ChainSpec(format!("bootNodes entry `{address}` is not a multiaddr: {e}")))?;
+                if !bootnodes.contains(&address) {
+                    bootnodes.push(address);
+                }
+            }
+            let mut cfg = umbra_network::Config::new(*node_key.seed(), genesis.hash, net.listen);
+            cfg.public = net.public;
+            cfg.bootnodes = bootnodes;
+            cfg.reserved = net.reserved;
+            cfg.reserved_only = net.reserved_only;
+            cfg.in_peers = net.in_peers;
+            cfg.out_peers = net.out_peers;
+            let status_chain = chain.clone();
+            let status: umbra_network::StatusSource = Arc::new(move || {
+                let best = status_chain.best().unwrap_or(genesis);
+                umbra_network::Status {
+                    genesis: genesis.hash,
+                    best_number: best.number,
+                    best_hash: best.hash,
+                    authority: is_authority,
+                }
+            });
+            let (handle, events, task) = umbra_network::start(cfg, status, shutdown_rx.clone()).await?;
+            tasks.push(task);
+            let status = crate::network::status(handle, &chain);
+            let parts = crate::network::Parts { chain: chain.clone(), pool: pool.clone(), grandpa: grandpa_handle.clone() };
+            tasks.push(tokio::spawn(crate::network::run(parts, status.clone(), events, shutdown_rx.clone())));
+            Some(status)
+        }
+        None => None,
+    };
+    tasks.push(tokio::spawn(informant(chain.clone(), pool.clone(), network.clone(), shutdown_rx.clone())));
 
     let prometheus_addr = match config.prometheus {
         Some(addr) => {
@@ -150,6 +213,8 @@ pub async fn start(config: NodeConfig) -> Result<Node, Error> {
                     is_authority,
                 },
                 sync_byte_budget: (rpc_config.sync_byte_budget as usize).min(umbra_primitives::sync::SYNC_BYTE_BUDGET),
+                network: network.clone().map(|n| n as Arc<dyn umbra_rpc::NetworkApi>),
+                unsafe_methods: config.rpc_unsafe,
             });
             let listen = rpc_config.addr;
             let (addr, handle) = umbra_rpc::start(rpc_config, ctx)
@@ -161,7 +226,19 @@ pub async fn start(config: NodeConfig) -> Result<Node, Error> {
         None => (None, None),
     };
 
-    Ok(Node { chain, pool, grandpa: grandpa_handle, rpc_addr, prometheus_addr, metrics, peer_id, shutdown, tasks, rpc })
+    Ok(Node {
+        chain,
+        pool,
+        grandpa: grandpa_handle,
+        rpc_addr,
+        prometheus_addr,
+        metrics,
+        peer_id,
+        network,
+        shutdown,
+        tasks,
+        rpc,
+    })
 }
 
 impl Node {
@@ -237,7 +314,12 @@ async fn follow_chain(
     }
 }
 
-async fn informant(chain: Arc<Chain>, pool: Arc<NodePool>, mut shutdown: watch::Receiver<bool>) {
+async fn informant(
+    chain: Arc<Chain>,
+    pool: Arc<NodePool>,
+    network: Option<Arc<crate::network::NetworkStatus>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         tokio::select! {
             _ = shutdown.changed() => return,
@@ -245,8 +327,12 @@ async fn informant(chain: Arc<Chain>, pool: Arc<NodePool>, mut shutdown: watch::
         }
         if let (Ok(best), Ok(finalized)) = (chain.best(), chain.finalized()) {
             let (ready, future) = pool.inner().status();
+            let peers = network.as_ref().map(|n| n.handle().peers().len()).unwrap_or(0);
+            let syncing = network.as_ref().is_some_and(|n| n.is_syncing());
             tracing::info!(
                 target: "umbra::node",
+                peers,
+                syncing,
                 best = best.number,
                 best_hash = ?best.hash,
                 finalized = finalized.number,

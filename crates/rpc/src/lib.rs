@@ -38,6 +38,39 @@ pub trait PoolApi: Send + Sync {
     fn next_nonce(&self, who: &AccountId32, state_nonce: u32) -> u32;
 }
 
+/// A connected peer as `system_peers` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// Its libp2p peer id.
+    pub peer_id: String,
+    /// `FULL` or `AUTHORITY` (what Substrate's `system_peers` reports).
+    pub roles: String,
+    /// Its best block hash.
+    pub best_hash: H256,
+    /// Its best block number.
+    pub best_number: u32,
+}
+
+/// The peer-to-peer network as RPC sees it.
+pub trait NetworkApi: Send + Sync {
+    /// Connected peers of this chain.
+    fn peers(&self) -> Vec<PeerInfo>;
+    /// Addresses listened on, each ending with `/p2p/<local peer id>`.
+    fn listen_addresses(&self) -> Vec<String>;
+    /// Whether the node is downloading blocks it is behind by.
+    fn is_syncing(&self) -> bool;
+    /// The best block number any peer has told of, if any.
+    fn highest_block(&self) -> Option<u32>;
+    /// The best block when the node started.
+    fn starting_block(&self) -> u32;
+    /// Adds a reserved peer (`/…/p2p/<peer id>`).
+    fn add_reserved(&self, address: &str) -> Result<(), String>;
+    /// Removes a reserved peer by id.
+    fn remove_reserved(&self, peer_id: &str) -> Result<(), String>;
+    /// `system_networkState`: peers, reserved and banned peers, addresses.
+    fn network_state(&self) -> serde_json::Value;
+}
+
 /// Static facts about the node served by `system_*`.
 #[derive(Clone, Debug)]
 pub struct NodeInfo {
@@ -70,6 +103,11 @@ pub struct Context {
     /// Bytes of changes or state pairs one sync answer carries before it is
     /// cut (`umbra_getSyncBatch`, `umbra_getStatePairs`).
     pub sync_byte_budget: usize,
+    /// The network, if the node runs one.
+    pub network: Option<Arc<dyn NetworkApi>>,
+    /// Whether unsafe methods (`system_addReservedPeer`, …) are served:
+    /// on a loopback-only server, or with `--rpc-methods unsafe`.
+    pub unsafe_methods: bool,
 }
 
 /// Server limits.

@@ -72,6 +72,15 @@ pub(crate) fn decode_extrinsic(bytes: &[u8]) -> RpcResult<OpaqueExtrinsic> {
     Ok(xt)
 }
 
+/// Refuses an unsafe method on a server that does not serve them
+/// (Substrate's error: -32601, "RPC call is unsafe to be called externally").
+fn unsafe_allowed(ctx: &Context) -> RpcResult<()> {
+    if ctx.unsafe_methods {
+        return Ok(());
+    }
+    Err(jsonrpsee::types::ErrorObject::owned(-32601, "RPC call is unsafe to be called externally", None::<()>))
+}
+
 fn parse_account(s: &str) -> RpcResult<AccountId32> {
     AccountId32::parse(s).map_err(|e| invalid_params(format!("invalid account: {e}")))
 }
@@ -88,18 +97,55 @@ pub(crate) fn register(module: &mut RpcModule<Context>) {
     let _ = module.register_method("system_chain", |_, ctx, _| ctx.info.chain_name.clone());
     let _ = module.register_method("system_chainType", |_, ctx, _| ctx.info.chain_type.clone());
     let _ = module.register_method("system_properties", |_, ctx, _| ctx.info.properties.clone());
-    let _ = module.register_method(
-        "system_health",
-        |_, _, _| json!({ "peers": 0, "isSyncing": false, "shouldHavePeers": false }),
-    );
-    let _ = module.register_method("system_peers", |_, _, _| Vec::<Value>::new());
+    let _ = module.register_method("system_health", |_, ctx, _| match &ctx.network {
+        Some(net) => json!({
+            "peers": net.peers().len(),
+            "isSyncing": net.is_syncing(),
+            "shouldHavePeers": ctx.info.chain_type != "Development",
+        }),
+        None => json!({ "peers": 0, "isSyncing": false, "shouldHavePeers": false }),
+    });
+    let _ = module.register_method("system_peers", |_, ctx, _| -> Vec<Value> {
+        let peers = ctx.network.as_ref().map(|n| n.peers()).unwrap_or_default();
+        peers
+            .into_iter()
+            .map(|p| {
+                json!({ "peerId": p.peer_id, "roles": p.roles, "bestHash": Hash(p.best_hash), "bestNumber": p.best_number })
+            })
+            .collect()
+    });
     let _ = module.register_method("system_localPeerId", |_, ctx, _| ctx.info.peer_id.clone());
+    let _ = module.register_method("system_localListenAddresses", |_, ctx, _| -> Vec<String> {
+        ctx.network.as_ref().map(|n| n.listen_addresses()).unwrap_or_default()
+    });
+    let _ = module.register_method("system_networkState", |_, ctx, _| -> RpcResult<Value> {
+        unsafe_allowed(ctx)?;
+        Ok(ctx.network.as_ref().map(|n| n.network_state()).unwrap_or_else(|| json!({ "peerId": ctx.info.peer_id })))
+    });
+    let _ = module.register_method("system_addReservedPeer", |params, ctx, _| -> RpcResult<Value> {
+        unsafe_allowed(ctx)?;
+        let address: String = params.one()?;
+        let net = ctx.network.as_ref().ok_or_else(|| invalid_params("the node runs no network"))?;
+        net.add_reserved(&address).map_err(invalid_params)?;
+        Ok(Value::Null)
+    });
+    let _ = module.register_method("system_removeReservedPeer", |params, ctx, _| -> RpcResult<Value> {
+        unsafe_allowed(ctx)?;
+        let peer: String = params.one()?;
+        let net = ctx.network.as_ref().ok_or_else(|| invalid_params("the node runs no network"))?;
+        net.remove_reserved(&peer).map_err(invalid_params)?;
+        Ok(Value::Null)
+    });
     let _ = module.register_method("system_nodeRoles", |_, ctx, _| {
         vec![if ctx.info.is_authority { "Authority" } else { "Full" }]
     });
     let _ = module.register_method("system_syncState", |_, ctx, _| -> RpcResult<Value> {
         let best = ctx.chain.best().map_err(chain_error)?;
-        Ok(json!({ "startingBlock": 0, "currentBlock": best.number, "highestBlock": best.number }))
+        let (starting, highest) = match &ctx.network {
+            Some(net) => (net.starting_block(), net.highest_block().unwrap_or(0).max(best.number)),
+            None => (0, best.number),
+        };
+        Ok(json!({ "startingBlock": starting, "currentBlock": best.number, "highestBlock": highest }))
     });
     let _ = module.register_blocking_method("system_accountNextIndex", |params, ctx, _| -> RpcResult<u32> {
         let account: String = params.one()?;
