@@ -96,7 +96,8 @@ struct RunArgs {
     /// Development mode: the `dev` chain, Alice's keys, a temporary base path unless one is given.
     #[arg(long)]
     dev: bool,
-    /// `dev`, `local` or a spec file.
+    /// `dev`, `local` (Alice and Bob), `local-<n>` (the first n of Alice,
+    /// Bob, Charlie, Dave, Eve, Ferdie, One; 1–7) or a spec file.
     #[arg(long)]
     chain: Option<String>,
     /// Base directory of node data.
@@ -108,8 +109,8 @@ struct RunArgs {
     /// Author blocks and vote with the keys in the keystore.
     #[arg(long)]
     validator: bool,
-    /// Use a dev account's keys (alice, bob, charlie, dave, eve, ferdie) and act as a validator.
-    #[arg(long, value_parser = ["alice", "bob", "charlie", "dave", "eve", "ferdie"])]
+    /// Use a dev account's keys (alice, bob, charlie, dave, eve, ferdie, one) and act as a validator.
+    #[arg(long, value_parser = ["alice", "bob", "charlie", "dave", "eve", "ferdie", "one"])]
     dev_account: Option<String>,
     /// Node name for logs.
     #[arg(long, default_value = "umbra")]

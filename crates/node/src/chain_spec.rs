@@ -284,21 +284,38 @@ pub fn dev() -> ChainSpec {
     }
 }
 
+/// The dev accounts that validate a `local` testnet, in order.
+pub const VALIDATOR_NAMES: [&str; 7] = ["Alice", "Bob", "Charlie", "Dave", "Eve", "Ferdie", "One"];
+
 /// The `local` testnet: Alice and Bob author and vote; 2-second slots.
 pub fn local() -> ChainSpec {
-    let (alice_sr, alice_ed) = dev_public("Alice");
-    let (bob_sr, bob_ed) = dev_public("Bob");
+    local_with(2)
+}
+
+/// A local testnet of `validators` (1–7) dev validators (Alice, Bob,
+/// Charlie, Dave, Eve, Ferdie, One), each with GRANDPA weight 1; 2-second
+/// slots. Two is the `local` chain; others are `local-<n>` (id
+/// `local_testnet_<n>`).
+pub fn local_with(validators: usize) -> ChainSpec {
+    let validators = validators.clamp(1, VALIDATOR_NAMES.len());
+    let keys: Vec<_> = VALIDATOR_NAMES[..validators].iter().map(|n| dev_public(n)).collect();
+    let (alice_sr, _) = dev_public("Alice");
+    let (name, id) = if validators == 2 {
+        ("Local Testnet".to_string(), "local_testnet".to_string())
+    } else {
+        (format!("Local Testnet ({validators} validators)"), format!("local_testnet_{validators}"))
+    };
     ChainSpec {
-        name: "Local Testnet".into(),
-        id: "local_testnet".into(),
+        name,
+        id,
         chain_type: "Local".into(),
         boot_nodes: vec![],
         protocol_id: Some("umbra".into()),
         properties: properties(),
         genesis: Genesis::Runtime(RuntimeGenesis {
             balances: distribution_and_dev(),
-            aura_authorities: vec![ss58(&alice_sr.0), ss58(&bob_sr.0)],
-            grandpa_authorities: vec![(ss58(&alice_ed.0), 1), (ss58(&bob_ed.0), 1)],
+            aura_authorities: keys.iter().map(|(sr, _)| ss58(&sr.0)).collect(),
+            grandpa_authorities: keys.iter().map(|(_, ed)| (ss58(&ed.0), 1)).collect(),
             sudo_key: Some(ss58(&alice_sr.0)),
             slot_duration_ms: 2000,
             randomness_seed: format!("0x{}", hex::encode(umbra_primitives::blake2_256(b"umbra local").as_bytes())),
@@ -306,6 +323,11 @@ pub fn local() -> ChainSpec {
             first_gatekeeper: None,
         }),
     }
+}
+
+/// `n` for a chain named `local-<n>` with 1 ≤ n ≤ 7.
+fn local_size(chain: &str) -> Option<usize> {
+    chain.strip_prefix("local-")?.parse().ok().filter(|n| (1..=VALIDATOR_NAMES.len()).contains(n))
 }
 
 fn parse_account(s: &str, what: &str) -> Result<[u8; 32], Error> {
@@ -374,6 +396,7 @@ impl ChainSpec {
         match chain {
             "dev" => Ok(dev()),
             "local" => Ok(local()),
+            path if local_size(path).is_some() => Ok(local_with(local_size(path).unwrap_or(2))),
             path => {
                 let file =
                     std::fs::File::open(path).map_err(|e| Error::ChainSpec(format!("cannot open `{path}`: {e}")))?;

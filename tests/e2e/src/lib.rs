@@ -148,12 +148,20 @@ impl NodeProcess {
     /// As [`NodeProcess::start`] with a fixed RPC port (0: any free one),
     /// so a restarted node is found at the same address.
     pub fn start_on(base: &Path, rpc_port: u16, extra: &[&str]) -> NodeProcess {
+        let mut args = vec!["--dev"];
+        args.extend_from_slice(extra);
+        Self::start_args(base, rpc_port, &args)
+    }
+
+    /// Starts `umbra-node --rpc-port <rpc_port> --base-path <base> <args>`
+    /// (no `--dev`: the chain and keys are the caller's).
+    pub fn start_args(base: &Path, rpc_port: u16, extra: &[&str]) -> NodeProcess {
         static STARTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         std::fs::create_dir_all(base).unwrap();
         let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let log = base.join(format!("node-{}-{n}.log", std::process::id()));
         let mut args: Vec<String> =
-            ["--dev", "--rpc-port", &rpc_port.to_string(), "--log", "info", "--base-path"].map(String::from).into();
+            ["--rpc-port", &rpc_port.to_string(), "--log", "info", "--base-path"].map(String::from).into();
         args.push(base.display().to_string());
         args.extend(extra.iter().map(|a| a.to_string()));
         let process = Supervised::start("umbra-node", &args, log.clone());

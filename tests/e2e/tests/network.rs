@@ -1,0 +1,293 @@
+//! The chain as a network of real `umbra-node` processes on loopback:
+//! validators of the `local` specs finalize together over libp2p, a full
+//! node follows and relays transactions, validators killed with SIGKILL
+//! and restarted catch up and vote again, finality stops without a
+//! supermajority and no finalized block ever reverts, and a peer that sends
+//! garbage is banned while the honest chain is unchanged.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::{
+    path::PathBuf,
+    process::Command,
+    time::{Duration, Instant},
+};
+
+use serde_json::{json, Value};
+use umbra_e2e::{binary, free_port, wait_for, NodeProcess};
+
+const DAVE: &str = "5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy";
+const VALIDATORS: [&str; 4] = ["alice", "bob", "charlie", "dave"];
+
+/// A network of `umbra-node` processes of one chain, each with its own
+/// data directory, RPC port and peer-to-peer port, fixed across restarts.
+struct Net {
+    chain: String,
+    dirs: Vec<PathBuf>,
+    rpc: Vec<u16>,
+    p2p: Vec<u16>,
+    ids: Vec<Option<String>>,
+    nodes: Vec<Option<NodeProcess>>,
+    _tmp: tempfile::TempDir,
+}
+
+impl Net {
+    fn new(chain: &str, size: usize) -> Net {
+        let tmp = tempfile::tempdir().unwrap();
+        Net {
+            chain: chain.into(),
+            dirs: (0..size).map(|i| tmp.path().join(format!("node{i}"))).collect(),
+            rpc: (0..size).map(|_| free_port()).collect(),
+            p2p: (0..size).map(|_| free_port()).collect(),
+            ids: vec![None; size],
+            nodes: (0..size).map(|_| None).collect(),
+            _tmp: tmp,
+        }
+    }
+
+    /// Every other node that has run, as bootnodes.
+    fn bootnodes(&self, except: usize) -> Vec<String> {
+        (0..self.ids.len())
+            .filter(|j| *j != except)
+            .filter_map(|j| self.ids[j].as_ref().map(|id| format!("/ip4/127.0.0.1/tcp/{}/p2p/{id}", self.p2p[j])))
+            .collect()
+    }
+
+    /// Starts node `i`: a validator with `account`'s keys, or a full node,
+    /// knowing every other node that has run.
+    fn start(&mut self, i: usize, account: Option<&str>) {
+        let bootnodes = self.bootnodes(i);
+        self.start_with(i, account, bootnodes);
+    }
+
+    fn start_with(&mut self, i: usize, account: Option<&str>, bootnodes: Vec<String>) {
+        let listen = format!("/ip4/127.0.0.1/tcp/{}", self.p2p[i]);
+        let mut args: Vec<String> = ["--chain", &self.chain, "--listen-addr", &listen, "--gossip-duration-ms", "300"]
+            .map(String::from)
+            .into();
+        if let Some(account) = account {
+            args.extend(["--dev-account".to_string(), account.to_string()]);
+        }
+        if !bootnodes.is_empty() {
+            args.push("--bootnodes".into());
+            args.extend(bootnodes);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let node = NodeProcess::start_args(&self.dirs[i], self.rpc[i], &args);
+        let id = node.rpc("system_localPeerId", json!([]))["result"].as_str().unwrap().to_string();
+        if let Some(known) = &self.ids[i] {
+            assert_eq!(known, &id, "the node key persists across restarts");
+        }
+        self.ids[i] = Some(id);
+        self.nodes[i] = Some(node);
+    }
+
+    fn node(&self, i: usize) -> &NodeProcess {
+        self.nodes[i].as_ref().unwrap()
+    }
+
+    fn kill(&mut self, i: usize) {
+        self.nodes[i].take().unwrap().kill9();
+    }
+
+    fn alive(&self) -> Vec<usize> {
+        (0..self.nodes.len()).filter(|i| self.nodes[*i].is_some()).collect()
+    }
+
+    fn finalized(&self, i: usize) -> u32 {
+        self.node(i).heads().1
+    }
+
+    /// Waits until every live node has finalized at least `number`.
+    fn wait_finalized(&self, number: u32, timeout: Duration) {
+        for i in self.alive() {
+            wait_for(&format!("node {i} to finalize #{number}"), timeout, || (self.finalized(i) >= number).then_some(()));
+        }
+    }
+
+    /// Canonical hashes `1..=to` on node `i`.
+    fn hashes(&self, i: usize, to: u32) -> Vec<Value> {
+        let numbers: Vec<u32> = (1..=to).collect();
+        self.node(i).rpc("chain_getBlockHash", json!([numbers]))["result"].as_array().unwrap().clone()
+    }
+
+    /// Safety: every live node's finalized chain is a prefix of every
+    /// other's. Returns the common finalized chain.
+    fn assert_safe(&self) -> Vec<Value> {
+        let alive = self.alive();
+        let finalized: Vec<u32> = alive.iter().map(|i| self.finalized(*i)).collect();
+        let common = *finalized.iter().min().unwrap();
+        let reference = self.hashes(alive[0], common);
+        for i in &alive[1..] {
+            assert_eq!(self.hashes(*i, common), reference, "node {i} finalized a different chain");
+        }
+        reference
+    }
+}
+
+/// Polls until `f` holds for `hold` without interruption, for at most `timeout`.
+fn stays(what: &str, hold: Duration, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    let mut since = Instant::now();
+    loop {
+        if !f() {
+            since = Instant::now();
+        } else if since.elapsed() >= hold {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn two_validators_finalize_over_the_network_and_a_full_node_relays_transactions() {
+    let mut net = Net::new("local", 3);
+    net.start(0, Some("alice"));
+    net.start(1, Some("bob"));
+    net.wait_finalized(3, Duration::from_secs(90));
+
+    // A full node that knows only Bob: it syncs, follows finality and
+    // passes a transaction on to the validators, hop by hop.
+    let bob = net.bootnodes(0).into_iter().find(|a| a.ends_with(net.ids[1].as_deref().unwrap())).unwrap();
+    net.start_with(2, None, vec![bob]);
+    let (best, _) = net.node(0).heads();
+    wait_for("the full node to sync", Duration::from_secs(60), || (net.node(2).heads().0 >= best).then_some(()));
+    let peers = net.node(2).rpc("system_peers", json!([]))["result"].clone();
+    assert_eq!(peers.as_array().unwrap().len(), 1, "the full node knows only Bob: {peers}");
+    assert_eq!(peers[0]["roles"], "AUTHORITY");
+    assert_eq!(peers[0]["peerId"].as_str(), net.ids[1].as_deref());
+    let health = net.node(1).rpc("system_health", json!([]))["result"].clone();
+    assert_eq!(health["peers"], 2, "Bob has both: {health}");
+    let listen = net.node(0).rpc("system_localListenAddresses", json!([]))["result"].clone();
+    assert!(listen[0].as_str().unwrap().ends_with(net.ids[0].as_deref().unwrap()), "{listen}");
+
+    let url = net.node(2).ws_url();
+    let out = Command::new(binary("umbra"))
+        .args(["--url", &url, "transfer", "--from", "//Charlie", "--to", DAVE, "1.5"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "transfer through the full node: {stdout} {}", String::from_utf8_lossy(&out.stderr));
+    let block: u32 =
+        stdout.split("finalized in block #").nth(1).unwrap().split_whitespace().next().unwrap().parse().unwrap();
+    net.wait_finalized(block, Duration::from_secs(60));
+    let common = net.assert_safe();
+    assert!(common.len() as u32 >= block);
+    let sync = net.node(2).rpc("system_syncState", json!([]))["result"].clone();
+    assert!(sync["highestBlock"].as_u64().unwrap() >= u64::from(block), "{sync}");
+}
+
+#[test]
+fn four_validators_keep_finality_through_kills_and_restarts_and_never_revert() {
+    let mut net = Net::new("local-4", 4);
+    for (i, name) in VALIDATORS.iter().enumerate() {
+        net.start(i, Some(name));
+    }
+    net.wait_finalized(3, Duration::from_secs(120));
+
+    // One of four down: 3 of 4 is a supermajority, finality continues.
+    net.kill(3);
+    let before = net.assert_safe();
+    let target = before.len() as u32 + 3;
+    net.wait_finalized(target, Duration::from_secs(60));
+
+    // It comes back, catches up, and votes again: with it, a second
+    // validator may go down and finality still continues.
+    net.start(3, Some("dave"));
+    let level = (0..3).map(|i| net.finalized(i)).max().unwrap();
+    wait_for("the restarted validator to catch up", Duration::from_secs(60), || {
+        (net.finalized(3) >= level).then_some(())
+    });
+    net.kill(2);
+    let target = (0..4).filter(|i| *i != 2).map(|i| net.finalized(i)).max().unwrap() + 3;
+    net.wait_finalized(target, Duration::from_secs(90));
+
+    // Two of four down: finality stops, and what was final stays final.
+    net.kill(1);
+    let stopped_at = net.assert_safe();
+    let mut last = net.finalized(0);
+    stays("finality to stop without a supermajority", Duration::from_secs(8), Duration::from_secs(60), || {
+        let now = net.finalized(0);
+        let same = now == last;
+        last = now;
+        same
+    });
+    let (best, _) = net.node(0).heads();
+    assert!(best > last, "blocks are still authored ({best}) while finality waits at {last}");
+
+    // One comes back: finality resumes, on the same chain.
+    net.start(1, Some("bob"));
+    net.wait_finalized(last + 2, Duration::from_secs(90));
+    let after = net.assert_safe();
+    assert_eq!(&after[..stopped_at.len()], &stopped_at[..], "no finalized block reverted");
+    assert_eq!(&after[..before.len()], &before[..], "no finalized block reverted");
+}
+
+#[test]
+fn a_peer_that_sends_garbage_is_banned_and_the_chain_is_unchanged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = NodeProcess::start(tmp.path(), &[]);
+    let genesis = node.rpc("chain_getBlockHash", json!([0]))["result"].as_str().unwrap().to_string();
+    let genesis = umbra_primitives::H256::from_slice(&hex::decode(genesis.trim_start_matches("0x")).unwrap());
+    let address = node.rpc("system_localListenAddresses", json!([]))["result"][0].as_str().unwrap().to_string();
+    let node_id = node.rpc("system_localPeerId", json!([]))["result"].as_str().unwrap().to_string();
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let (liar, mut events) = runtime.block_on(async {
+        let mut config =
+            umbra_network::Config::new([42; 32], genesis, vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()]);
+        config.bootnodes = vec![address.parse().unwrap()];
+        // It claims a far better chain, so the node asks it for blocks.
+        let status: umbra_network::StatusSource = std::sync::Arc::new(move || umbra_network::Status {
+            genesis,
+            best_number: 1_000_000,
+            best_hash: umbra_primitives::H256([7; 32]),
+            authority: false,
+        });
+        let (handle, events, _task) = umbra_network::start(config, status, stopped).await.unwrap();
+        (handle, events)
+    });
+    let liar_id = liar.local_peer_id().to_string();
+    let finalized_before = node.heads().1;
+    let canonical_before: Vec<Value> = {
+        let numbers: Vec<u32> = (1..=finalized_before).collect();
+        node.rpc("chain_getBlockHash", json!([numbers]))["result"].as_array().cloned().unwrap_or_default()
+    };
+
+    // Every block request is answered with garbage; garbage is gossiped on
+    // every topic meanwhile.
+    let banned = runtime.block_on(async {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            for topic in umbra_network::Topic::ALL {
+                liar.publish(topic, vec![0xff; 40]);
+            }
+            let state = node.rpc("system_networkState", json!([]))["result"].clone();
+            if state["bannedPeers"].as_array().unwrap().iter().any(|p| p.as_str() == Some(liar_id.as_str())) {
+                return true;
+            }
+            if tokio::time::Instant::now() > deadline {
+                return false;
+            }
+            if let Ok(Some(event)) = tokio::time::timeout(Duration::from_millis(200), events.recv()).await {
+                if let umbra_network::Event::Request { reply, .. } = event {
+                    let _ = reply.send(b"not a block".to_vec());
+                }
+            }
+        }
+    });
+    assert!(banned, "the liar was not banned; node log:\n{}", std::fs::read_to_string(&node.log).unwrap());
+    // Disconnected, and kept out while the liar redials.
+    stays("the liar to stay disconnected", Duration::from_secs(5), Duration::from_secs(30), || {
+        liar.peers().iter().all(|p| p.id.to_string() != node_id)
+    });
+
+    // The honest chain is unchanged and goes on.
+    let numbers: Vec<u32> = (1..=finalized_before).collect();
+    let canonical_after = node.rpc("chain_getBlockHash", json!([numbers]))["result"].as_array().cloned().unwrap_or_default();
+    assert_eq!(canonical_after, canonical_before);
+    let f = node.heads().1;
+    wait_for("finality to go on", Duration::from_secs(30), || (node.heads().1 > f).then_some(()));
+    let _ = stop.send(true);
+}
