@@ -312,7 +312,8 @@ impl GrandpaHandle {
         let Ok(global) = self.global.lock() else { return Ok(false) };
         match global.as_ref() {
             Some(sender) => {
-                let sent = sender.unbounded_send(CommunicationIn::CatchUp(catch_up, finality_grandpa::voter::Callback::Blank));
+                let sent =
+                    sender.unbounded_send(CommunicationIn::CatchUp(catch_up, finality_grandpa::voter::Callback::Blank));
                 Ok(sent.is_ok())
             }
             None => Ok(false),

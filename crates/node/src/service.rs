@@ -179,7 +179,8 @@ pub async fn start(config: NodeConfig) -> Result<Node, Error> {
             let (handle, events, task) = umbra_network::start(cfg, status, shutdown_rx.clone()).await?;
             tasks.push(task);
             let status = crate::network::status(handle, &chain);
-            let parts = crate::network::Parts { chain: chain.clone(), pool: pool.clone(), grandpa: grandpa_handle.clone() };
+            let parts =
+                crate::network::Parts { chain: chain.clone(), pool: pool.clone(), grandpa: grandpa_handle.clone() };
             tasks.push(tokio::spawn(crate::network::run(parts, status.clone(), events, shutdown_rx.clone())));
             Some(status)
         }

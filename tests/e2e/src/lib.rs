@@ -44,6 +44,22 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<
     }
 }
 
+/// Polls `f` every 200 ms until it has held for `hold` without a break,
+/// for at most `timeout` (a condition that must stay true, not just become so).
+pub fn stays(what: &str, hold: Duration, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    let mut since = Instant::now();
+    loop {
+        if !f() {
+            since = Instant::now();
+        } else if since.elapsed() >= hold {
+            return;
+        }
+        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// Removes ANSI colour sequences (`ESC [ … m`).
 pub fn strip_ansi(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

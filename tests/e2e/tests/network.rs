@@ -6,14 +6,10 @@
 //! garbage is banned while the honest chain is unchanged.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-use std::{
-    path::PathBuf,
-    process::Command,
-    time::{Duration, Instant},
-};
+use std::{path::PathBuf, process::Command, time::Duration};
 
 use serde_json::{json, Value};
-use umbra_e2e::{binary, free_port, wait_for, NodeProcess};
+use umbra_e2e::{binary, free_port, stays, wait_for, NodeProcess};
 
 const DAVE: &str = "5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy";
 const VALIDATORS: [&str; 4] = ["alice", "bob", "charlie", "dave"];
@@ -61,9 +57,8 @@ impl Net {
 
     fn start_with(&mut self, i: usize, account: Option<&str>, bootnodes: Vec<String>) {
         let listen = format!("/ip4/127.0.0.1/tcp/{}", self.p2p[i]);
-        let mut args: Vec<String> = ["--chain", &self.chain, "--listen-addr", &listen, "--gossip-duration-ms", "300"]
-            .map(String::from)
-            .into();
+        let mut args: Vec<String> =
+            ["--chain", &self.chain, "--listen-addr", &listen, "--gossip-duration-ms", "300"].map(String::from).into();
         if let Some(account) = account {
             args.extend(["--dev-account".to_string(), account.to_string()]);
         }
@@ -100,7 +95,9 @@ impl Net {
     /// Waits until every live node has finalized at least `number`.
     fn wait_finalized(&self, number: u32, timeout: Duration) {
         for i in self.alive() {
-            wait_for(&format!("node {i} to finalize #{number}"), timeout, || (self.finalized(i) >= number).then_some(()));
+            wait_for(&format!("node {i} to finalize #{number}"), timeout, || {
+                (self.finalized(i) >= number).then_some(())
+            });
         }
     }
 
@@ -121,21 +118,6 @@ impl Net {
             assert_eq!(self.hashes(*i, common), reference, "node {i} finalized a different chain");
         }
         reference
-    }
-}
-
-/// Polls until `f` holds for `hold` without interruption, for at most `timeout`.
-fn stays(what: &str, hold: Duration, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    let mut since = Instant::now();
-    loop {
-        if !f() {
-            since = Instant::now();
-        } else if since.elapsed() >= hold {
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
     }
 }
 
@@ -235,8 +217,7 @@ fn a_peer_that_sends_garbage_is_banned_and_the_chain_is_unchanged() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let (liar, mut events) = runtime.block_on(async {
-        let mut config =
-            umbra_network::Config::new([42; 32], genesis, vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()]);
+        let mut config = umbra_network::Config::new([42; 32], genesis, vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()]);
         config.bootnodes = vec![address.parse().unwrap()];
         // It claims a far better chain, so the node asks it for blocks.
         let status: umbra_network::StatusSource = std::sync::Arc::new(move || umbra_network::Status {
@@ -270,10 +251,9 @@ fn a_peer_that_sends_garbage_is_banned_and_the_chain_is_unchanged() {
             if tokio::time::Instant::now() > deadline {
                 return false;
             }
-            if let Ok(Some(event)) = tokio::time::timeout(Duration::from_millis(200), events.recv()).await {
-                if let umbra_network::Event::Request { reply, .. } = event {
-                    let _ = reply.send(b"not a block".to_vec());
-                }
+            let event = tokio::time::timeout(Duration::from_millis(200), events.recv()).await;
+            if let Ok(Some(umbra_network::Event::Request { reply, .. })) = event {
+                let _ = reply.send(b"not a block".to_vec());
             }
         }
     });
@@ -285,7 +265,8 @@ fn a_peer_that_sends_garbage_is_banned_and_the_chain_is_unchanged() {
 
     // The honest chain is unchanged and goes on.
     let numbers: Vec<u32> = (1..=finalized_before).collect();
-    let canonical_after = node.rpc("chain_getBlockHash", json!([numbers]))["result"].as_array().cloned().unwrap_or_default();
+    let canonical_after =
+        node.rpc("chain_getBlockHash", json!([numbers]))["result"].as_array().cloned().unwrap_or_default();
     assert_eq!(canonical_after, canonical_before);
     let f = node.heads().1;
     wait_for("finality to go on", Duration::from_secs(30), || (node.heads().1 > f).then_some(()));

@@ -165,12 +165,7 @@ pub struct Parts {
 /// Wraps a started network's handle for RPC and the status line.
 pub fn status(handle: NetworkHandle, chain: &Chain) -> Arc<NetworkStatus> {
     let starting = chain.best().map(|b| b.number).unwrap_or(0);
-    Arc::new(NetworkStatus {
-        handle,
-        syncing: AtomicBool::new(false),
-        highest: AtomicU32::new(0),
-        starting,
-    })
+    Arc::new(NetworkStatus { handle, syncing: AtomicBool::new(false), highest: AtomicU32::new(0), starting })
 }
 
 enum Done {
@@ -313,21 +308,18 @@ impl Service {
         let highest = self.downloader.highest().unwrap_or(0);
         self.net.highest.store(highest, Ordering::Relaxed);
         let next = self.downloader.next(best.number, finalized.number);
-        self.net.syncing.store(
-            self.downloader.in_flight.is_some() && highest > best.number + 1,
-            Ordering::Relaxed,
-        );
+        self.net.syncing.store(self.downloader.in_flight.is_some() && highest > best.number + 1, Ordering::Relaxed);
         let Some((peer, request)) = next else { return };
         tracing::debug!(target: "umbra::sync", %peer, from = request.from, max = request.max, "requesting blocks");
-        let (net, chain, done, now_slot) =
-            (self.net.handle.clone(), chain.clone(), self.done.clone(), self.now_slot());
+        let (net, chain, done, now_slot) = (self.net.handle.clone(), chain.clone(), self.done.clone(), self.now_slot());
         tokio::spawn(async move {
             let outcome = match net.request(peer, RequestKind::Blocks, request.encode()).await {
-                Ok(bytes) => match tokio::task::spawn_blocking(move || sync::import(&chain, request, &bytes, now_slot)).await
-                {
-                    Ok(imported) => Done::Sync(imported),
-                    Err(e) => Done::SyncFailed(e.to_string()),
-                },
+                Ok(bytes) => {
+                    match tokio::task::spawn_blocking(move || sync::import(&chain, request, &bytes, now_slot)).await {
+                        Ok(imported) => Done::Sync(imported),
+                        Err(e) => Done::SyncFailed(e.to_string()),
+                    }
+                }
                 Err(e) => Done::SyncFailed(e.to_string()),
             };
             let _ = done.send(outcome);
@@ -555,7 +547,13 @@ impl Service {
         }
     }
 
-    fn on_request(&mut self, peer: PeerId, kind: RequestKind, data: Vec<u8>, reply: tokio::sync::oneshot::Sender<Vec<u8>>) {
+    fn on_request(
+        &mut self,
+        peer: PeerId,
+        kind: RequestKind,
+        data: Vec<u8>,
+        reply: tokio::sync::oneshot::Sender<Vec<u8>>,
+    ) {
         let chain = self.parts.chain.clone();
         let net = self.net.handle.clone();
         tokio::task::spawn_blocking(move || {
@@ -567,15 +565,17 @@ impl Service {
                         None
                     }
                 },
-                RequestKind::CatchUp => match grandpa::decode_exact::<grandpa::CatchUpRequest>(&data, kind.max_request()) {
-                    Ok(request) => {
-                        GrandpaHandle::catch_up_answer(&chain, request.set_id, request.round).map(|a| a.encode()).ok()
+                RequestKind::CatchUp => {
+                    match grandpa::decode_exact::<grandpa::CatchUpRequest>(&data, kind.max_request()) {
+                        Ok(request) => GrandpaHandle::catch_up_answer(&chain, request.set_id, request.round)
+                            .map(|a| a.encode())
+                            .ok(),
+                        Err(_) => {
+                            net.report(peer, Misbehaviour::Undecodable);
+                            None
+                        }
                     }
-                    Err(_) => {
-                        net.report(peer, Misbehaviour::Undecodable);
-                        None
-                    }
-                },
+                }
             };
             if let Some(answer) = answer {
                 let _ = reply.send(answer);
