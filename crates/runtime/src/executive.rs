@@ -159,19 +159,24 @@ pub fn execute_block(
         _ => return Err(Error::MissingTimestamp),
     }
 
-    // Signers and signatures of every signed extrinsic, verified in batches.
-    let mut signers = Vec::with_capacity(decoded.len());
-    let mut payloads = Vec::with_capacity(decoded.len());
+    // Signers and signatures of every signed extrinsic, verified in
+    // batches; unsigned ones must be reports (checked when applied).
+    let mut signers: Vec<Option<Signed>> = Vec::with_capacity(decoded.len());
+    let mut checks = Vec::with_capacity(decoded.len());
     for (i, (x, _)) in decoded.iter().enumerate().skip(1) {
-        let signed = extrinsic::signer(x)
-            .map_err(|e| invalid(i, e.message()))?
-            .ok_or_else(|| invalid(i, "unsigned extrinsic other than the timestamp inherent"))?;
+        let Some(signed) = extrinsic::signer(x).map_err(|e| invalid(i, e.message()))? else {
+            if !extrinsic::is_unsigned_allowed(&x.call) {
+                return Err(invalid(i, "unsigned extrinsic other than the timestamp inherent or a report"));
+            }
+            signers.push(None);
+            continue;
+        };
         let additional = extrinsic::additional_signed(&ext, &signed.extra).map_err(|e| invalid(i, e.message()))?;
         let payload = extrinsic::signing_payload(x, &additional).ok_or_else(|| invalid(i, "missing signature"))?;
-        payloads.push(payload);
-        signers.push(signed);
+        checks.push((i, payload));
+        signers.push(Some(signed));
     }
-    verify_signatures(&decoded[1..], &signers, &payloads)?;
+    verify_signatures(&decoded, &signers, &checks)?;
 
     let mut iter = decoded.into_iter();
     if let Some((x, len)) = iter.next() {
@@ -181,8 +186,11 @@ pub fn execute_block(
         let index = i + 1;
         // A failed call is fine (recorded as `ExtrinsicFailed`); an invalid
         // transaction makes the block invalid.
-        let _dispatch_result =
-            apply_signed(&mut ext, index as u32, x, signed, len).map_err(|e| invalid(index, validity_reason(e)))?;
+        let applied = match signed {
+            Some(signed) => apply_signed(&mut ext, index as u32, x, signed, len),
+            None => apply_unsigned(&mut ext, index as u32, x, len),
+        };
+        let _dispatch_result = applied.map_err(|e| invalid(index, validity_reason(e)))?;
     }
     let (digest, changes) = finalize_block(ext, pre_digest)?;
     if digest != header.digest {
@@ -192,41 +200,66 @@ pub fn execute_block(
 }
 
 /// Verifies every signature, sr25519 and ed25519 each in one deterministic
-/// batch; on failure, finds the first bad one.
+/// batch; on failure, finds the first bad one. `signers[i]` is extrinsic
+/// `i + 1`'s signer; `checks` holds (extrinsic index, signing payload) of
+/// each signed one, in order.
 fn verify_signatures(
     decoded: &[(RuntimeExtrinsic, u32)],
-    signers: &[Signed],
-    payloads: &[Vec<u8>],
+    signers: &[Option<Signed>],
+    checks: &[(usize, Vec<u8>)],
 ) -> Result<(), Error> {
+    let publics: Vec<(usize, [u8; 32])> =
+        checks.iter().filter_map(|(i, _)| signers[i - 1].as_ref().map(|s| (*i, s.who.0))).collect();
+    let sr_publics: Vec<sr25519::Public> = publics.iter().map(|(_, p)| sr25519::Public(*p)).collect();
+    let ed_publics: Vec<ed25519::Public> = publics.iter().map(|(_, p)| ed25519::Public(*p)).collect();
     let mut sr_items: Vec<sr25519::BatchItem<'_>> = Vec::new();
     let mut ed_items: Vec<ed25519::BatchItem<'_>> = Vec::new();
-    let mut sr_publics = Vec::with_capacity(signers.len());
-    let mut ed_publics = Vec::with_capacity(signers.len());
-    for signed in signers {
-        sr_publics.push(sr25519::Public(signed.who.0));
-        ed_publics.push(ed25519::Public(signed.who.0));
-    }
-    for (i, ((x, _), payload)) in decoded.iter().zip(payloads).enumerate() {
-        match x.signature.as_ref().map(|p| &p.signature) {
-            Some(MultiSignature::Sr25519(sig)) => sr_items.push((payload.as_slice(), sig, &sr_publics[i])),
-            Some(MultiSignature::Ed25519(sig)) => ed_items.push((payload.as_slice(), sig, &ed_publics[i])),
-            _ => return Err(invalid(i + 1, "unsupported signature scheme")),
+    for (k, (i, payload)) in checks.iter().enumerate() {
+        match decoded[*i].0.signature.as_ref().map(|p| &p.signature) {
+            Some(MultiSignature::Sr25519(sig)) => sr_items.push((payload.as_slice(), sig, &sr_publics[k])),
+            Some(MultiSignature::Ed25519(sig)) => ed_items.push((payload.as_slice(), sig, &ed_publics[k])),
+            _ => return Err(invalid(*i, "unsupported signature scheme")),
         }
     }
     if sr25519::batch_verify(&sr_items) && ed25519::batch_verify(&ed_items) {
         return Ok(());
     }
-    for (i, ((x, _), payload)) in decoded.iter().zip(payloads).enumerate() {
-        let ok = match x.signature.as_ref().map(|p| &p.signature) {
-            Some(MultiSignature::Sr25519(sig)) => sr25519::verify(sig, payload, &sr_publics[i]),
-            Some(MultiSignature::Ed25519(sig)) => ed25519::verify(sig, payload, &ed_publics[i]),
+    for (k, (i, payload)) in checks.iter().enumerate() {
+        let ok = match decoded[*i].0.signature.as_ref().map(|p| &p.signature) {
+            Some(MultiSignature::Sr25519(sig)) => sr25519::verify(sig, payload, &sr_publics[k]),
+            Some(MultiSignature::Ed25519(sig)) => ed25519::verify(sig, payload, &ed_publics[k]),
             _ => false,
         };
         if !ok {
-            return Err(invalid(i + 1, crate::InvalidTransaction::BadProof.message()));
+            return Err(invalid(*i, crate::InvalidTransaction::BadProof.message()));
         }
     }
     Err(invalid(0, "batch signature verification failed"))
+}
+
+/// Applies an unsigned report: its proof checked against the state (an
+/// invalid or already recorded one is an invalid transaction), then
+/// dispatched with no origin and no fee.
+fn apply_unsigned(
+    ext: &mut Ext<'_>,
+    index: u32,
+    xt: RuntimeExtrinsic,
+    len: u32,
+) -> Result<DispatchResult, TransactionValidityError> {
+    crate::validation::check_unsigned(ext, &xt.call)?;
+    let info = xt.call.info();
+    extrinsic::check_weight(ext, &info, len)?;
+    ext.env.extrinsic_index = Some(index);
+    let result = crate::dispatch_transactional(ext, xt.call, Origin::None);
+    extrinsic::note_weight(ext, &info, len);
+    match result {
+        Ok(()) => ext.deposit_event(system::Event::ExtrinsicSuccess { dispatch_info: info }),
+        Err(dispatch_error) => {
+            ext.deposit_event(system::Event::ExtrinsicFailed { dispatch_error, dispatch_info: info })
+        }
+    }
+    ext.env.extrinsic_index = None;
+    Ok(result)
 }
 
 /// A block an author built: header without state root and seal, body, and
@@ -283,19 +316,31 @@ impl<'a> BlockBuilder<'a> {
         self.extrinsics.len() <= 1
     }
 
-    /// Applies a signed transaction. `Ok(result)` means it is in the block
+    /// Applies a signed transaction or an unsigned report. `Ok(result)` means it is in the block
     /// (its call may still have failed).
     pub fn push(&mut self, xt: OpaqueExtrinsic) -> Result<DispatchResult, PushError> {
         let invalid_call = PushError::Invalid(crate::InvalidTransaction::Call.into());
         let decoded = extrinsic::decode(&xt).map_err(|_| invalid_call)?;
-        let signed = extrinsic::signer(&decoded)
-            .map_err(|e| PushError::Invalid(e.into()))?
-            .ok_or(PushError::Invalid(extrinsic::UNSIGNED_NOT_ALLOWED))?;
+        let index = self.extrinsics.len() as u32;
+        let len = extrinsic::encoded_len(&xt);
+        let Some(signed) = extrinsic::signer(&decoded).map_err(|e| PushError::Invalid(e.into()))? else {
+            if !extrinsic::is_unsigned_allowed(&decoded.call) {
+                return Err(PushError::Invalid(extrinsic::UNSIGNED_NOT_ALLOWED));
+            }
+            return match apply_unsigned(&mut self.ext, index, decoded, len) {
+                Ok(result) => {
+                    self.extrinsics.push(xt);
+                    Ok(result)
+                }
+                Err(TransactionValidityError::Invalid(crate::InvalidTransaction::ExhaustsResources)) => {
+                    Err(PushError::BlockFull)
+                }
+                Err(e) => Err(PushError::Invalid(e)),
+            };
+        };
         let additional =
             extrinsic::additional_signed(&self.ext, &signed.extra).map_err(|e| PushError::Invalid(e.into()))?;
         extrinsic::verify_signature(&decoded, &additional).map_err(|e| PushError::Invalid(e.into()))?;
-        let index = self.extrinsics.len() as u32;
-        let len = extrinsic::encoded_len(&xt);
         match apply_signed(&mut self.ext, index, decoded, &signed, len) {
             Ok(result) => {
                 self.extrinsics.push(xt);

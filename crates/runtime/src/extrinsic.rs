@@ -169,3 +169,14 @@ pub const UNSIGNED_NOT_ALLOWED: TransactionValidityError =
 pub fn is_inherent(call: &RuntimeCall) -> bool {
     matches!(call, RuntimeCall::Timestamp(_))
 }
+
+/// Whether a call may come as an unsigned transaction: equivocation
+/// reports, whose proof is their authentication (checked by
+/// [`crate::validation::check_unsigned`] in the pool and again in blocks).
+pub fn is_unsigned_allowed(call: &RuntimeCall) -> bool {
+    matches!(
+        call,
+        RuntimeCall::Grandpa(crate::modules::grandpa::Call::report_equivocation_unsigned { .. })
+            | RuntimeCall::Aura(crate::modules::aura::Call::report_equivocation_unsigned { .. })
+    )
+}

@@ -50,7 +50,8 @@ use umbra_primitives::AccountId32;
 
 pub use error::{DispatchError, DispatchResult, Error, InvalidTransaction, TransactionValidityError};
 use modules::{
-    balances, contracts, gatekeeper, grandpa, message_queue, registry, sudo, system, timestamp, transaction_payment,
+    aura, balances, contracts, gatekeeper, grandpa, message_queue, offences, registry, sudo, system, timestamp,
+    transaction_payment,
 };
 use state::Ext;
 use weights::DispatchInfo;
@@ -82,6 +83,14 @@ impl Origin {
             _ => Err(DispatchError::BadOrigin),
         }
     }
+
+    /// `Ok` for an unsigned extrinsic, else `BadOrigin`.
+    pub fn ensure_none(self) -> Result<(), DispatchError> {
+        match self {
+            Origin::None => Ok(()),
+            _ => Err(DispatchError::BadOrigin),
+        }
+    }
 }
 
 /// Every call of the runtime, indexed by module.
@@ -99,6 +108,9 @@ pub enum RuntimeCall {
     /// Sudo (4).
     #[codec(index = 4)]
     Sudo(sudo::Call),
+    /// Aura (5).
+    #[codec(index = 5)]
+    Aura(aura::Call),
     /// Grandpa (6).
     #[codec(index = 6)]
     Grandpa(grandpa::Call),
@@ -125,6 +137,7 @@ impl RuntimeCall {
             RuntimeCall::Timestamp(c) => c.info(),
             RuntimeCall::Balances(c) => c.info(),
             RuntimeCall::Sudo(c) => c.info(),
+            RuntimeCall::Aura(c) => c.info(),
             RuntimeCall::Grandpa(c) => c.info(),
             RuntimeCall::Registry(c) => c.info(),
             RuntimeCall::MessageQueue(c) => c.info(),
@@ -152,6 +165,9 @@ pub enum RuntimeEvent {
     /// Grandpa (6).
     #[codec(index = 6)]
     Grandpa(grandpa::Event),
+    /// Offences (7).
+    #[codec(index = 7)]
+    Offences(offences::Event),
     /// Registry (11).
     #[codec(index = 11)]
     Registry(registry::Event),
@@ -175,7 +191,7 @@ macro_rules! event_from {
         })*
     };
 }
-event_from!(system => System, balances => Balances, transaction_payment => TransactionPayment, sudo => Sudo, grandpa => Grandpa, registry => Registry, message_queue => MessageQueue, gatekeeper => Gatekeeper, contracts => Contracts);
+event_from!(system => System, balances => Balances, transaction_payment => TransactionPayment, sudo => Sudo, grandpa => Grandpa, offences => Offences, registry => Registry, message_queue => MessageQueue, gatekeeper => Gatekeeper, contracts => Contracts);
 
 /// Dispatches `call` as `origin` (no transactional layer).
 pub(crate) fn dispatch(ext: &mut Ext<'_>, call: RuntimeCall, origin: Origin) -> DispatchResult {
@@ -184,6 +200,7 @@ pub(crate) fn dispatch(ext: &mut Ext<'_>, call: RuntimeCall, origin: Origin) -> 
         RuntimeCall::Timestamp(_) => Err(timestamp::NOT_A_TRANSACTION),
         RuntimeCall::Balances(c) => c.dispatch(ext, origin),
         RuntimeCall::Sudo(c) => c.dispatch(ext, origin),
+        RuntimeCall::Aura(c) => c.dispatch(ext, origin),
         RuntimeCall::Grandpa(c) => c.dispatch(ext, origin),
         RuntimeCall::Registry(c) => (*c).dispatch(ext, origin),
         RuntimeCall::MessageQueue(c) => routing::dispatch(ext, c, origin),

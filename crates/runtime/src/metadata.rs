@@ -33,7 +33,7 @@ use umbra_primitives::{
 use crate::{
     event::{EventRecord, Phase},
     modules::{
-        aura, balances, contracts, gatekeeper, grandpa, message_queue, randomness, registry, sudo, system, timestamp,
+        aura, balances, contracts, gatekeeper, grandpa, message_queue, offences, randomness, registry, sudo, system, timestamp,
         transaction_payment,
     },
     state::{Ext, StateRead},
@@ -376,10 +376,10 @@ fn parts(backend: &dyn StateRead) -> (Vec<PalletMetadata>, ExtrinsicMetadata) {
                     plain::<u64>("SlotDuration", false, 0u64.encode(), "Slot duration in milliseconds, set at genesis."),
                 ],
             ),
-            calls: None,
+            calls: calls::<aura::Call>(),
             event: None,
             constants: vec![constant("SlotDuration", &slot_duration, "The slot duration in milliseconds.")],
-            error: None,
+            error: errors::<aura::Error>(),
         },
         PalletMetadata {
             name: grandpa::NAME,
@@ -396,6 +396,24 @@ fn parts(backend: &dyn StateRead) -> (Vec<PalletMetadata>, ExtrinsicMetadata) {
             event: events::<grandpa::Event>(),
             constants: vec![constant("MaxAuthorities", &grandpa::MAX_AUTHORITIES, "Max Authorities in use")],
             error: errors::<grandpa::Error>(),
+        },
+        PalletMetadata {
+            name: offences::NAME,
+            index: offences::INDEX,
+            storage: storage(
+                offences::NAME,
+                vec![map::<H256, offences::OffenceDetails>(
+                    "Reports",
+                    StorageHasher::Twox64Concat,
+                    true,
+                    vec![0],
+                    "The primary structure that holds all offence records keyed by report identifiers.",
+                )],
+            ),
+            calls: None,
+            event: events::<offences::Event>(),
+            constants: vec![],
+            error: None,
         },
         PalletMetadata {
             name: registry::NAME,
@@ -731,11 +749,12 @@ pub fn encoded_version(backend: &dyn StateRead, version: u32) -> Option<Vec<u8>>
 }
 
 /// The modules with errors: (name, index, error type).
-fn module_errors() -> [(&'static str, u8, scale_info::MetaType); 8] {
+fn module_errors() -> [(&'static str, u8, scale_info::MetaType); 9] {
     [
         (system::NAME, system::INDEX, meta_type::<system::Error>()),
         (balances::NAME, balances::INDEX, meta_type::<balances::Error>()),
         (sudo::NAME, sudo::INDEX, meta_type::<sudo::Error>()),
+        (aura::NAME, aura::INDEX, meta_type::<aura::Error>()),
         (grandpa::NAME, grandpa::INDEX, meta_type::<grandpa::Error>()),
         (registry::NAME, registry::INDEX, meta_type::<registry::Error>()),
         (message_queue::NAME, message_queue::INDEX, meta_type::<message_queue::Error>()),
@@ -759,7 +778,7 @@ impl TypeInfo for RuntimeError {
             };
         }
         // The modules of `module_errors`, in its order.
-        let variants = variants!(system, balances, sudo, grandpa, registry, message_queue, gatekeeper, contracts);
+        let variants = variants!(system, balances, sudo, aura, grandpa, registry, message_queue, gatekeeper, contracts);
         Type::builder().path(Path::new("RuntimeError", "umbra_runtime")).variant(variants)
     }
 }

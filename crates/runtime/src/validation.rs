@@ -1,8 +1,9 @@
 //! Transaction validity for the pool (`TaggedTransactionQueue`).
 //!
 //! A transaction is checked against the state of the best block as if it
-//! were included in the next one: decodable, signed (unsigned transactions
-//! are inherents and never pool-valid), a current mortal era, a good
+//! were included in the next one: decodable, signed (the only unsigned
+//! transactions are equivocation reports, valid once per offence with a
+//! proof that verifies; inherents are never pool-valid), a current mortal era, a good
 //! signature, an existing account that can pay the fee and stay alive, a
 //! nonce that is not stale and at most [`MAX_FUTURE_NONCES`] ahead, and a
 //! weight that fits an empty block. Nonces become tags: the transaction
@@ -26,6 +27,25 @@ use crate::{
 /// Nonces further ahead of the account than this are rejected as `Future`
 /// instead of waiting in the pool (bounds what one account can park there).
 pub const MAX_FUTURE_NONCES: u32 = 64;
+
+/// Blocks an unsigned report stays in the pool.
+pub const UNSIGNED_LONGEVITY: u64 = 64;
+
+/// Checks an unsigned transaction: only an equivocation report with a proof
+/// that verifies against `ext` and an offence not yet recorded (`Stale`
+/// then). Returns the offence id.
+pub fn check_unsigned(ext: &Ext<'_>, call: &RuntimeCall) -> Result<H256, TransactionValidityError> {
+    use crate::modules::{aura, grandpa};
+    match call {
+        RuntimeCall::Grandpa(grandpa::Call::report_equivocation_unsigned { equivocation_proof }) => {
+            Ok(grandpa::check_report(ext, equivocation_proof)?)
+        }
+        RuntimeCall::Aura(aura::Call::report_equivocation_unsigned { equivocation_proof }) => {
+            Ok(aura::check_report(ext, equivocation_proof)?)
+        }
+        _ => Err(extrinsic::UNSIGNED_NOT_ALLOWED),
+    }
+}
 
 /// Where a transaction came from (`sp_runtime::transaction_validity::TransactionSource`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
@@ -79,7 +99,16 @@ pub fn validate_transaction(
 
     let decoded = extrinsic::decode(xt).map_err(|_| InvalidTransaction::Call)?;
     let Some(signed) = extrinsic::signer(&decoded)? else {
-        return Err(extrinsic::UNSIGNED_NOT_ALLOWED);
+        let id = check_unsigned(&ext, &decoded.call)?;
+        extrinsic::check_weight(&ext, &decoded.call.info(), extrinsic::encoded_len(xt))?;
+        return Ok(ValidTransaction {
+            // Reports go first, as Substrate's.
+            priority: u64::MAX,
+            requires: Vec::new(),
+            provides: vec![(b"offence", id).encode()],
+            longevity: UNSIGNED_LONGEVITY,
+            propagate: true,
+        });
     };
     let additional = extrinsic::additional_signed(&ext, &signed.extra)?;
     extrinsic::verify_signature(&decoded, &additional)?;

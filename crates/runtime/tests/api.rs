@@ -43,6 +43,7 @@ fn version_and_metadata() {
             ("Sudo", 4),
             ("Aura", 5),
             ("Grandpa", 6),
+            ("Offences", 7),
             ("Registry", 11),
             ("MessageQueue", 12),
             ("Gatekeeper", 14),

@@ -10,12 +10,15 @@ use alloc::vec::Vec;
 
 use parity_scale_codec::{Decode, Encode};
 use scale_info::TypeInfo;
-use umbra_primitives::grandpa::{AuthorityList, ConsensusLog, ScheduledChange, SetId};
-use umbra_primitives::header::DigestItem;
+use umbra_primitives::grandpa::{
+    AuthorityId, AuthorityList, AuthoritySignature, ConsensusLog, Precommit, Prevote, ScheduledChange, SetId,
+};
+use umbra_primitives::{header::DigestItem, AccountId32, H256};
 use umbra_trie::storage_key::value_key;
 
 use crate::{
-    error::{DispatchError, DispatchResult},
+    error::{DispatchError, DispatchResult, InvalidTransaction},
+    modules::offences,
     state::Ext,
     weights::{DispatchInfo, Weight, WEIGHT_REF_TIME_PER_MICROS},
     Origin,
@@ -45,10 +48,110 @@ pub mod keys {
     }
 }
 
+/// A double vote in one round (`sp_consensus_grandpa::Equivocation`).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
+pub enum Equivocation {
+    /// Two prevotes.
+    #[codec(index = 0)]
+    Prevote(finality_grandpa::Equivocation<AuthorityId, Prevote, AuthoritySignature>),
+    /// Two precommits.
+    #[codec(index = 1)]
+    Precommit(finality_grandpa::Equivocation<AuthorityId, Precommit, AuthoritySignature>),
+}
+
+/// Proof that a voter voted twice in a round of a set
+/// (`sp_consensus_grandpa::EquivocationProof`): the two signed votes.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
+pub struct EquivocationProof {
+    /// The set the round belongs to.
+    pub set_id: SetId,
+    /// The two votes.
+    pub equivocation: Equivocation,
+}
+
+impl EquivocationProof {
+    /// The voter who voted twice.
+    pub fn offender(&self) -> AuthorityId {
+        match &self.equivocation {
+            Equivocation::Prevote(e) => e.identity,
+            Equivocation::Precommit(e) => e.identity,
+        }
+    }
+
+    /// The round.
+    pub fn round(&self) -> u64 {
+        match &self.equivocation {
+            Equivocation::Prevote(e) => e.round_number,
+            Equivocation::Precommit(e) => e.round_number,
+        }
+    }
+
+    /// The offence's time slot: (set id, round).
+    pub fn timeslot(&self) -> Vec<u8> {
+        (self.set_id, self.round()).encode()
+    }
+
+    /// Checks the proof against the current set: a voter of it, two
+    /// different votes of one kind in one round, both signed by the voter
+    /// for that round and set.
+    pub fn check(&self, set_id: SetId, authorities: &AuthorityList) -> bool {
+        if self.set_id != set_id {
+            return false;
+        }
+        let offender = self.offender();
+        if !authorities.iter().any(|(id, _)| *id == offender) {
+            return false;
+        }
+        let round = self.round();
+        let signed = |message: finality_grandpa::Message<H256, u32>, signature: &AuthoritySignature| {
+            let payload = umbra_primitives::grandpa::localized_payload(round, set_id, &message);
+            umbra_crypto::ed25519::verify(signature, &payload, &offender)
+        };
+        match &self.equivocation {
+            Equivocation::Prevote(e) => {
+                e.first.0 != e.second.0
+                    && signed(finality_grandpa::Message::Prevote(e.first.0.clone()), &e.first.1)
+                    && signed(finality_grandpa::Message::Prevote(e.second.0.clone()), &e.second.1)
+            }
+            Equivocation::Precommit(e) => {
+                e.first.0 != e.second.0
+                    && signed(finality_grandpa::Message::Precommit(e.first.0.clone()), &e.first.1)
+                    && signed(finality_grandpa::Message::Precommit(e.second.0.clone()), &e.second.1)
+            }
+        }
+    }
+}
+
+/// Checks an equivocation report against the state: a valid proof of the
+/// current set not yet recorded. Returns the offence id.
+pub fn check_report(ext: &Ext<'_>, proof: &EquivocationProof) -> Result<H256, InvalidTransaction> {
+    if !proof.check(current_set_id(ext), &authorities(ext)) {
+        return Err(InvalidTransaction::BadProof);
+    }
+    let id = offences::report_id(
+        &offences::GRANDPA_EQUIVOCATION,
+        &proof.timeslot(),
+        &AccountId32(proof.offender().0),
+    );
+    if offences::is_reported(ext, &id) {
+        return Err(InvalidTransaction::Stale);
+    }
+    Ok(id)
+}
+
 /// Calls.
 #[allow(non_camel_case_types)]
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
 pub enum Call {
+    /// Unsigned: reports a GRANDPA double vote with its proof. Valid once
+    /// per offence; the offence is recorded in `Offences`. (Substrate's
+    /// call also takes a key-ownership proof of the session history; the
+    /// set here is always the current one, so none is needed.)
+    #[codec(index = 1)]
+    report_equivocation_unsigned {
+        /// The two votes.
+        equivocation_proof: alloc::boxed::Box<EquivocationProof>,
+    },
     /// Root: schedules a new authority set, enacted in this block (delay 0).
     #[codec(index = 3)]
     schedule_change {
@@ -118,13 +221,34 @@ pub fn current_set_id(ext: &Ext<'_>) -> SetId {
 impl Call {
     /// Weight, class and fee flag.
     pub fn info(&self) -> DispatchInfo {
-        DispatchInfo { weight: Weight::from_parts(20 * WEIGHT_REF_TIME_PER_MICROS, 0), ..Default::default() }
+        match self {
+            // Two signature checks; unsigned, so no fee.
+            Call::report_equivocation_unsigned { .. } => DispatchInfo {
+                weight: Weight::from_parts(100 * WEIGHT_REF_TIME_PER_MICROS, 0),
+                pays_fee: crate::weights::Pays::No,
+                ..Default::default()
+            },
+            Call::schedule_change { .. } => {
+                DispatchInfo { weight: Weight::from_parts(20 * WEIGHT_REF_TIME_PER_MICROS, 0), ..Default::default() }
+            }
+        }
     }
 
     pub(crate) fn dispatch(self, ext: &mut Ext<'_>, origin: Origin) -> DispatchResult {
-        origin.ensure_root()?;
         match self {
+            Call::report_equivocation_unsigned { equivocation_proof } => {
+                origin.ensure_none()?;
+                match check_report(ext, &equivocation_proof) {
+                    Ok(_) => {}
+                    Err(InvalidTransaction::Stale) => return Err(Error::DuplicateOffenceReport.into()),
+                    Err(_) => return Err(Error::InvalidEquivocationProof.into()),
+                }
+                let offender = AccountId32(equivocation_proof.offender().0);
+                offences::record(ext, offences::GRANDPA_EQUIVOCATION, equivocation_proof.timeslot(), offender);
+                Ok(())
+            }
             Call::schedule_change { next_authorities, delay } => {
+                origin.ensure_root()?;
                 if delay != 0 || next_authorities.is_empty() || next_authorities.len() > MAX_AUTHORITIES as usize {
                     return Err(Error::InvalidAuthoritySet.into());
                 }

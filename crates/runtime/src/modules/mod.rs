@@ -6,6 +6,7 @@ pub mod contracts;
 pub mod gatekeeper;
 pub mod grandpa;
 pub mod message_queue;
+pub mod offences;
 pub mod randomness;
 pub mod registry;
 pub mod sudo;
