@@ -176,6 +176,7 @@ type GlobalIn = CommunicationIn<H256, BlockNumber, ed25519::Signature, ed25519::
 /// Shared access to the running voter: votes in and out, state for RPC.
 pub struct GrandpaHandle {
     outgoing: broadcast::Sender<(SetId, u64, SignedVote)>,
+    equivocations: broadcast::Sender<grandpa_module::EquivocationProof>,
     finalized: broadcast::Sender<LatestJustification>,
     rounds: Mutex<BTreeMap<u64, mpsc::UnboundedSender<SignedVote>>>,
     future: Mutex<BTreeMap<u64, Vec<SignedVote>>>,
@@ -188,8 +189,10 @@ impl GrandpaHandle {
     fn new() -> Self {
         let (outgoing, _) = broadcast::channel(1024);
         let (finalized, _) = broadcast::channel(64);
+        let (equivocations, _) = broadcast::channel(64);
         GrandpaHandle {
             outgoing,
+            equivocations,
             finalized,
             rounds: Mutex::new(BTreeMap::new()),
             future: Mutex::new(BTreeMap::new()),
@@ -208,6 +211,11 @@ impl GrandpaHandle {
     /// network layer to gossip as commits.
     pub fn finalized(&self) -> broadcast::Receiver<LatestJustification> {
         self.finalized.subscribe()
+    }
+
+    /// Double votes the voter saw, with their proof, for a report on chain.
+    pub fn equivocations(&self) -> broadcast::Receiver<grandpa_module::EquivocationProof> {
+        self.equivocations.subscribe()
     }
 
     /// Tells the voter that the authority set changed under it (a
@@ -822,6 +830,11 @@ impl Environment<H256, BlockNumber> for Env {
         equivocation: Equivocation<ed25519::Public, Prevote, ed25519::Signature>,
     ) {
         tracing::warn!(target: "umbra::grandpa", round, voter = ?equivocation.identity, "prevote equivocation");
+        let proof = grandpa_module::EquivocationProof {
+            set_id: self.set.set_id,
+            equivocation: grandpa_module::Equivocation::Prevote(equivocation),
+        };
+        let _ = self.handle.equivocations.send(proof);
     }
 
     fn precommit_equivocation(
@@ -830,6 +843,11 @@ impl Environment<H256, BlockNumber> for Env {
         equivocation: Equivocation<ed25519::Public, Precommit, ed25519::Signature>,
     ) {
         tracing::warn!(target: "umbra::grandpa", round, voter = ?equivocation.identity, "precommit equivocation");
+        let proof = grandpa_module::EquivocationProof {
+            set_id: self.set.set_id,
+            equivocation: grandpa_module::Equivocation::Precommit(equivocation),
+        };
+        let _ = self.handle.equivocations.send(proof);
     }
 }
 

@@ -33,8 +33,8 @@ use umbra_primitives::{
 use crate::{
     event::{EventRecord, Phase},
     modules::{
-        aura, balances, contracts, gatekeeper, grandpa, message_queue, offences, randomness, registry, sudo, system, timestamp,
-        transaction_payment,
+        aura, balances, contracts, gatekeeper, grandpa, message_queue, offences, randomness, registry, sudo, system,
+        timestamp, transaction_payment,
     },
     state::{Ext, StateRead},
     weights::{limits, DispatchClass, PerDispatchClass, Weight},

@@ -45,7 +45,8 @@ fn double_prevote(signer: &str, set_id: u64, round: u64, a: u8, b: u8) -> grandp
 }
 
 fn grandpa_report(proof: grandpa::EquivocationProof) -> OpaqueExtrinsic {
-    let call = RuntimeCall::Grandpa(grandpa::Call::report_equivocation_unsigned { equivocation_proof: Box::new(proof) });
+    let call =
+        RuntimeCall::Grandpa(grandpa::Call::report_equivocation_unsigned { equivocation_proof: Box::new(proof) });
     RuntimeExtrinsic::new_unsigned(call).to_opaque()
 }
 
@@ -64,14 +65,24 @@ fn sealed_header(signer: &str, slot: u64, salt: u8) -> Header {
 }
 
 fn aura_report(offender: &str, slot: u64, first: Header, second: Header) -> OpaqueExtrinsic {
-    let proof =
-        aura::EquivocationProof { offender: dev_sr25519(offender).public(), slot, first_header: first, second_header: second };
+    let proof = aura::EquivocationProof {
+        offender: dev_sr25519(offender).public(),
+        slot,
+        first_header: first,
+        second_header: second,
+    };
     let call = RuntimeCall::Aura(aura::Call::report_equivocation_unsigned { equivocation_proof: Box::new(proof) });
     RuntimeExtrinsic::new_unsigned(call).to_opaque()
 }
 
 fn validate(chain: &TestChain, xt: &OpaqueExtrinsic) -> Result<validation::ValidTransaction, TransactionValidityError> {
-    validation::validate_transaction(&chain.state, chain.head_hash(), chain.head.number, TransactionSource::External, xt)
+    validation::validate_transaction(
+        &chain.state,
+        chain.head_hash(),
+        chain.head.number,
+        TransactionSource::External,
+        xt,
+    )
 }
 
 fn offence_events(chain: &TestChain) -> Vec<offences::Event> {

@@ -2,8 +2,10 @@
 //! validators of the `local` specs finalize together over libp2p, a full
 //! node follows and relays transactions, validators killed with SIGKILL
 //! and restarted catch up and vote again, finality stops without a
-//! supermajority and no finalized block ever reverts, and a peer that sends
-//! garbage is banned while the honest chain is unchanged.
+//! supermajority and no finalized block ever reverts, a peer that sends
+//! garbage is banned while the honest chain is unchanged, and a validator
+//! that seals two blocks for one slot and votes twice in GRANDPA rounds is
+//! detected and reported, its offences recorded on chain once.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::{path::PathBuf, process::Command, time::Duration};
@@ -271,4 +273,176 @@ fn a_peer_that_sends_garbage_is_banned_and_the_chain_is_unchanged() {
     let f = node.heads().1;
     wait_for("finality to go on", Duration::from_secs(30), || (node.heads().1 > f).then_some(()));
     let _ = stop.send(true);
+}
+
+/// Dave's misbehaviour, played by this test with Dave's dev keys on a
+/// libp2p peer of its own: two headers sealed for one of Dave's slots, and
+/// two different prevotes in each coming GRANDPA round.
+struct Equivocator {
+    peer: umbra_network::NetworkHandle,
+    sr: umbra_crypto::sr25519::Pair,
+    ed: umbra_crypto::ed25519::Pair,
+    genesis: umbra_primitives::H256,
+}
+
+impl Equivocator {
+    fn double_seal(&self, slot: u64) {
+        use parity_scale_codec::Encode;
+        use umbra_primitives::header::{Digest, DigestItem, Header, AURA_ENGINE_ID};
+        for salt in [1u8, 2] {
+            let mut header = Header {
+                parent_hash: self.genesis,
+                number: 1,
+                state_root: umbra_primitives::H256([salt; 32]),
+                extrinsics_root: umbra_primitives::H256::zero(),
+                digest: Digest { logs: vec![DigestItem::PreRuntime(AURA_ENGINE_ID, slot.encode())] },
+            };
+            let seal = self.sr.sign_deterministic(header.hash().as_bytes());
+            header.digest.logs.push(DigestItem::Seal(AURA_ENGINE_ID, seal.0.to_vec()));
+            self.peer.publish(umbra_network::Topic::Blocks, header.encode());
+        }
+    }
+
+    fn double_vote(&self, set_id: u64, round: u64, a: (umbra_primitives::H256, u32), b: (umbra_primitives::H256, u32)) {
+        use parity_scale_codec::Encode;
+        for (hash, number) in [a, b] {
+            let message = finality_grandpa::Message::Prevote(finality_grandpa::Prevote {
+                target_hash: hash,
+                target_number: number,
+            });
+            let payload = umbra_primitives::grandpa::localized_payload(round, set_id, &message);
+            let vote =
+                finality_grandpa::SignedMessage { message, signature: self.ed.sign(&payload), id: self.ed.public() };
+            let gossip = umbra_consensus::grandpa::GossipMessage::Vote { set_id, round, vote };
+            self.peer.publish(umbra_network::Topic::Grandpa, gossip.encode());
+        }
+    }
+}
+
+fn h256(v: &Value) -> umbra_primitives::H256 {
+    umbra_primitives::H256::from_slice(&hex::decode(v.as_str().unwrap().trim_start_matches("0x")).unwrap())
+}
+
+/// The offenders recorded in `Offences.Reports`.
+fn offenders(node: &NodeProcess) -> Vec<[u8; 32]> {
+    let prefix = format!("0x{}", hex::encode(umbra_trie::storage_key::storage_prefix("Offences", "Reports")));
+    let keys = node.rpc("state_getKeysPaged", json!([prefix, 100]))["result"].as_array().cloned().unwrap_or_default();
+    keys.iter()
+        .filter_map(|k| {
+            let value = node.rpc("state_getStorage", json!([k]))["result"].as_str()?.to_string();
+            let bytes = hex::decode(value.trim_start_matches("0x")).ok()?;
+            let details: umbra_runtime::modules::offences::OffenceDetails =
+                parity_scale_codec::Decode::decode(&mut &bytes[..]).ok()?;
+            Some(details.offender.0)
+        })
+        .collect()
+}
+
+#[test]
+fn a_validator_that_equivocates_is_reported_and_recorded_once() {
+    use parity_scale_codec::Encode;
+    let mut net = Net::new("local-4", 3);
+    for (i, name) in ["alice", "bob", "charlie"].iter().enumerate() {
+        net.start(i, Some(name));
+    }
+    net.wait_finalized(2, Duration::from_secs(120));
+    let node = net.node(0);
+    let genesis = h256(&node.rpc("chain_getBlockHash", json!([0]))["result"]);
+    let address = node.rpc("system_localListenAddresses", json!([]))["result"][0].as_str().unwrap().to_string();
+    let uri = umbra_crypto::suri::SecretUri::parse("//Dave").unwrap();
+    let sr = umbra_crypto::sr25519::Pair::from_suri(&uri).unwrap();
+    let ed = umbra_crypto::ed25519::Pair::from_suri(&uri).unwrap();
+    let (dave_sr, dave_ed) = (sr.public().0, ed.public().0);
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (_stop, stopped) = tokio::sync::watch::channel(false);
+    let (peer, _events) = runtime.block_on(async {
+        let mut config = umbra_network::Config::new([43; 32], genesis, vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()]);
+        config.bootnodes = vec![address.parse().unwrap()];
+        let status: umbra_network::StatusSource = std::sync::Arc::new(move || umbra_network::Status {
+            genesis,
+            best_number: 0,
+            best_hash: genesis,
+            authority: true,
+        });
+        let (handle, events, _task) = umbra_network::start(config, status, stopped).await.unwrap();
+        (handle, events)
+    });
+    let dave = Equivocator { peer, sr, ed, genesis };
+
+    // Until both offences are on chain: a double seal in Dave's slot of the
+    // moment (Dave is authority 3 of 4), and double prevotes in the rounds
+    // the voters are in or about to start.
+    wait_for("both offences to be recorded", Duration::from_secs(120), || {
+        #[allow(clippy::disallowed_methods)] // the test plays a validator: it needs the slot of now
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+        let slot = (now / 2000 - 1..=now / 2000 + 1).find(|s| s % 4 == 3);
+        if let Some(slot) = slot {
+            dave.double_seal(slot);
+        }
+        let state = node.rpc("grandpa_roundState", json!([]))["result"].clone();
+        let (set_id, round) = (state["setId"].as_u64().unwrap(), state["best"]["round"].as_u64().unwrap());
+        let best = node.rpc("chain_getHeader", json!([]))["result"].clone();
+        let finalized_hash = node.rpc("chain_getFinalizedHead", json!([]))["result"].clone();
+        let finalized = node.rpc("chain_getHeader", json!([finalized_hash]))["result"].clone();
+        let number =
+            |h: &Value| u32::from_str_radix(h["number"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+        let best_ref = (h256(&node.rpc("chain_getBlockHash", json!([number(&best)]))["result"]), number(&best));
+        let finalized_ref = (h256(&finalized_hash), number(&finalized));
+        if best_ref.1 > finalized_ref.1 {
+            for r in round..round + 3 {
+                dave.double_vote(set_id, r, best_ref, finalized_ref);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(400));
+        let recorded = offenders(node);
+        (recorded.contains(&dave_sr) && recorded.contains(&dave_ed)).then_some(recorded)
+    });
+
+    // A report made by hand: accepted once, then stale; a forged one is
+    // refused and records nothing.
+    let before = offenders(node).len();
+    let proof = |round: u64| {
+        let sign = |target: u8| {
+            let prevote =
+                finality_grandpa::Prevote { target_hash: umbra_primitives::H256([target; 32]), target_number: 1 };
+            let message = finality_grandpa::Message::Prevote(prevote.clone());
+            (prevote, dave.ed.sign(&umbra_primitives::grandpa::localized_payload(round, 0, &message)))
+        };
+        umbra_runtime::modules::grandpa::EquivocationProof {
+            set_id: 0,
+            equivocation: umbra_runtime::modules::grandpa::Equivocation::Prevote(finality_grandpa::Equivocation {
+                round_number: round,
+                identity: dave.ed.public(),
+                first: sign(1),
+                second: sign(2),
+            }),
+        }
+    };
+    let submit = |proof: umbra_runtime::modules::grandpa::EquivocationProof| {
+        let call =
+            umbra_runtime::RuntimeCall::Grandpa(umbra_runtime::modules::grandpa::Call::report_equivocation_unsigned {
+                equivocation_proof: Box::new(proof),
+            });
+        let xt = umbra_runtime::extrinsic::RuntimeExtrinsic::new_unsigned(call).to_opaque();
+        node.rpc("author_submitExtrinsic", json!([format!("0x{}", hex::encode(xt.encode()))]))
+    };
+    let mut forged = proof(1_000_000);
+    if let umbra_runtime::modules::grandpa::Equivocation::Prevote(e) = &mut forged.equivocation {
+        e.second.1 = e.first.1;
+    }
+    let refused = submit(forged);
+    assert_eq!(refused["error"]["code"], 1010, "a forged report is invalid: {refused}");
+    assert!(submit(proof(1_000_000))["result"].is_string(), "a valid report is accepted");
+    wait_for("the report to be recorded", Duration::from_secs(60), || {
+        (offenders(node).len() == before + 1).then_some(())
+    });
+    let replayed = submit(proof(1_000_000));
+    assert_eq!(replayed["error"]["code"], 1010, "a replayed report is outdated: {replayed}");
+    assert_eq!(offenders(node).len(), before + 1, "recorded once");
+
+    // The honest validators agree and go on finalizing.
+    let f = net.finalized(0);
+    net.wait_finalized(f + 2, Duration::from_secs(60));
+    net.assert_safe();
 }

@@ -14,6 +14,10 @@
 //!   node verifies on its own before finalizing.
 //! * Requests: blocks (served from the database within a byte budget) and
 //!   catch-ups (our last completed round).
+//! * Equivocations: every header seen (announced or imported) has its seal
+//!   checked and is remembered by slot; a second header of one slot by the
+//!   same author, and every double vote the GRANDPA voter sees, is reported
+//!   on chain in an unsigned transaction with its proof.
 //!
 //! Everything wrong a peer sends is reported to the network's reputation,
 //! which bans it past a threshold.
@@ -55,6 +59,8 @@ const CATCH_UP_INTERVAL: Duration = Duration::from_secs(2);
 const VOTE_REPEAT: Duration = Duration::from_secs(2);
 /// Rounds whose votes are repeated.
 const REPEATED_ROUNDS: usize = 2;
+/// Slots whose headers are remembered for double-seal detection.
+const SLOTS_KEPT: usize = 256;
 
 /// The network as RPC and the node's status see it.
 pub struct NetworkStatus {
@@ -185,6 +191,8 @@ struct Service {
     slot_duration: u64,
     /// Our votes of the latest rounds, by (set id, round).
     recent_votes: BTreeMap<(u64, u64), Vec<grandpa::SignedVote>>,
+    /// Headers seen by slot, to catch an author sealing two for one slot.
+    slots: BTreeMap<u64, (umbra_crypto::sr25519::Public, Header)>,
 }
 
 /// Runs the node's side of the network until `shutdown` changes.
@@ -212,7 +220,9 @@ pub async fn run(
         catch_up_at: None,
         slot_duration,
         recent_votes: BTreeMap::new(),
+        slots: BTreeMap::new(),
     };
+    let mut equivocations = service.parts.grandpa.equivocations();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut repeat = tokio::time::interval(VOTE_REPEAT);
     loop {
@@ -248,6 +258,14 @@ pub async fn run(
             }
             _ = tick.tick() => service.drive(),
             _ = repeat.tick() => service.repeat_votes(),
+            proof = equivocations.recv() => {
+                if let Ok(proof) = proof {
+                    let call = umbra_runtime::modules::grandpa::Call::report_equivocation_unsigned {
+                        equivocation_proof: Box::new(proof),
+                    };
+                    service.report_offence(umbra_runtime::RuntimeCall::Grandpa(call));
+                }
+            }
         }
     }
 }
@@ -352,7 +370,57 @@ impl Service {
         self.drive();
     }
 
+    /// Submits an unsigned equivocation report to the pool, which passes it
+    /// on to the other nodes; any author includes it once.
+    fn report_offence(&self, call: umbra_runtime::RuntimeCall) {
+        let xt = umbra_runtime::extrinsic::RuntimeExtrinsic::new_unsigned(call).to_opaque();
+        match umbra_rpc::PoolApi::submit(self.parts.pool.as_ref(), xt) {
+            Ok(hash) => tracing::warn!(target: "umbra::offences", ?hash, "equivocation reported"),
+            Err(e) => tracing::debug!(target: "umbra::offences", error = %e, "equivocation report not submitted"),
+        }
+    }
+
+    /// Checks a header's seal (its parent must be here) and remembers it by
+    /// slot; a second header of the same slot by the same author is an
+    /// equivocation, reported with both headers.
+    fn observe_header(&mut self, header: &Header) {
+        let chain = &self.parts.chain;
+        let Ok(Some(parent)) = chain.header(&header.parent_hash) else { return };
+        let Ok(state) = chain.db().state_at(parent.state_root) else { return };
+        let origin = umbra_consensus::Origin::External { now_slot: self.now_slot() };
+        let Ok((_, slot)) = chain.verify_seal(header, &parent, &state, origin) else { return };
+        let ext = umbra_runtime::state::Ext::new(&state);
+        let Some(author) =
+            umbra_runtime::modules::aura::slot_author(slot, &umbra_runtime::modules::aura::authorities(&ext))
+        else {
+            return;
+        };
+        match self.slots.get(&slot) {
+            Some((seen_author, seen)) if *seen_author == author && seen.hash() != header.hash() => {
+                tracing::warn!(target: "umbra::offences", slot, ?author, "two blocks sealed for one slot");
+                let proof = umbra_runtime::modules::aura::EquivocationProof {
+                    offender: author,
+                    slot,
+                    first_header: seen.clone(),
+                    second_header: header.clone(),
+                };
+                let call = umbra_runtime::modules::aura::Call::report_equivocation_unsigned {
+                    equivocation_proof: Box::new(proof),
+                };
+                self.report_offence(umbra_runtime::RuntimeCall::Aura(call));
+            }
+            Some(_) => {}
+            None => {
+                self.slots.insert(slot, (author, header.clone()));
+                while self.slots.len() > SLOTS_KEPT {
+                    self.slots.pop_first();
+                }
+            }
+        }
+    }
+
     async fn on_imported(&mut self, header: Header, is_best: bool) {
+        self.observe_header(&header);
         let hash = header.hash();
         if is_best {
             // Announce only near the tip: not every block of a long sync.
@@ -434,6 +502,7 @@ impl Service {
                 return Verdict::Reject;
             }
         };
+        self.observe_header(&header);
         let hash = header.hash();
         self.net.handle.note_best(source, header.number, hash);
         self.downloader.note(source, header.number, hash);

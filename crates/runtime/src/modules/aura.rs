@@ -128,7 +128,11 @@ impl Call {
     /// Weight, class and fee flag.
     pub fn info(&self) -> DispatchInfo {
         // Two seal checks; unsigned, so no fee.
-        DispatchInfo { weight: Weight::from_parts(100 * WEIGHT_REF_TIME_PER_MICROS, 0), pays_fee: Pays::No, ..Default::default() }
+        DispatchInfo {
+            weight: Weight::from_parts(100 * WEIGHT_REF_TIME_PER_MICROS, 0),
+            pays_fee: Pays::No,
+            ..Default::default()
+        }
     }
 
     pub(crate) fn dispatch(self, ext: &mut Ext<'_>, origin: Origin) -> DispatchResult {

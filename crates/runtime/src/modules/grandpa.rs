@@ -128,11 +128,7 @@ pub fn check_report(ext: &Ext<'_>, proof: &EquivocationProof) -> Result<H256, In
     if !proof.check(current_set_id(ext), &authorities(ext)) {
         return Err(InvalidTransaction::BadProof);
     }
-    let id = offences::report_id(
-        &offences::GRANDPA_EQUIVOCATION,
-        &proof.timeslot(),
-        &AccountId32(proof.offender().0),
-    );
+    let id = offences::report_id(&offences::GRANDPA_EQUIVOCATION, &proof.timeslot(), &AccountId32(proof.offender().0));
     if offences::is_reported(ext, &id) {
         return Err(InvalidTransaction::Stale);
     }
