@@ -9,6 +9,9 @@
 //! * `queries`: `--count` encrypted, signed-answer queries to one worker
 //!   over `--concurrency` kept-alive connections; rate, p50 and p99
 //!   latency.
+//! * `finality`: `--count` transfers, one every `--interval-ms`, each
+//!   watched from submission to its block and to finality; p50 and p99 of
+//!   both.
 
 use std::time::Duration;
 
@@ -84,6 +87,25 @@ pub(crate) enum BenchCommand {
         #[arg(long)]
         from: Option<String>,
     },
+    /// Finality latency: transfers at a steady rate, each timed from
+    /// submission to its block and to its finalized block.
+    Finality {
+        /// Transfers to send.
+        #[arg(long, default_value_t = 200)]
+        count: u32,
+        /// Milliseconds between two submissions.
+        #[arg(long, default_value_t = 250)]
+        interval_ms: u64,
+        /// Secret URI of the sender.
+        #[arg(long, default_value = "//Alice")]
+        from: String,
+        /// Secret URI of the recipient (one planck each).
+        #[arg(long, default_value = "//Ferdie")]
+        to: String,
+        /// Give up on a transfer not finalized after this many seconds.
+        #[arg(long, default_value_t = 120)]
+        timeout_secs: u64,
+    },
 }
 
 pub(crate) async fn run(client: &Client, command: BenchCommand) -> Result<Report, CliError> {
@@ -157,7 +179,44 @@ pub(crate) async fn run(client: &Client, command: BenchCommand) -> Result<Report
                 json,
             ))
         }
+        BenchCommand::Finality { count, interval_ms, from, to, timeout_secs } => {
+            finality(client, count, interval_ms, &from, &to, timeout_secs).await
+        }
     }
+}
+
+async fn finality(
+    client: &Client,
+    count: u32,
+    interval_ms: u64,
+    from: &str,
+    to: &str,
+    timeout_secs: u64,
+) -> Result<Report, CliError> {
+    let to = umbra_primitives::AccountId32(signer(to)?.public());
+    let load = bench::FinalityLoad {
+        count,
+        interval: Duration::from_millis(interval_ms),
+        from: signer(from)?,
+        to,
+        timeout: Duration::from_secs(timeout_secs),
+    };
+    let spinner =
+        crate::progress::spinner(format!("{count} transfers, one every {interval_ms} ms, watched to finality"));
+    let report = bench::finality(client, load).await?;
+    spinner.done(format!("{} finalized", report.finalized.len()));
+    let json = json!({
+        "count": count,
+        "interval_ms": interval_ms,
+        "finalized": report.finalized.len(),
+        "failures": report.failures,
+        "first_error": report.first_error,
+        "included_p50_ms": bench::percentile(&report.included, 50),
+        "included_p99_ms": bench::percentile(&report.included, 99),
+        "finalized_p50_ms": bench::percentile(&report.finalized, 50),
+        "finalized_p99_ms": bench::percentile(&report.finalized, 99),
+    });
+    Ok(Report::new(format!("{count} transfers, one every {interval_ms} ms: {report}"), json))
 }
 
 async fn input_of(client: &Client, contract: &H256, method: &str, args: &str) -> Result<Vec<u8>, CliError> {

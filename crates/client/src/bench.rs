@@ -475,3 +475,118 @@ pub async fn queries(client: &Client, load: QueryLoad) -> Result<QueryReport> {
         elapsed: started.elapsed(),
     })
 }
+
+/// A load of transfers whose finality latency is measured.
+pub struct FinalityLoad {
+    /// Transfers to send.
+    pub count: u32,
+    /// Time between two submissions.
+    pub interval: Duration,
+    /// The sender (consecutive nonces).
+    pub from: Pair,
+    /// The recipient.
+    pub to: AccountId32,
+    /// Give up on a transfer not finalized after this long.
+    pub timeout: Duration,
+}
+
+/// How a load of transfers went: latencies from submission to inclusion in
+/// a block and to finality, in milliseconds, sorted.
+#[derive(Clone, Debug, Default)]
+pub struct FinalityReport {
+    /// Transfers sent.
+    pub count: u32,
+    /// Submission to the first block holding it.
+    pub included: Vec<u64>,
+    /// Submission to the finalized block holding it.
+    pub finalized: Vec<u64>,
+    /// Transfers refused, failed or not finalized in time.
+    pub failures: usize,
+    /// The first failure.
+    pub first_error: Option<String>,
+}
+
+/// The `p`-th percentile of sorted `values`.
+pub fn percentile(values: &[u64], p: usize) -> Option<u64> {
+    values.get((values.len() * p / 100).min(values.len().saturating_sub(1))).copied()
+}
+
+impl fmt::Display for FinalityReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = |v: Option<u64>| v.map_or("-".to_string(), |ms| format!("{}.{:03} s", ms / 1000, ms % 1000));
+        write!(
+            f,
+            "{} finalized; submission to block p50 {}, p99 {}; to finality p50 {}, p99 {}, max {}; failures {}",
+            self.finalized.len(),
+            ms(percentile(&self.included, 50)),
+            ms(percentile(&self.included, 99)),
+            ms(percentile(&self.finalized, 50)),
+            ms(percentile(&self.finalized, 99)),
+            ms(self.finalized.last().copied()),
+            self.failures
+        )?;
+        if let Some(e) = &self.first_error {
+            write!(f, " (first: {e})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Sends `load.count` transfers of one planck, one every `load.interval`,
+/// each watched to finality, and measures how long each took.
+pub async fn finality(client: &Client, load: FinalityLoad) -> Result<FinalityReport> {
+    let who = AccountId32(load.from.public());
+    let first_nonce = client.next_nonce(&who).await?;
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut ticker = tokio::time::interval(load.interval.max(Duration::from_millis(1)));
+    for i in 0..load.count {
+        ticker.tick().await;
+        let call = RuntimeCall::Balances(balances::Call::transfer_keep_alive {
+            dest: MultiAddress::Id(load.to.clone()),
+            value: 1,
+        });
+        let xt = client.sign_immortal(call, &load.from, first_nonce.wrapping_add(i), 0);
+        let sent = now();
+        let sub = client.submit_and_watch(&xt).await;
+        let timeout = load.timeout;
+        tasks.spawn(async move {
+            let mut sub = sub?;
+            let mut included = None;
+            let watched = tokio::time::timeout(timeout, async {
+                while let Some(next) = sub.next().await {
+                    let status = crate::parse_status(&next.map_err(|e| Error::Response(e.to_string()))?)?;
+                    match status {
+                        crate::Status::InBlock(_) => {
+                            included.get_or_insert(sent.elapsed().as_millis() as u64);
+                        }
+                        crate::Status::Finalized(_) => {
+                            let finalized = sent.elapsed().as_millis() as u64;
+                            return Ok((included.unwrap_or(finalized), finalized));
+                        }
+                        crate::Status::Failed(why) => return Err(Error::Transaction(why)),
+                        _ => {}
+                    }
+                }
+                Err(Error::Transaction("watch ended before finality".into()))
+            })
+            .await;
+            watched.map_err(|_| Error::Timeout("not finalized in time".into()))?
+        });
+    }
+    let mut report = FinalityReport { count: load.count, ..Default::default() };
+    while let Some(done) = tasks.join_next().await {
+        match done.map_err(|e| Error::Response(e.to_string()))? {
+            Ok((included, finalized)) => {
+                report.included.push(included);
+                report.finalized.push(finalized);
+            }
+            Err(e) => {
+                report.failures += 1;
+                report.first_error.get_or_insert(e.to_string());
+            }
+        }
+    }
+    report.included.sort_unstable();
+    report.finalized.sort_unstable();
+    Ok(report)
+}

@@ -210,6 +210,12 @@ impl NodeProcess {
         self.process.kill9();
     }
 
+    /// Sends `signal` (`Signal::STOP` hangs it like a frozen machine,
+    /// `Signal::CONT` resumes it).
+    pub fn signal(&self, signal: Signal) {
+        self.process.signal(signal);
+    }
+
     /// Sends SIGINT and waits for the exit status (`exit status: 0`).
     pub fn interrupt(self) -> String {
         self.process.signal(Signal::INT);

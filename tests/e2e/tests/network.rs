@@ -159,6 +159,20 @@ fn two_validators_finalize_over_the_network_and_a_full_node_relays_transactions(
     assert!(common.len() as u32 >= block);
     let sync = net.node(2).rpc("system_syncState", json!([]))["result"].clone();
     assert!(sync["highestBlock"].as_u64().unwrap() >= u64::from(block), "{sync}");
+
+    // The finality benchmark through the full node: every transfer timed
+    // to its block and to finality.
+    let out = Command::new(binary("umbra"))
+        .args(["--url", &url, "--output", "json", "bench", "finality", "--count", "6", "--interval-ms", "100"])
+        .args(["--from", "//Eve"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "bench finality: {stdout} {}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["finalized"], 6, "{report}");
+    assert_eq!(report["failures"], 0, "{report}");
+    assert!(report["finalized_p50_ms"].as_u64().unwrap() >= report["included_p50_ms"].as_u64().unwrap());
 }
 
 #[test]
@@ -168,6 +182,23 @@ fn four_validators_keep_finality_through_kills_and_restarts_and_never_revert() {
         net.start(i, Some(name));
     }
     net.wait_finalized(3, Duration::from_secs(120));
+
+    // A hung machine: SIGSTOP for 20 s. The other three finalize on; once
+    // resumed it catches up.
+    net.node(3).signal(umbra_process::Signal::STOP);
+    let hung_at = net.finalized(0);
+    // The fault's duration (the schedule), not a synchronisation.
+    std::thread::sleep(Duration::from_secs(20));
+    for i in 0..3 {
+        wait_for(&format!("node {i} to finalize while one hangs"), Duration::from_secs(60), || {
+            (net.finalized(i) >= hung_at + 3).then_some(())
+        });
+    }
+    net.node(3).signal(umbra_process::Signal::CONT);
+    let level = net.finalized(0);
+    wait_for("the resumed validator to catch up", Duration::from_secs(60), || {
+        (net.finalized(3) >= level).then_some(())
+    });
 
     // One of four down: 3 of 4 is a supermajority, finality continues.
     net.kill(3);
