@@ -542,7 +542,7 @@ pub async fn finality(client: &Client, load: FinalityLoad) -> Result<FinalityRep
     for i in 0..load.count {
         ticker.tick().await;
         let call = RuntimeCall::Balances(balances::Call::transfer_keep_alive {
-            dest: MultiAddress::Id(load.to.clone()),
+            dest: MultiAddress::Id(load.to),
             value: 1,
         });
         let xt = client.sign_immortal(call, &load.from, first_nonce.wrapping_add(i), 0);
