@@ -541,10 +541,8 @@ pub async fn finality(client: &Client, load: FinalityLoad) -> Result<FinalityRep
     let mut ticker = tokio::time::interval(load.interval.max(Duration::from_millis(1)));
     for i in 0..load.count {
         ticker.tick().await;
-        let call = RuntimeCall::Balances(balances::Call::transfer_keep_alive {
-            dest: MultiAddress::Id(load.to),
-            value: 1,
-        });
+        let call =
+            RuntimeCall::Balances(balances::Call::transfer_keep_alive { dest: MultiAddress::Id(load.to), value: 1 });
         let xt = client.sign_immortal(call, &load.from, first_nonce.wrapping_add(i), 0);
         let sent = now();
         let sub = client.submit_and_watch(&xt).await;

@@ -31,6 +31,8 @@ pub struct Metrics {
     pub txpool_ready: AtomicU64,
     /// Future transactions in the pool.
     pub txpool_future: AtomicU64,
+    /// The network, once started.
+    pub network: std::sync::OnceLock<Arc<crate::network::NetworkStatus>>,
 }
 
 impl Metrics {
@@ -58,8 +60,42 @@ impl Metrics {
             get(&self.blocks_authored),
             get(&self.txpool_ready),
             get(&self.txpool_future),
-        )
+        ) + &self.network.get().map(|n| render_network(n)).unwrap_or_default()
     }
+}
+
+/// The network's metrics: peers, bans, gossip traffic and sync progress.
+fn render_network(net: &crate::network::NetworkStatus) -> String {
+    let handle = net.handle();
+    let (gossip_in, gossip_out) = handle.gossip_counts();
+    format!(
+        "# HELP umbra_network_peers Connected peers of this chain\n\
+         # TYPE umbra_network_peers gauge\n\
+         umbra_network_peers {}\n\
+         # HELP umbra_network_banned_peers Peers banned for misbehaviour\n\
+         # TYPE umbra_network_banned_peers gauge\n\
+         umbra_network_banned_peers {}\n\
+         # HELP umbra_network_gossip_messages_total Gossip messages received and published\n\
+         # TYPE umbra_network_gossip_messages_total counter\n\
+         umbra_network_gossip_messages_total{{direction=\"in\"}} {}\n\
+         umbra_network_gossip_messages_total{{direction=\"out\"}} {}\n\
+         # HELP umbra_sync_blocks_imported_total Blocks downloaded from peers and imported\n\
+         # TYPE umbra_sync_blocks_imported_total counter\n\
+         umbra_sync_blocks_imported_total {}\n\
+         # HELP umbra_sync_highest_block The best block number any peer has told of\n\
+         # TYPE umbra_sync_highest_block gauge\n\
+         umbra_sync_highest_block {}\n\
+         # HELP umbra_sync_is_syncing Whether the node is downloading blocks it is behind by\n\
+         # TYPE umbra_sync_is_syncing gauge\n\
+         umbra_sync_is_syncing {}\n",
+        handle.peers().len(),
+        handle.banned().len(),
+        gossip_in,
+        gossip_out,
+        net.synced_blocks(),
+        umbra_rpc::NetworkApi::highest_block(net).unwrap_or(0),
+        u8::from(net.is_syncing()),
+    )
 }
 
 async fn handle(

@@ -179,6 +179,7 @@ pub async fn start(config: NodeConfig) -> Result<Node, Error> {
             let (handle, events, task) = umbra_network::start(cfg, status, shutdown_rx.clone()).await?;
             tasks.push(task);
             let status = crate::network::status(handle, &chain);
+            let _ = metrics.network.set(status.clone());
             let parts =
                 crate::network::Parts { chain: chain.clone(), pool: pool.clone(), grandpa: grandpa_handle.clone() };
             tasks.push(tokio::spawn(crate::network::run(parts, status.clone(), events, shutdown_rx.clone())));

@@ -23,6 +23,7 @@ struct Net {
     dirs: Vec<PathBuf>,
     rpc: Vec<u16>,
     p2p: Vec<u16>,
+    prometheus: Vec<u16>,
     ids: Vec<Option<String>>,
     nodes: Vec<Option<NodeProcess>>,
     _tmp: tempfile::TempDir,
@@ -36,6 +37,7 @@ impl Net {
             dirs: (0..size).map(|i| tmp.path().join(format!("node{i}"))).collect(),
             rpc: (0..size).map(|_| free_port()).collect(),
             p2p: (0..size).map(|_| free_port()).collect(),
+            prometheus: (0..size).map(|_| free_port()).collect(),
             ids: vec![None; size],
             nodes: (0..size).map(|_| None).collect(),
             _tmp: tmp,
@@ -59,8 +61,19 @@ impl Net {
 
     fn start_with(&mut self, i: usize, account: Option<&str>, bootnodes: Vec<String>) {
         let listen = format!("/ip4/127.0.0.1/tcp/{}", self.p2p[i]);
-        let mut args: Vec<String> =
-            ["--chain", &self.chain, "--listen-addr", &listen, "--gossip-duration-ms", "300"].map(String::from).into();
+        let prometheus = self.prometheus[i].to_string();
+        let mut args: Vec<String> = [
+            "--chain",
+            &self.chain,
+            "--listen-addr",
+            &listen,
+            "--gossip-duration-ms",
+            "300",
+            "--prometheus-port",
+            &prometheus,
+        ]
+        .map(String::from)
+        .into();
         if let Some(account) = account {
             args.extend(["--dev-account".to_string(), account.to_string()]);
         }
@@ -76,6 +89,16 @@ impl Net {
         }
         self.ids[i] = Some(id);
         self.nodes[i] = Some(node);
+    }
+
+    /// A metric's value on node `i` (`name` with its labels, as exposed).
+    fn metric(&self, i: usize, name: &str) -> u64 {
+        let (_, _, body) = umbra_e2e::http_get(self.prometheus[i], "/metrics").unwrap_or_else(|| {
+            panic!("no metrics on {}: {}", self.prometheus[i], std::fs::read_to_string(&self.node(i).log).unwrap())
+        });
+        let line =
+            body.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap_or_else(|| panic!("{name} in {body}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
     }
 
     fn node(&self, i: usize) -> &NodeProcess {
@@ -142,6 +165,9 @@ fn two_validators_finalize_over_the_network_and_a_full_node_relays_transactions(
     assert_eq!(peers[0]["peerId"].as_str(), net.ids[1].as_deref());
     let health = net.node(1).rpc("system_health", json!([]))["result"].clone();
     assert_eq!(health["peers"], 2, "Bob has both: {health}");
+    assert_eq!(net.metric(1, "umbra_network_peers"), 2);
+    assert!(net.metric(2, "umbra_sync_blocks_imported_total") >= u64::from(best), "the full node downloaded the chain");
+    assert!(net.metric(1, "umbra_network_gossip_messages_total{direction=\"in\"}") > 0);
     let listen = net.node(0).rpc("system_localListenAddresses", json!([]))["result"].clone();
     assert!(listen[0].as_str().unwrap().ends_with(net.ids[0].as_deref().unwrap()), "{listen}");
 

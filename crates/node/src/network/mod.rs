@@ -68,6 +68,7 @@ pub struct NetworkStatus {
     syncing: AtomicBool,
     highest: AtomicU32,
     starting: u32,
+    synced: std::sync::atomic::AtomicU64,
 }
 
 impl NetworkStatus {
@@ -79,6 +80,11 @@ impl NetworkStatus {
     /// Whether blocks are being downloaded.
     pub fn is_syncing(&self) -> bool {
         self.syncing.load(Ordering::Relaxed)
+    }
+
+    /// Blocks downloaded from peers and imported since start.
+    pub fn synced_blocks(&self) -> u64 {
+        self.synced.load(Ordering::Relaxed)
     }
 }
 
@@ -171,7 +177,13 @@ pub struct Parts {
 /// Wraps a started network's handle for RPC and the status line.
 pub fn status(handle: NetworkHandle, chain: &Chain) -> Arc<NetworkStatus> {
     let starting = chain.best().map(|b| b.number).unwrap_or(0);
-    Arc::new(NetworkStatus { handle, syncing: AtomicBool::new(false), highest: AtomicU32::new(0), starting })
+    Arc::new(NetworkStatus {
+        handle,
+        syncing: AtomicBool::new(false),
+        highest: AtomicU32::new(0),
+        starting,
+        synced: std::sync::atomic::AtomicU64::new(0),
+    })
 }
 
 enum Done {
@@ -354,6 +366,7 @@ impl Service {
                     if *set_changed {
                         self.parts.grandpa.notify_set_changed();
                     }
+                    self.net.synced.fetch_add(u64::from(*imported), Ordering::Relaxed);
                     tracing::debug!(target: "umbra::sync", imported, "blocks imported");
                 }
                 if let Some((peer, what)) = self.downloader.done(&outcome) {
