@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use umbra_devnet::{Binaries, Config, Network, Progress, MAX_WORKERS};
+use umbra_devnet::{Binaries, Config, Network, Progress, MAX_VALIDATORS, MAX_WORKERS};
 use umbra_process::ShutdownListener;
 
 use crate::CliError;
@@ -42,6 +42,12 @@ pub(crate) struct DevnetArgs {
     /// Worker pRuntimes to start (1 to 6).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=MAX_WORKERS as i64))]
     workers: u16,
+    /// Validator nodes (1 to 7): 1 runs the `dev` chain; more run
+    /// `local-N` (Alice, Bob, … one process each, connected on loopback),
+    /// with the gatekeeper on the first node and the workers on the others
+    /// in turn.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=MAX_VALIDATORS as i64))]
+    validators: u8,
     /// Start only the node (no pRuntime, no relayer).
     #[arg(long)]
     no_worker: bool,
@@ -107,6 +113,7 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<String, CliError> {
     let workers = if args.no_worker { 0 } else { args.workers };
     let config = Config {
         base,
+        validators: args.validators,
         fresh: args.fresh,
         rpc_port: args.rpc_port,
         prometheus_port: args.prometheus_port,

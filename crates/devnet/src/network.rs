@@ -63,11 +63,19 @@ impl Binaries {
     }
 }
 
+/// Most validator nodes of a devnet (the `local-N` specs).
+pub const MAX_VALIDATORS: u8 = 7;
+/// The validators' dev accounts, in order (the `local-N` specs').
+const VALIDATOR_ACCOUNTS: [&str; MAX_VALIDATORS as usize] = ["alice", "bob", "charlie", "dave", "eve", "ferdie", "one"];
+
 /// What to start.
 #[derive(Clone, Debug)]
 pub struct Config {
     /// The data directory (one network at a time uses it).
     pub base: PathBuf,
+    /// Validator nodes: 1 is `umbra-node --dev`; 2–7 run the `local-N`
+    /// spec (Alice, Bob, … each a process, connected through Alice's node).
+    pub validators: u8,
     /// Wipe the data directory first.
     pub fresh: bool,
     /// The node's JSON-RPC port.
@@ -102,8 +110,10 @@ pub struct WorkerPorts {
 /// Every port of a running network.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ports {
-    /// The node's JSON-RPC (HTTP and WebSocket).
+    /// The first node's JSON-RPC (HTTP and WebSocket).
     pub rpc: u16,
+    /// The other validator nodes' JSON-RPC ports (nodes 2…N).
+    pub other_nodes: Vec<u16>,
     /// The node's Prometheus metrics.
     pub prometheus: Option<u16>,
     /// The gatekeeper pRuntime.
@@ -139,7 +149,19 @@ fn choose_ports(config: &Config) -> Result<Ports, Error> {
     if let Some(p) = config.prometheus_port {
         check(p, "--prometheus-port")?;
     }
-    let mut out = Ports { rpc: config.rpc_port, prometheus: config.prometheus_port, gatekeeper: None, workers: vec![] };
+    let mut out = Ports {
+        rpc: config.rpc_port,
+        other_nodes: vec![],
+        prometheus: config.prometheus_port,
+        gatekeeper: None,
+        workers: vec![],
+    };
+    let mut taken: BTreeSet<u16> = [Some(config.rpc_port), config.prometheus_port].into_iter().flatten().collect();
+    for _ in 1..config.validators {
+        let p = ports::free_port(&taken, false).ok_or_else(|| Error::Config("no free ports on 127.0.0.1".into()))?;
+        taken.insert(p);
+        out.other_nodes.push(p);
+    }
     if config.workers == 0 {
         return Ok(out);
     }
@@ -154,7 +176,7 @@ fn choose_ports(config: &Config) -> Result<Ports, Error> {
     let all = |(g, w): &(WorkerPorts, Vec<WorkerPorts>)| {
         std::iter::once(g).chain(w).flat_map(|p| [p.private, p.public]).collect::<Vec<u16>>()
     };
-    let reserved: BTreeSet<u16> = [Some(config.rpc_port), config.prometheus_port].into_iter().flatten().collect();
+    let reserved: BTreeSet<u16> = taken;
     if let Some(base) = config.pruntime_port {
         let plan = layout(base).ok_or_else(|| Error::Config(format!("--pruntime-port {base} leaves no room")))?;
         for port in all(&plan) {
@@ -236,6 +258,16 @@ fn sudo_pair() -> Result<Pair, Error> {
     Pair::from_suri(Scheme::Sr25519, &uri).map_err(|e| Error::Config(e.to_string()))
 }
 
+/// Best and finalized block numbers and peers of the node at RPC `port`.
+async fn node_heads(port: u16) -> Option<(u32, u32, u64)> {
+    let client = Client::connect(&format!("ws://127.0.0.1:{port}")).await.ok()?;
+    let best = client.best_header().await.ok()?.number;
+    let finalized = client.finalized_hash().await.ok()?;
+    let finalized = client.header(finalized).await.ok().flatten()?.number;
+    let peers = client.call("system_health", vec![]).await.ok()?["peers"].as_u64()?;
+    Some((best, finalized, peers))
+}
+
 /// One pRuntime and its relayer.
 struct Pair_<'a> {
     /// `gatekeeper`, `worker 1`, …
@@ -246,6 +278,8 @@ struct Pair_<'a> {
     ports: WorkerPorts,
     signer: &'a str,
     extra: Vec<String>,
+    /// The node its relayer follows.
+    node_url: String,
 }
 
 struct Starting<'a> {
@@ -254,6 +288,8 @@ struct Starting<'a> {
     base: &'a Path,
     binaries: &'a Binaries,
     node_url: String,
+    /// Every node's WebSocket URL (the first is `node_url`).
+    node_urls: Vec<String>,
 }
 
 impl Starting<'_> {
@@ -313,7 +349,7 @@ impl Starting<'_> {
         self.spawn(&format!("{} pRuntime", pair.label), &self.binaries.pruntime, args, log.clone())?;
         let relayer_args = vec![
             "--node".into(),
-            self.node_url.clone(),
+            pair.node_url.clone(),
             "--pruntime".into(),
             format!("127.0.0.1:{}", pair.ports.private),
             "--signer".into(),
@@ -360,6 +396,7 @@ impl Starting<'_> {
             ports: gatekeeper_ports,
             signer: GATEKEEPER_SIGNER,
             extra: vec![],
+            node_url: self.node_url.clone(),
         };
         let identity = self.pair(&gatekeeper, client).await?;
         let set: Vec<umbra_crypto::sr25519::Public> = client
@@ -399,6 +436,9 @@ impl Starting<'_> {
                     if faulty { vec!["--test-fault-diverge".to_string()] } else { vec![] },
                 ]
                 .concat(),
+                // Workers follow the nodes in turn: worker 1 the second
+                // node, and so on (the first with one node).
+                node_url: self.node_urls[usize::from(i) % self.node_urls.len()].clone(),
             };
             self.pair(&worker, client).await?;
         }
@@ -417,6 +457,9 @@ impl Network {
         if config.workers > MAX_WORKERS {
             return Err(Error::Config(format!("at most {MAX_WORKERS} workers")));
         }
+        if config.validators == 0 || config.validators > MAX_VALIDATORS {
+            return Err(Error::Config(format!("1 to {MAX_VALIDATORS} validators")));
+        }
         let lock = lock_base(&config.base)?;
         if config.fresh {
             wipe(&config.base)?;
@@ -426,21 +469,54 @@ impl Network {
         let supervisor = Supervisor::new();
         let progress = config.progress;
         let node_url = format!("ws://127.0.0.1:{}", ports.rpc);
-        let starting =
-            Starting { supervisor: &supervisor, progress, base: &config.base, binaries: &config.binaries, node_url };
+        let node_urls: Vec<String> = std::iter::once(ports.rpc)
+            .chain(ports.other_nodes.iter().copied())
+            .map(|p| format!("ws://127.0.0.1:{p}"))
+            .collect();
+        let starting = Starting {
+            supervisor: &supervisor,
+            progress,
+            base: &config.base,
+            binaries: &config.binaries,
+            node_url,
+            node_urls,
+        };
         let workers_text = format!(
             ", a gatekeeper and {} worker pRuntime(s) (SIMULATED TEE) with their relayers",
             ports.workers.len()
         );
+        let validators = usize::from(config.validators);
+        let chain = if validators == 1 { "dev".to_string() } else { format!("local-{validators}") };
         progress.println(format!(
-            "umbra devnet: starting 1 node{} (chain dev, data in {})",
+            "umbra devnet: starting {}{} (chain {chain}, data in {})",
+            if validators == 1 { "1 node".to_string() } else { format!("{validators} validator nodes") },
             if ports.workers.is_empty() { "" } else { &workers_text },
             config.base.display()
         ));
         let node_log = config.base.join("node.log");
-        let mut node_args: Vec<String> = vec!["--dev".into(), "--name".into(), "devnet-node".into()];
+        let mut node_args: Vec<String> = if validators == 1 {
+            vec!["--dev".into()]
+        } else {
+            // A loopback network: a short GRANDPA gossip estimate.
+            ["--chain", &chain, "--dev-account", "alice", "--gossip-duration-ms", "300"].map(String::from).into()
+        };
+        node_args.extend(["--name".into(), "devnet-node".into()]);
         node_args.extend(["--rpc-port".into(), ports.rpc.to_string(), "--base-path".into()]);
         node_args.push(config.base.join("node").display().to_string());
+        let mut p2p_taken: BTreeSet<u16> =
+            [ports.rpc].into_iter().chain(ports.other_nodes.iter().copied()).chain(ports.prometheus).collect();
+        let mut p2p_port = || {
+            let p =
+                ports::free_port(&p2p_taken, false).ok_or_else(|| Error::Config("no free ports on 127.0.0.1".into()));
+            if let Ok(p) = p {
+                p2p_taken.insert(p);
+            }
+            p
+        };
+        let first_p2p = p2p_port()?;
+        if validators > 1 {
+            node_args.extend(["--listen-addr".into(), format!("/ip4/127.0.0.1/tcp/{first_p2p}")]);
+        }
         if let Some(p) = ports.prometheus {
             node_args.extend(["--prometheus-port".into(), p.to_string()]);
         }
@@ -453,6 +529,47 @@ impl Network {
             })
             .await?;
         spinner.done("JSON-RPC ready");
+        if validators > 1 {
+            let peer_id = client.call("system_localPeerId", vec![]).await?;
+            let bootnode = format!("/ip4/127.0.0.1/tcp/{first_p2p}/p2p/{}", peer_id.as_str().unwrap_or_default());
+            for (i, rpc) in (2..).zip(ports.other_nodes.iter()) {
+                let dir = config.base.join(format!("node{i}"));
+                let args: Vec<String> = vec![
+                    "--chain".into(),
+                    chain.clone(),
+                    "--dev-account".into(),
+                    VALIDATOR_ACCOUNTS[i - 1].into(),
+                    "--gossip-duration-ms".into(),
+                    "300".into(),
+                    "--name".into(),
+                    format!("devnet-node{i}"),
+                    "--rpc-port".into(),
+                    rpc.to_string(),
+                    "--base-path".into(),
+                    dir.display().to_string(),
+                    "--listen-addr".into(),
+                    format!("/ip4/127.0.0.1/tcp/{}", p2p_port()?),
+                    "--bootnodes".into(),
+                    bootnode.clone(),
+                ];
+                let log = config.base.join(format!("node{i}.log"));
+                starting.spawn(
+                    &format!("node {i} ({})", VALIDATOR_ACCOUNTS[i - 1]),
+                    &config.binaries.node,
+                    args,
+                    log,
+                )?;
+            }
+            let spinner = progress.spinner(format!("waiting for {validators} validators to connect"));
+            let want = validators - 1;
+            starting
+                .wait("waiting for the validators to connect", Duration::from_secs(120), &node_log, || async {
+                    let health = client.call("system_health", vec![]).await.ok()?;
+                    (health["peers"].as_u64()? as usize >= want).then_some(())
+                })
+                .await?;
+            spinner.done(format!("{validators} validators connected"));
+        }
         let spinner = progress.spinner("waiting for the first finalized block");
         let first = starting
             .wait("waiting for the first finalized block", Duration::from_secs(60), &node_log, || async {
@@ -508,6 +625,13 @@ impl Network {
     pub fn endpoints(&self) -> Vec<String> {
         let mut out =
             vec![format!("JSON-RPC (HTTP and WebSocket): http://127.0.0.1:{0}  ws://127.0.0.1:{0}", self.ports.rpc)];
+        for (i, p) in (2..).zip(&self.ports.other_nodes) {
+            let label = format!("node {i} ({}) JSON-RPC:", VALIDATOR_ACCOUNTS[i - 1]);
+            out.push(format!(
+                "{label:<31}ws://127.0.0.1:{p}, log {}",
+                self.base.join(format!("node{i}.log")).display()
+            ));
+        }
         if let Some(p) = self.ports.prometheus {
             out.push(format!("Prometheus metrics:            http://127.0.0.1:{p}/metrics"));
         }
@@ -541,6 +665,12 @@ impl Network {
             health["peers"],
             pending.as_array().map(Vec::len).unwrap_or(0)
         );
+        for (i, port) in (2..).zip(&self.ports.other_nodes) {
+            line.push_str(&match node_heads(*port).await {
+                Some((best, finalized, peers)) => format!(" | node {i} #{best}/#{finalized} peers {peers}"),
+                None => format!(" | node {i} unreachable"),
+            });
+        }
         for w in &self.ports.workers {
             line.push_str(&match pruntime_status(w.private).await {
                 Some(s) => format!(

@@ -629,6 +629,7 @@ impl LocalNetwork {
         };
         let dir = binary("umbra-node").parent().unwrap().to_path_buf();
         let config = umbra_devnet::Config {
+            validators: 1,
             base: base.to_path_buf(),
             fresh: false,
             rpc_port,

@@ -503,3 +503,41 @@ fn a_validator_that_equivocates_is_reported_and_recorded_once() {
     net.wait_finalized(f + 2, Duration::from_secs(60));
     net.assert_safe();
 }
+
+#[test]
+fn a_devnet_of_three_validators_finalizes_with_workers_on_other_nodes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path().join("devnet");
+    let rpc_port = free_port();
+    let mut devnet = umbra_e2e::Devnet::start(&base, rpc_port, &["--validators", "3", "--workers", "1"]);
+    devnet.wait_line("the devnet to be ready", Duration::from_secs(300), |l| l.contains("press Ctrl-C to stop"));
+    let text = devnet.seen.join("\n");
+    assert!(text.contains("starting 3 validator nodes"), "{text}");
+    assert!(text.contains("3 validators connected"), "{text}");
+    // The worker's relayer follows Bob's node, not Alice's.
+    let bob: u16 = umbra_e2e::word_after(&text, "node 2 (bob) JSON-RPC:").rsplit(':').next().unwrap().parse().unwrap();
+    let charlie: u16 =
+        umbra_e2e::word_after(&text, "node 3 (charlie) JSON-RPC:").rsplit(':').next().unwrap().parse().unwrap();
+    let relayer = std::fs::read_to_string(base.join("pruntime-relayer.log")).unwrap();
+    assert!(relayer.contains(&format!("127.0.0.1:{bob}")), "worker 1's relayer follows node 2: {relayer}");
+
+    // All three finalize one chain; the status line shows every node.
+    let heads = |port: u16| {
+        let fin = umbra_e2e::http_rpc(port, "chain_getFinalizedHead", json!([]))["result"].clone();
+        let header = umbra_e2e::http_rpc(port, "chain_getHeader", json!([fin]))["result"].clone();
+        u32::from_str_radix(header["number"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+    };
+    let start = heads(rpc_port);
+    for port in [rpc_port, bob, charlie] {
+        wait_for("every node to finalize", Duration::from_secs(60), || (heads(port) >= start + 2).then_some(()));
+    }
+    let at = start + 1;
+    let hashes: Vec<Value> = [rpc_port, bob, charlie]
+        .iter()
+        .map(|p| umbra_e2e::http_rpc(*p, "chain_getBlockHash", json!([at]))["result"].clone())
+        .collect();
+    assert!(hashes.iter().all(|h| *h == hashes[0]), "{hashes:?}");
+    devnet.wait_line("a status line with every node", Duration::from_secs(60), |l| {
+        l.contains("| node 2 #") && l.contains("| node 3 #") && l.contains("registered")
+    });
+}
