@@ -540,4 +540,34 @@ fn a_devnet_of_three_validators_finalizes_with_workers_on_other_nodes() {
     devnet.wait_line("a status line with every node", Duration::from_secs(60), |l| {
         l.contains("| node 2 #") && l.contains("| node 3 #") && l.contains("registered")
     });
+
+    // Root changes the GRANDPA set to Alice and Bob: every node enacts it,
+    // finality goes on under the new set, and the worker (on Bob's node)
+    // follows the change with its light client and stays registered.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (change_block, _) = runtime.block_on(async {
+        let client = umbra_client::Client::connect(&format!("ws://127.0.0.1:{rpc_port}")).await.unwrap();
+        let key = |name: &str| umbra_crypto::suri::SecretUri::parse(&format!("//{name}")).unwrap();
+        let alice = umbra_crypto::Pair::from_suri(umbra_crypto::Scheme::Sr25519, &key("Alice")).unwrap();
+        let voter = |name: &str| (umbra_crypto::ed25519::Pair::from_suri(&key(name)).unwrap().public(), 1u64);
+        let call = umbra_runtime::RuntimeCall::Grandpa(umbra_runtime::modules::grandpa::Call::schedule_change {
+            next_authorities: vec![voter("Alice"), voter("Bob")],
+            delay: 0,
+        });
+        client.sudo(&alice, call, Duration::from_secs(120), |_| {}).await.unwrap()
+    });
+    for port in [rpc_port, bob, charlie] {
+        wait_for("every node to enact set 1", Duration::from_secs(60), || {
+            let state = umbra_e2e::http_rpc(port, "grandpa_roundState", json!([]))["result"].clone();
+            (state["setId"] == 1).then_some(())
+        });
+        wait_for("finality under the new set", Duration::from_secs(90), || {
+            (heads(port) >= change_block + 3).then_some(())
+        });
+    }
+    let worker = umbra_e2e::Pruntime::at(devnet.worker_private(1), devnet.worker_private(1) + 1);
+    wait_for("the worker to follow the set change", Duration::from_secs(90), || {
+        let status = worker.status()?;
+        (status.core.registered && status.core.synced_block? >= change_block + 2).then_some(())
+    });
 }
