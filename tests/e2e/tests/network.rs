@@ -26,6 +26,9 @@ struct Net {
     prometheus: Vec<u16>,
     ids: Vec<Option<String>>,
     nodes: Vec<Option<NodeProcess>>,
+    /// Start nodes with `--reserved-only`, every other node reserved (so
+    /// partitions can be made and healed through RPC).
+    reserved_only: bool,
     _tmp: tempfile::TempDir,
 }
 
@@ -40,7 +43,72 @@ impl Net {
             prometheus: (0..size).map(|_| free_port()).collect(),
             ids: vec![None; size],
             nodes: (0..size).map(|_| None).collect(),
+            reserved_only: false,
             _tmp: tmp,
+        }
+    }
+
+    /// A network whose nodes keep only reserved peers: node keys are
+    /// written first so every peer id is known before any node starts.
+    fn reserved_only(chain: &str, size: usize) -> Net {
+        let mut net = Net::new(chain, size);
+        for i in 0..size {
+            let seed = [i as u8 + 1; 32];
+            std::fs::create_dir_all(&net.dirs[i]).unwrap();
+            std::fs::write(net.dirs[i].join("node-key"), seed).unwrap();
+            net.ids[i] = Some(umbra_network::peer_id_of(seed).unwrap().to_string());
+        }
+        net.reserved_only = true;
+        net
+    }
+
+    fn address(&self, j: usize) -> String {
+        format!("/ip4/127.0.0.1/tcp/{}/p2p/{}", self.p2p[j], self.ids[j].as_deref().unwrap())
+    }
+
+    /// Cuts the network into `groups`: each node drops every reserved peer
+    /// outside its group (and refuses it, being reserved-only).
+    fn partition(&self, groups: &[&[usize]]) {
+        for group in groups {
+            for i in group.iter().copied() {
+                for j in (0..self.ids.len()).filter(|j| !group.contains(j)) {
+                    let done = self.node(i).rpc("system_removeReservedPeer", json!([self.ids[j]]));
+                    assert!(done["error"].is_null(), "{done}");
+                }
+            }
+        }
+        for group in groups {
+            for i in group.iter().copied() {
+                wait_for(&format!("node {i} to lose the other side"), Duration::from_secs(30), || {
+                    let peers = self.node(i).rpc("system_peers", json!([]))["result"].as_array().cloned()?;
+                    peers
+                        .iter()
+                        .all(|p| {
+                            (0..self.ids.len())
+                                .any(|j| group.contains(&j) && p["peerId"].as_str() == self.ids[j].as_deref())
+                        })
+                        .then_some(())
+                });
+            }
+        }
+    }
+
+    /// Cuts the live nodes into `groups` (dead nodes skipped).
+    fn partition_alive(&self, groups: &[Vec<usize>]) {
+        let alive = self.alive();
+        let groups: Vec<Vec<usize>> =
+            groups.iter().map(|g| g.iter().copied().filter(|i| alive.contains(i)).collect()).collect();
+        let refs: Vec<&[usize]> = groups.iter().map(Vec::as_slice).collect();
+        self.partition(&refs);
+    }
+
+    /// Makes every node reserve every other again.
+    fn heal(&self) {
+        for i in self.alive() {
+            for j in (0..self.ids.len()).filter(|j| *j != i) {
+                let done = self.node(i).rpc("system_addReservedPeer", json!([self.address(j)]));
+                assert!(done["error"].is_null(), "{done}");
+            }
         }
     }
 
@@ -76,6 +144,12 @@ impl Net {
         .into();
         if let Some(account) = account {
             args.extend(["--dev-account".to_string(), account.to_string()]);
+        }
+        if self.reserved_only {
+            args.extend(["--node-key-file".into(), self.dirs[i].join("node-key").display().to_string()]);
+            args.push("--reserved-only".into());
+            args.push("--reserved-nodes".into());
+            args.extend((0..self.ids.len()).filter(|j| *j != i).map(|j| self.address(j)));
         }
         if !bootnodes.is_empty() {
             args.push("--bootnodes".into());
@@ -570,4 +644,146 @@ fn a_devnet_of_three_validators_finalizes_with_workers_on_other_nodes() {
         let status = worker.status()?;
         (status.core.registered && status.core.synced_block? >= change_block + 2).then_some(())
     });
+}
+
+/// Waits until every node's finalized head has stayed where it is for
+/// `hold` (finality stopped); returns the heads.
+fn finality_stops(net: &Net, nodes: &[usize], hold: Duration) -> Vec<u32> {
+    let mut last: Vec<u32> = nodes.iter().map(|i| net.finalized(*i)).collect();
+    stays("finality to stop", hold, Duration::from_secs(90), || {
+        let now: Vec<u32> = nodes.iter().map(|i| net.finalized(*i)).collect();
+        let same = now == last;
+        last = now;
+        same
+    });
+    last
+}
+
+#[test]
+fn partitions_never_finalize_conflicting_blocks_and_heal_into_one_chain() {
+    let mut net = Net::reserved_only("local-4", 4);
+    for (i, name) in VALIDATORS.iter().enumerate() {
+        net.start(i, Some(name));
+    }
+    net.wait_finalized(3, Duration::from_secs(120));
+
+    // 2 | 2: neither side has more than two thirds; both author, neither
+    // finalizes, so no two finalized blocks can conflict.
+    net.partition(&[&[0, 1], &[2, 3]]);
+    let stopped = finality_stops(&net, &[0, 1, 2, 3], Duration::from_secs(8));
+    let top = *stopped.iter().max().unwrap();
+    for i in [0, 2] {
+        wait_for("both sides to author", Duration::from_secs(30), || (net.node(i).heads().0 > top + 1).then_some(()));
+    }
+    let before = net.assert_safe();
+    net.heal();
+    net.wait_finalized(top + 3, Duration::from_secs(120));
+    let healed = net.assert_safe();
+    assert_eq!(&healed[..before.len()], &before[..], "nothing final reverted");
+
+    // 1 | 3: the three finalize on; the one alone cannot; once healed it
+    // drops its own fork for the finalized chain.
+    net.partition(&[&[0], &[1, 2, 3]]);
+    let alone = finality_stops(&net, &[0], Duration::from_secs(6))[0];
+    for i in 1..4 {
+        wait_for("the three to finalize on", Duration::from_secs(60), || (net.finalized(i) >= alone + 3).then_some(()));
+    }
+    assert!(net.finalized(0) <= alone + 1, "the lone node finalized without a supermajority");
+    let before = net.assert_safe();
+    net.heal();
+    let level = (1..4).map(|i| net.finalized(i)).max().unwrap();
+    wait_for("the lone node to rejoin the finalized chain", Duration::from_secs(90), || {
+        (net.finalized(0) >= level).then_some(())
+    });
+    let healed = net.assert_safe();
+    assert_eq!(&healed[..before.len()], &before[..], "nothing final reverted");
+}
+
+/// splitmix64: a tiny seeded generator for fault schedules.
+struct Schedule(u64);
+
+impl Schedule {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Kills, restarts, partitions and heals from a seed (`UMBRA_FAULT_SEED`,
+/// else a fresh one, printed) for `UMBRA_FAULT_SECS` seconds (60 in CI,
+/// 120 for the full scale), checking after every step that no two live
+/// nodes finalized conflicting blocks and nothing final reverted; then
+/// everything is restarted and healed and finality must advance.
+#[test]
+fn a_random_fault_schedule_keeps_safety_and_then_liveness() {
+    let seed = std::env::var("UMBRA_FAULT_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        #[allow(clippy::disallowed_methods)] // a fresh seed for each run, printed to reproduce it
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+        now.as_nanos() as u64
+    });
+    let secs: u64 = std::env::var("UMBRA_FAULT_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
+    println!("fault schedule seed {seed} ({secs} s): UMBRA_FAULT_SEED={seed} reproduces it");
+    let mut rng = Schedule(seed);
+    let mut net = Net::reserved_only("local-4", 4);
+    for (i, name) in VALIDATORS.iter().enumerate() {
+        net.start(i, Some(name));
+    }
+    net.wait_finalized(2, Duration::from_secs(120));
+    let mut final_chain = net.assert_safe();
+    let steps = secs / 5;
+    for step in 0..steps {
+        let alive = net.alive();
+        let dead: Vec<usize> = (0..4).filter(|i| !alive.contains(i)).collect();
+        match rng.below(4) {
+            0 if alive.len() > 2 => {
+                let victim = alive[rng.below(alive.len() as u64) as usize];
+                println!("step {step}: SIGKILL node {victim}");
+                net.kill(victim);
+            }
+            1 if !dead.is_empty() => {
+                let back = dead[rng.below(dead.len() as u64) as usize];
+                println!("step {step}: restart node {back}");
+                net.start(back, Some(VALIDATORS[back]));
+            }
+            2 => {
+                let mut order: Vec<usize> = (0..4).collect();
+                for k in (1..4).rev() {
+                    order.swap(k, rng.below(k as u64 + 1) as usize);
+                }
+                let cut = 1 + rng.below(2) as usize;
+                let (a, b) = (order[..cut].to_vec(), order[cut..].to_vec());
+                println!("step {step}: partition {a:?} | {b:?}");
+                net.partition_alive(&[a, b]);
+            }
+            _ => {
+                println!("step {step}: heal");
+                net.heal();
+            }
+        }
+        // The fault's duration (the schedule), not a synchronisation.
+        std::thread::sleep(Duration::from_secs(5));
+        let chain = net.assert_safe();
+        let common = chain.len().min(final_chain.len());
+        assert_eq!(&chain[..common], &final_chain[..common], "seed {seed}: a finalized block reverted at step {step}");
+        if chain.len() > final_chain.len() {
+            final_chain = chain;
+        }
+    }
+    for i in 0..4 {
+        if net.nodes[i].is_none() {
+            net.start(i, Some(VALIDATORS[i]));
+        }
+    }
+    net.heal();
+    let top = (0..4).map(|i| net.finalized(i)).max().unwrap();
+    net.wait_finalized(top + 3, Duration::from_secs(120));
+    let chain = net.assert_safe();
+    assert_eq!(&chain[..final_chain.len()], &final_chain[..], "seed {seed}: a finalized block reverted");
 }
