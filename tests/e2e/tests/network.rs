@@ -776,9 +776,9 @@ fn a_random_fault_schedule_keeps_safety_and_then_liveness() {
             final_chain = chain;
         }
     }
-    for i in 0..4 {
+    for (i, name) in VALIDATORS.iter().enumerate() {
         if net.nodes[i].is_none() {
-            net.start(i, Some(VALIDATORS[i]));
+            net.start(i, Some(name));
         }
     }
     net.heal();
