@@ -213,6 +213,20 @@ impl Chain {
         justification: Option<Vec<u8>>,
         origin: Origin,
     ) -> Result<ImportOutcome, Error> {
+        self.import_with(header, body, justification, origin, true)
+    }
+
+    /// As [`Chain::import`]; with `durable` false the block is stored at
+    /// once but reaches the disk with the next durable commit (sync makes
+    /// the last block of each downloaded batch durable).
+    pub fn import_with(
+        &self,
+        header: Header,
+        body: Vec<OpaqueExtrinsic>,
+        justification: Option<Vec<u8>>,
+        origin: Origin,
+        durable: bool,
+    ) -> Result<ImportOutcome, Error> {
         let _guard = self.import_lock.lock().map_err(|_| Error::Poisoned)?;
         let hash = header.hash();
         if self.db.contains(&hash)? {
@@ -236,7 +250,7 @@ impl Chain {
         if delta.root != header.state_root {
             return Err(Error::StateRootMismatch { expected: header.state_root, computed: delta.root });
         }
-        self.store(header, body, changes, delta, justification)
+        self.store(header, body, changes, delta, justification, durable)
     }
 
     /// Stores a block this node built and executed (its seal and state root
@@ -249,7 +263,7 @@ impl Chain {
         delta: StateDelta,
     ) -> Result<ImportOutcome, Error> {
         let _guard = self.import_lock.lock().map_err(|_| Error::Poisoned)?;
-        self.store(header, body, changes, delta, None)
+        self.store(header, body, changes, delta, None, true)
     }
 
     fn store(
@@ -259,9 +273,10 @@ impl Chain {
         changes: Changes,
         delta: StateDelta,
         justification: Option<Vec<u8>>,
+        durable: bool,
     ) -> Result<ImportOutcome, Error> {
-        let outcome =
-            self.db.import_block(ImportBlock { header: header.clone(), body, changes, delta, justification })?;
+        let block = ImportBlock { header: header.clone(), body, changes, delta, justification };
+        let outcome = self.db.import_block_with(block, durable)?;
         tracing::debug!(target: "umbra::import", number = header.number, hash = ?header.hash(), best = outcome.is_new_best, "imported");
         let _ = self.events.send(ChainEvent::Imported {
             header,

@@ -325,6 +325,15 @@ impl Database {
     /// best chain (longest chain containing the finalized block; ties keep
     /// the current best).
     pub fn import_block(&self, block: ImportBlock) -> Result<ImportOutcome> {
+        self.import_block_with(block, true)
+    }
+
+    /// As [`Database::import_block`]; with `durable` false the commit is
+    /// atomic and visible at once but reaches the disk only with the next
+    /// durable commit (sync imports a batch of blocks and makes only its
+    /// last one durable: after a crash the database is at the last durable
+    /// commit, consistent, and the rest is downloaded again).
+    pub fn import_block_with(&self, block: ImportBlock, durable: bool) -> Result<ImportOutcome> {
         let header = &block.header;
         if block.delta.root != header.state_root {
             return Err(Error::StateRootMismatch { expected: header.state_root, computed: block.delta.root });
@@ -332,7 +341,10 @@ impl Database {
         let hash = header.hash();
         let finalized = self.finalized()?;
         let best = self.best()?;
-        let txn = self.db.begin_write()?;
+        let mut txn = self.db.begin_write()?;
+        if !durable {
+            txn.set_durability(redb::Durability::None).map_err(|e| Error::Database(e.to_string()))?;
+        }
         let outcome;
         {
             let mut headers = txn.open_table(HEADERS)?;
@@ -350,7 +362,14 @@ impl Database {
             if header.number <= finalized.number {
                 return Err(Error::BelowFinalized { number: header.number, finalized: finalized.number });
             }
-            let finalized_ancestor = ancestor_at(&headers, header.parent_hash, parent.number, finalized.number)?;
+            // A parent on the canonical chain descends from the finalized
+            // block (the canonical chain always holds it): no walk back.
+            let canonical_parent = txn.open_table(CANONICAL)?.get(parent.number)?.map(|g| H256(g.value()));
+            let finalized_ancestor = if canonical_parent == Some(header.parent_hash) {
+                finalized.hash
+            } else {
+                ancestor_at(&headers, header.parent_hash, parent.number, finalized.number)?
+            };
             if finalized_ancestor != finalized.hash {
                 return Err(Error::NotOnFinalizedChain(hash));
             }

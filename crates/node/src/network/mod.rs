@@ -397,6 +397,14 @@ impl Service {
     /// slot; a second header of the same slot by the same author is an
     /// equivocation, reported with both headers.
     fn observe_header(&mut self, header: &Header) {
+        // Only recent slots: an old block seen while catching up is not
+        // checked again (its import checked its seal; a double seal that
+        // old is remembered by no one anyway).
+        let recent = umbra_runtime::modules::aura::slot_from_digest(&header.digest)
+            .is_some_and(|slot| slot + SLOTS_KEPT as u64 >= self.now_slot());
+        if !recent {
+            return;
+        }
         let chain = &self.parts.chain;
         let Ok(Some(parent)) = chain.header(&header.parent_hash) else { return };
         let Ok(state) = chain.db().state_at(parent.state_root) else { return };

@@ -96,6 +96,7 @@ pub fn import(chain: &Chain, request: BlockRequest, bytes: &[u8], now_slot: u64)
         return Imported::Bad(Misbehaviour::Oversized, format!("{} blocks", blocks.len()));
     }
     let (mut imported, mut set_changed) = (0, false);
+    let last = blocks.len() - 1;
     for (i, block) in blocks.into_iter().enumerate() {
         let expected = request.from.saturating_add(i as u32);
         if block.header.number != expected {
@@ -111,7 +112,11 @@ pub fn import(chain: &Chain, request: BlockRequest, bytes: &[u8], now_slot: u64)
                 if i == 0 && !matches!(chain.db().contains(&block.header.parent_hash), Ok(true)) {
                     return Imported::UnknownParent;
                 }
-                match chain.import(block.header, block.body, None, Origin::External { now_slot }) {
+                // One fsync per answer: the last block's commit makes the
+                // ones before it durable too. A failure stops the answer, and
+                // the next durable commit (or nothing, after a crash) follows.
+                let durable = i == last || block.justification.is_some();
+                match chain.import_with(block.header, block.body, None, Origin::External { now_slot }, durable) {
                     Ok(_) | Err(umbra_consensus::Error::AlreadyKnown(_)) => imported += 1,
                     Err(e) => return Imported::Bad(Misbehaviour::BadBlock, format!("block #{expected}: {e}")),
                 }
