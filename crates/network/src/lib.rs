@@ -590,8 +590,13 @@ impl Network {
         let _ = self.swarm.disconnect_peer_id(peer);
     }
 
-    /// A status from `peer`: kept if it is of this chain.
+    /// A status from `peer`: kept if it is of this chain (and its
+    /// connection was admitted: a refused one may still deliver a request
+    /// before it closes).
     fn greeted(&mut self, peer: PeerId, status: Status) -> bool {
+        if !self.connected.contains_key(&peer) {
+            return false;
+        }
         if status.genesis != self.genesis {
             self.refuse(peer, format!("another chain (genesis {:?})", status.genesis));
             return false;
