@@ -180,6 +180,11 @@ struct RunArgs {
     /// Most outbound peers (reserved nodes not counted).
     #[arg(long, default_value_t = 8)]
     out_peers: u32,
+    /// How a node with an empty database syncs: `full` (every block from
+    /// genesis) or `warp` (the finalized head proven by one justification
+    /// per authority set, its state, then the rest in full).
+    #[arg(long, default_value = "full")]
+    sync: umbra_node::network::SyncMode,
     /// RPC methods served: `auto` (unsafe ones only on a loopback server),
     /// `safe` or `unsafe`.
     #[arg(long, default_value = "auto", value_parser = ["auto", "safe", "unsafe"])]
@@ -358,6 +363,7 @@ fn run_node(args: RunArgs) -> Result<(), String> {
         reserved_only: args.reserved_only,
         in_peers: args.in_peers,
         out_peers: args.out_peers,
+        sync: args.sync,
     };
     for address in network.bootnodes.iter().chain(&network.reserved) {
         umbra_network::peer_of(address).map_err(|e| e.to_string())?;

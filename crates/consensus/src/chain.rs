@@ -286,6 +286,23 @@ impl Chain {
         Ok(outcome)
     }
 
+    /// Writes a verified warp target (see [`crate::warp`]) under the import
+    /// lock and notifies it as imported (best) and finalized.
+    pub(crate) fn store_warp(
+        &self,
+        header: &Header,
+        body: &[OpaqueExtrinsic],
+        justification: &[u8],
+        delta: &StateDelta,
+        aux: &[(&str, &[u8])],
+    ) -> Result<BlockRef, Error> {
+        let _guard = self.import_lock.lock().map_err(|_| Error::Poisoned)?;
+        let block = self.db.warp_to(header, body, justification, delta, aux)?;
+        let _ = self.events.send(ChainEvent::Imported { header: header.clone(), is_best: true, retracted: Vec::new() });
+        let _ = self.events.send(ChainEvent::Finalized { blocks: vec![block], head: header.clone() });
+        Ok(block)
+    }
+
     /// Finalizes `hash`, storing `justification` with it.
     pub fn finalize(&self, hash: H256, justification: Option<&[u8]>) -> Result<Vec<BlockRef>, Error> {
         let _guard = self.import_lock.lock().map_err(|_| Error::Poisoned)?;

@@ -69,6 +69,9 @@ pub enum Error {
     /// the set in force at its parent.
     #[error("justification refused: {0}")]
     BadJustification(String),
+    /// A warp-sync proof or state answer is wrong in the way named.
+    #[error("warp sync refused: {0}")]
+    BadWarp(String),
 }
 
 impl From<finality_grandpa::Error> for Error {

@@ -52,10 +52,10 @@ pub type SignedVote = SignedMessage<H256, BlockNumber, ed25519::Signature, ed255
 /// Justifications are kept for every block whose number crosses a multiple of this.
 pub const JUSTIFICATION_PERIOD: BlockNumber = 256;
 
-const AUX_SET: &str = "grandpa:set";
+pub(crate) const AUX_SET: &str = "grandpa:set";
 const AUX_COMPLETED: &str = "grandpa:completed";
 const AUX_VOTED: &str = "grandpa:voted";
-const AUX_LATEST: &str = "grandpa:latest-justification";
+pub(crate) const AUX_LATEST: &str = "grandpa:latest-justification";
 
 /// GRANDPA timing.
 #[derive(Clone, Copy, Debug)]

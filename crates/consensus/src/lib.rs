@@ -8,6 +8,8 @@
 //! * [`grandpa`]: the `finality-grandpa` voter environment, restart-safe
 //!   vote recording, authority-set changes, finality proofs.
 //! * [`justification`]: building and verifying GRANDPA justifications.
+//! * [`warp`]: warp-sync proofs (one justification per authority set), the
+//!   state download and the import of a warp target.
 //!
 //! Fork choice (the longest chain containing the finalized block) lives in
 //! the database's best-chain index, updated atomically with each import.
@@ -17,6 +19,7 @@ pub mod chain;
 mod error;
 pub mod grandpa;
 pub mod justification;
+pub mod warp;
 
 pub use chain::{Chain, ChainEvent, Origin};
 pub use error::Error;

@@ -361,6 +361,8 @@ struct Behaviour {
     gossip: gossipsub::Behaviour,
     blocks: request_response::Behaviour<wire::BytesCodec>,
     catch_up: request_response::Behaviour<wire::BytesCodec>,
+    warp: request_response::Behaviour<wire::BytesCodec>,
+    state: request_response::Behaviour<wire::BytesCodec>,
 }
 
 /// Our status, asked for at each handshake.
@@ -427,6 +429,8 @@ pub async fn start(
             .map_err(|e| Error::Transport(e.to_string()))?,
         blocks: requests(&genesis, RequestKind::Blocks)?,
         catch_up: requests(&genesis, RequestKind::CatchUp)?,
+        warp: requests(&genesis, RequestKind::Warp)?,
+        state: requests(&genesis, RequestKind::State)?,
     };
     let mut swarm = SwarmBuilder::with_existing_identity(key)
         .with_tokio()
@@ -676,6 +680,8 @@ impl Network {
             SwarmEvent::Behaviour(BehaviourEvent::Gossip(event)) => self.on_gossip(event),
             SwarmEvent::Behaviour(BehaviourEvent::Blocks(event)) => self.on_request(RequestKind::Blocks, event),
             SwarmEvent::Behaviour(BehaviourEvent::CatchUp(event)) => self.on_request(RequestKind::CatchUp, event),
+            SwarmEvent::Behaviour(BehaviourEvent::Warp(event)) => self.on_request(RequestKind::Warp, event),
+            SwarmEvent::Behaviour(BehaviourEvent::State(event)) => self.on_request(RequestKind::State, event),
             _ => {}
         }
     }
@@ -712,6 +718,8 @@ impl Network {
         match kind {
             RequestKind::Blocks => &mut self.swarm.behaviour_mut().blocks,
             RequestKind::CatchUp => &mut self.swarm.behaviour_mut().catch_up,
+            RequestKind::Warp => &mut self.swarm.behaviour_mut().warp,
+            RequestKind::State => &mut self.swarm.behaviour_mut().state,
         }
     }
 

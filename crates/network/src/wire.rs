@@ -14,17 +14,25 @@ pub enum RequestKind {
     Blocks,
     /// A GRANDPA round to catch up to (`/<genesis>/umbra/grandpa/catchup/1`).
     CatchUp,
+    /// A warp-sync proof: set-change justifications from a block on
+    /// (`/<genesis>/umbra/sync/warp/1`).
+    Warp,
+    /// A page of a finalized block's state (`/<genesis>/umbra/sync/state/1`).
+    State,
 }
 
 impl RequestKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [RequestKind; 2] = [RequestKind::Blocks, RequestKind::CatchUp];
+    pub const ALL: [RequestKind; 4] =
+        [RequestKind::Blocks, RequestKind::CatchUp, RequestKind::Warp, RequestKind::State];
 
     /// The protocol name's suffix after the genesis.
     pub fn suffix(self) -> &'static str {
         match self {
             RequestKind::Blocks => "umbra/sync/1",
             RequestKind::CatchUp => "umbra/grandpa/catchup/1",
+            RequestKind::Warp => "umbra/sync/warp/1",
+            RequestKind::State => "umbra/sync/state/1",
         }
     }
 
@@ -33,6 +41,8 @@ impl RequestKind {
         match self {
             RequestKind::Blocks => 1024,
             RequestKind::CatchUp => 256,
+            RequestKind::Warp => 64,
+            RequestKind::State => 4096,
         }
     }
 
@@ -41,6 +51,8 @@ impl RequestKind {
         match self {
             RequestKind::Blocks => MAX_BLOCKS_RESPONSE,
             RequestKind::CatchUp => 4 << 20,
+            RequestKind::Warp => 16 << 20,
+            RequestKind::State => 16 << 20,
         }
     }
 }

@@ -69,6 +69,8 @@ pub struct NetworkConfig {
     pub in_peers: u32,
     /// Most outbound peers.
     pub out_peers: u32,
+    /// How a node with an empty database syncs.
+    pub sync: crate::network::SyncMode,
 }
 
 /// The data directory of a chain under a base path.
@@ -131,9 +133,25 @@ pub async fn start(config: NodeConfig) -> Result<Node, Error> {
         Some(keys) => (Some(Arc::new(keys.aura)), Some(Arc::new(keys.grandpa))),
         None => (None, None),
     };
+    // Warp sync only fills a database that holds nothing but genesis;
+    // authoring and voting wait for it.
+    let warp = match &config.network {
+        Some(net) if net.sync == crate::network::SyncMode::Warp => {
+            let fresh = chain.best()?.number == 0 && chain.finalized()?.number == 0;
+            if !fresh {
+                tracing::info!(target: "umbra::sync", "--sync warp: the database already holds blocks; syncing the rest in full");
+            }
+            fresh
+        }
+        _ => false,
+    };
+    let (ready, ready_rx) = watch::channel(!warp);
     if let Some(key) = aura_key {
-        let (chain, pool, rx) = (chain.clone(), pool.clone(), shutdown_rx.clone());
+        let (chain, pool, rx, ready) = (chain.clone(), pool.clone(), shutdown_rx.clone(), ready_rx.clone());
         tasks.push(tokio::spawn(async move {
+            if !wait_ready(ready, rx.clone()).await {
+                return;
+            }
             if let Err(e) = aura::run(chain, key, pool, Arc::new(SystemClock), rx).await {
                 tracing::error!(target: "umbra::aura", error = %e, "authoring stopped");
             }
@@ -141,7 +159,11 @@ pub async fn start(config: NodeConfig) -> Result<Node, Error> {
     }
     {
         let (chain, handle, rx, cfg) = (chain.clone(), grandpa_handle.clone(), shutdown_rx.clone(), config.grandpa);
+        let ready = ready_rx.clone();
         tasks.push(tokio::spawn(async move {
+            if !wait_ready(ready, rx.clone()).await {
+                return;
+            }
             if let Err(e) = grandpa::run(chain, grandpa_key, cfg, handle, rx).await {
                 tracing::error!(target: "umbra::grandpa", error = %e, "GRANDPA stopped");
             }
@@ -180,8 +202,13 @@ pub async fn start(config: NodeConfig) -> Result<Node, Error> {
             tasks.push(task);
             let status = crate::network::status(handle, &chain);
             let _ = metrics.network.set(status.clone());
-            let parts =
-                crate::network::Parts { chain: chain.clone(), pool: pool.clone(), grandpa: grandpa_handle.clone() };
+            let parts = crate::network::Parts {
+                chain: chain.clone(),
+                pool: pool.clone(),
+                grandpa: grandpa_handle.clone(),
+                warp,
+                ready,
+            };
             tasks.push(tokio::spawn(crate::network::run(parts, status.clone(), events, shutdown_rx.clone())));
             Some(status)
         }
@@ -255,6 +282,14 @@ impl Node {
             let _ = task.await;
         }
         tracing::info!(target: "umbra::node", "stopped");
+    }
+}
+
+/// Waits until the node may author and vote; false if it shuts down first.
+async fn wait_ready(mut ready: watch::Receiver<bool>, mut shutdown: watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        r = ready.wait_for(|r| *r) => r.is_ok(),
+        _ = shutdown.changed() => false,
     }
 }
 

@@ -70,6 +70,13 @@ pub enum Error {
     /// Does not descend from the finalized block.
     #[error("block {0:?} does not descend from the finalized block")]
     NotOnFinalizedChain(H256),
+    /// A warp-sync target can only be written into a database that holds
+    /// nothing but its genesis block.
+    #[error("the database holds blocks after genesis (best #{best}); warp sync needs a fresh one")]
+    NotFresh {
+        /// The best block's number.
+        best: u32,
+    },
 }
 
 macro_rules! from_redb {

@@ -29,7 +29,7 @@ use umbra_primitives::{block::OpaqueExtrinsic, header::Header, H256};
 use umbra_runtime::state::Changes;
 
 pub use error::Error;
-pub use state::{StateDelta, StateView};
+pub use state::{KeyValue, StateDelta, StateView};
 
 /// Result type of this crate.
 pub type Result<T> = std::result::Result<T, Error>;
@@ -243,6 +243,65 @@ impl Database {
         }
         txn.commit()?;
         Ok(genesis)
+    }
+
+    /// Writes a warp-sync target into a database that holds only its
+    /// genesis: the block `header` (verified by the caller through a chain
+    /// of GRANDPA justifications) with its `body`, its `justification` and
+    /// its full state as `delta` (computed from the empty root), as the best
+    /// and finalized block, with the `aux` values of other components (the
+    /// GRANDPA set in force), in one durable commit. The blocks between
+    /// genesis and the target are not stored (nothing below the target is
+    /// served); the state root must be the header's.
+    pub fn warp_to(
+        &self,
+        header: &Header,
+        body: &[OpaqueExtrinsic],
+        justification: &[u8],
+        delta: &StateDelta,
+        aux: &[(&str, &[u8])],
+    ) -> Result<BlockRef> {
+        if delta.root != header.state_root {
+            return Err(Error::StateRootMismatch { expected: header.state_root, computed: delta.root });
+        }
+        let (best, finalized) = (self.best()?, self.finalized()?);
+        if best.number != 0 || finalized.number != 0 {
+            return Err(Error::NotFresh { best: best.number });
+        }
+        if header.number == 0 {
+            return Err(Error::BadNumber { parent: 0, number: 0 });
+        }
+        let hash = header.hash();
+        let target = BlockRef { hash, number: header.number };
+        let txn = self.db.begin_write()?;
+        {
+            let mut by_number = txn.open_table(BY_NUMBER)?;
+            // Unfinalized blocks on top of genesis (none on a fresh node,
+            // which waits for the warp before authoring) would be orphans.
+            if by_number.len()? > 1 {
+                return Err(Error::NotFresh { best: best.number });
+            }
+            txn.open_table(HEADERS)?.insert(hash.0, header.encode().as_slice())?;
+            txn.open_table(BODIES)?.insert(hash.0, body.encode().as_slice())?;
+            txn.open_table(JUSTIFICATIONS)?.insert(hash.0, justification)?;
+            txn.open_table(CANONICAL)?.insert(header.number, hash.0)?;
+            by_number.insert(key36(header.number, &hash), ())?;
+            let mut nodes = txn.open_table(STATE)?;
+            for (node_hash, node) in &delta.inserted {
+                reference(&mut nodes, node_hash, node)?;
+            }
+            let mut meta = txn.open_table(META)?;
+            for key in [KEY_BEST, KEY_FINALIZED] {
+                meta.insert(key, target.encode().as_slice())?;
+            }
+            // Nothing below the target has a journal to prune.
+            meta.insert(KEY_PRUNED_TO, header.number.encode().as_slice())?;
+            for (key, value) in aux {
+                meta.insert(format!("aux:{key}").as_str(), *value)?;
+            }
+        }
+        txn.commit()?;
+        Ok(target)
     }
 
     /// A header by hash.

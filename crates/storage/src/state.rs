@@ -108,6 +108,9 @@ impl<T: ReadableTable<[u8; 32], &'static [u8]> + Sync> AsHashDB<Blake2Hasher, Ve
     }
 }
 
+/// A storage key and its value.
+pub type KeyValue = (Vec<u8>, Vec<u8>);
+
 /// What a block does to the node store.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StateDelta {
@@ -235,6 +238,40 @@ impl StateView {
         match self.take_error() {
             Some(e) => Err(e),
             None => Ok(out),
+        }
+    }
+
+    /// Key-value pairs in key order, strictly after `start_after` when
+    /// given, until their encoded size passes `byte_budget` (at least one
+    /// pair if any is left); the flag says whether pairs remain after the
+    /// last one returned (warp sync's state download).
+    pub fn pairs_after(
+        &self,
+        start_after: Option<&[u8]>,
+        byte_budget: usize,
+    ) -> Result<(Vec<KeyValue>, bool)> {
+        let source = self.source();
+        let trie = TrieDBBuilder::<Layout>::new(&source, &self.root).build();
+        let mut iter = trie.iter().map_err(trie_error)?;
+        if let Some(start) = start_after {
+            trie_db::TrieIterator::seek(&mut *iter, start).map_err(trie_error)?;
+        }
+        let (mut out, mut bytes, mut more) = (Vec::new(), 0usize, false);
+        for pair in iter {
+            let (key, value) = pair.map_err(trie_error)?;
+            if start_after.is_some_and(|s| key.as_slice() <= s) {
+                continue;
+            }
+            if bytes >= byte_budget && !out.is_empty() {
+                more = true;
+                break;
+            }
+            bytes += key.len() + value.len() + 8;
+            out.push((key, value));
+        }
+        match self.take_error() {
+            Some(e) => Err(e),
+            None => Ok((out, more)),
         }
     }
 

@@ -12,8 +12,9 @@
 //!   two or more rounds ahead of its own asks the sender for a catch-up;
 //!   each finalization is published with its full justification, which any
 //!   node verifies on its own before finalizing.
-//! * Requests: blocks (served from the database within a byte budget) and
-//!   catch-ups (our last completed round).
+//! * Requests: blocks (served from the database within a byte budget),
+//!   catch-ups (our last completed round), warp proofs and state pages
+//!   ([`warp`]).
 //! * Equivocations: every header seen (announced or imported) has its seal
 //!   checked and is remembered by slot; a second header of one slot by the
 //!   same author, and every double vote the GRANDPA voter sees, is reported
@@ -23,6 +24,9 @@
 //! which bans it past a threshold.
 
 pub mod sync;
+pub mod warp;
+
+pub use warp::SyncMode;
 
 use std::{
     collections::BTreeMap,
@@ -38,7 +42,7 @@ use tokio::sync::{mpsc, watch};
 use umbra_consensus::{
     aura::{Clock, SystemClock},
     grandpa::{self, GossipMessage, GrandpaHandle, VoteOutcome},
-    Chain, ChainEvent,
+    warp as warp_proof, Chain, ChainEvent,
 };
 use umbra_network::{Event, Misbehaviour, NetworkHandle, PeerId, RequestKind, Topic, Verdict};
 use umbra_primitives::{block::OpaqueExtrinsic, header::Header, H256};
@@ -172,6 +176,12 @@ pub struct Parts {
     pub pool: Arc<NodePool>,
     /// The GRANDPA voter.
     pub grandpa: Arc<GrandpaHandle>,
+    /// Whether to warp sync (only a database holding nothing but genesis
+    /// does).
+    pub warp: bool,
+    /// Set once the node may author and vote (at once, or when the warp
+    /// sync is done).
+    pub ready: watch::Sender<bool>,
 }
 
 /// Wraps a started network's handle for RPC and the status line.
@@ -190,6 +200,8 @@ enum Done {
     Sync(sync::Imported),
     SyncFailed(String),
     CatchUp(PeerId, Result<Vec<u8>, String>),
+    Warp(Result<Vec<u8>, String>),
+    WarpImported(Result<umbra_storage::BlockRef, String>),
 }
 
 struct Service {
@@ -205,6 +217,8 @@ struct Service {
     recent_votes: BTreeMap<(u64, u64), Vec<grandpa::SignedVote>>,
     /// Headers seen by slot, to catch an author sealing two for one slot.
     slots: BTreeMap<u64, (umbra_crypto::sr25519::Public, Header)>,
+    /// The warp sync, until it is done.
+    warp: Option<warp::WarpSync>,
 }
 
 /// Runs the node's side of the network until `shutdown` changes.
@@ -222,6 +236,21 @@ pub async fn run(
     let (txs, txs_rx) = mpsc::channel(TX_QUEUE);
     tokio::spawn(validate_transactions(parts.pool.clone(), net.handle.clone(), txs_rx));
     let slot_duration = parts.chain.slot_duration().unwrap_or(0).max(1);
+    let warp = if parts.warp {
+        match grandpa::load_set(&parts.chain) {
+            Ok(set) => {
+                tracing::info!(target: "umbra::sync", "warp sync: waiting for a peer");
+                Some(warp::WarpSync::new(set))
+            }
+            Err(e) => {
+                tracing::error!(target: "umbra::sync", error = %e, "warp sync cannot start; syncing in full");
+                let _ = parts.ready.send(true);
+                None
+            }
+        }
+    } else {
+        None
+    };
     let mut service = Service {
         parts,
         net,
@@ -233,6 +262,7 @@ pub async fn run(
         slot_duration,
         recent_votes: BTreeMap::new(),
         slots: BTreeMap::new(),
+        warp,
     };
     let mut equivocations = service.parts.grandpa.equivocations();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -331,8 +361,13 @@ impl Service {
         SystemClock.now_ms() / self.slot_duration
     }
 
-    /// Starts the next block request if a peer is ahead of us.
+    /// Starts the next block request if a peer is ahead of us (or the
+    /// warp sync's next request while it runs).
     fn drive(&mut self) {
+        if self.warp.is_some() {
+            self.drive_warp();
+            return;
+        }
         let chain = &self.parts.chain;
         let (Ok(best), Ok(finalized)) = (chain.best(), chain.finalized()) else { return };
         let highest = self.downloader.highest().unwrap_or(0);
@@ -356,8 +391,73 @@ impl Service {
         });
     }
 
+    fn drive_warp(&mut self) {
+        let Some(warp) = self.warp.as_mut() else { return };
+        self.net.syncing.store(true, Ordering::Relaxed);
+        self.net.highest.store(warp.highest().unwrap_or(0), Ordering::Relaxed);
+        let Some((peer, kind, data)) = warp.next_request() else { return };
+        tracing::debug!(target: "umbra::sync", %peer, phase = warp.phase(), "warp request");
+        let (net, done) = (self.net.handle.clone(), self.done.clone());
+        tokio::spawn(async move {
+            let answer = net.request(peer, kind, data).await.map_err(|e| e.to_string());
+            let _ = done.send(Done::Warp(answer));
+        });
+    }
+
+    fn on_warp(&mut self, answer: Result<Vec<u8>, String>) {
+        let Some(warp) = self.warp.as_mut() else { return };
+        let bytes = match answer {
+            Ok(bytes) => bytes,
+            Err(reason) => {
+                tracing::debug!(target: "umbra::sync", %reason, phase = warp.phase(), "warp request failed");
+                warp.failed();
+                return;
+            }
+        };
+        match warp.on_answer(&bytes) {
+            warp::Outcome::Continue => {}
+            warp::Outcome::Bad(peer, what, reason) => {
+                tracing::info!(target: "umbra::sync", %peer, ?what, %reason, "bad warp answer");
+                self.net.handle.report(peer, what);
+            }
+            warp::Outcome::Import(import) => {
+                let (chain, done) = (self.parts.chain.clone(), self.done.clone());
+                tokio::spawn(async move {
+                    let result = tokio::task::spawn_blocking(move || chain.import_warp(*import))
+                        .await
+                        .map_err(|e| e.to_string())
+                        .and_then(|r| r.map_err(|e| e.to_string()));
+                    let _ = done.send(Done::WarpImported(result));
+                });
+            }
+        }
+    }
+
+    fn on_warp_imported(&mut self, result: Result<umbra_storage::BlockRef, String>) {
+        match result {
+            Ok(block) => {
+                tracing::info!(target: "umbra::sync", number = block.number, hash = ?block.hash, "warp sync done; syncing the rest in full");
+                self.warp = None;
+                // The warp's peers are the downloader's now.
+                for peer in self.net.handle.peers() {
+                    self.downloader.note(peer.id, peer.best_number, peer.best_hash);
+                }
+                self.parts.grandpa.notify_set_changed();
+                let _ = self.parts.ready.send(true);
+            }
+            Err(reason) => {
+                tracing::warn!(target: "umbra::sync", %reason, "warp target refused");
+                if let Some((peer, what)) = self.warp.as_mut().and_then(warp::WarpSync::import_failed) {
+                    self.net.handle.report(peer, what);
+                }
+            }
+        }
+    }
+
     async fn on_done(&mut self, done: Done) {
         match done {
+            Done::Warp(answer) => self.on_warp(answer),
+            Done::WarpImported(result) => self.on_warp_imported(result),
             Done::Sync(outcome) => {
                 if let sync::Imported::Bad(what, reason) = &outcome {
                     tracing::info!(target: "umbra::sync", ?what, %reason, "bad block answer");
@@ -482,10 +582,19 @@ impl Service {
         match event {
             Event::Connected { peer, status } => {
                 self.downloader.note(peer, status.best_number, status.best_hash);
+                if let Some(warp) = self.warp.as_mut() {
+                    warp.note(peer, status.best_number);
+                }
                 self.drive();
             }
             Event::Disconnected { peer } => {
                 self.downloader.remove(&peer);
+                if let Some(warp) = self.warp.as_mut() {
+                    if warp.in_flight() == Some(peer) {
+                        warp.failed();
+                    }
+                    warp.remove(&peer);
+                }
                 if matches!(self.downloader.in_flight, Some((p, _)) if p == peer) {
                     self.downloader.failed();
                 }
@@ -527,6 +636,9 @@ impl Service {
         let hash = header.hash();
         self.net.handle.note_best(source, header.number, hash);
         self.downloader.note(source, header.number, hash);
+        if let Some(warp) = self.warp.as_mut() {
+            warp.note(source, header.number);
+        }
         self.drive();
         // Not passed on: each node announces what it has imported itself.
         Verdict::Ignore
@@ -655,6 +767,36 @@ impl Service {
                         None
                     }
                 },
+                RequestKind::Warp => {
+                    match grandpa::decode_exact::<warp_proof::WarpRequest>(&data, kind.max_request()) {
+                        Ok(request) => match warp_proof::prove(&chain, request) {
+                            Ok(proof) => Some(proof.encode()),
+                            Err(e) => {
+                                tracing::debug!(target: "umbra::sync", %peer, error = %e, "no warp proof");
+                                None
+                            }
+                        },
+                        Err(_) => {
+                            net.report(peer, Misbehaviour::Undecodable);
+                            None
+                        }
+                    }
+                }
+                RequestKind::State => {
+                    match grandpa::decode_exact::<warp_proof::StateRequest>(&data, kind.max_request()) {
+                        Ok(request) => match warp_proof::serve_state(&chain, &request) {
+                            Ok(page) => Some(page.encode()),
+                            Err(e) => {
+                                tracing::debug!(target: "umbra::sync", %peer, error = %e, "no state page");
+                                None
+                            }
+                        },
+                        Err(_) => {
+                            net.report(peer, Misbehaviour::Undecodable);
+                            None
+                        }
+                    }
+                }
                 RequestKind::CatchUp => {
                     match grandpa::decode_exact::<grandpa::CatchUpRequest>(&data, kind.max_request()) {
                         Ok(request) => GrandpaHandle::catch_up_answer(&chain, request.set_id, request.round)
