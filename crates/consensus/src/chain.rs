@@ -71,6 +71,7 @@ pub struct Chain {
     events: broadcast::Sender<ChainEvent>,
     metadata: Mutex<Option<(u64, Arc<Vec<u8>>)>>,
     anchor: umbra_primitives::sync::GenesisAnchor,
+    genesis_authorities: umbra_primitives::grandpa::AuthorityList,
 }
 
 impl Chain {
@@ -84,7 +85,27 @@ impl Chain {
         let genesis = db.initialize(genesis_header, genesis_state)?;
         let (events, _) = broadcast::channel(1024);
         let anchor = genesis_anchor(genesis_header, genesis_state)?;
-        Ok(Chain { db, genesis, import_lock: Mutex::new(()), events, metadata: Mutex::new(None), anchor })
+        let genesis_authorities = genesis_state
+            .get(&umbra_runtime::modules::grandpa::keys::authorities())
+            .map(|bytes| parity_scale_codec::Decode::decode(&mut &bytes[..]))
+            .transpose()
+            .map_err(|_| Error::Grandpa("undecodable genesis GRANDPA authorities".into()))?
+            .unwrap_or_default();
+        Ok(Chain {
+            db,
+            genesis,
+            import_lock: Mutex::new(()),
+            events,
+            metadata: Mutex::new(None),
+            anchor,
+            genesis_authorities,
+        })
+    }
+
+    /// The GRANDPA authorities of the genesis state (kept in memory: the
+    /// genesis state is pruned like any other).
+    pub fn genesis_authorities(&self) -> &umbra_primitives::grandpa::AuthorityList {
+        &self.genesis_authorities
     }
 
     /// The chain's trust anchor for light clients: the genesis header and a
@@ -134,11 +155,16 @@ impl Chain {
         Ok(self.db.state_at(self.expect_header(hash)?.state_root)?)
     }
 
-    /// The slot duration in milliseconds (from the genesis state).
+    /// The slot duration in milliseconds (from the finalized state).
     pub fn slot_duration(&self) -> Result<u64, Error> {
-        let state = self.state(&self.genesis.hash)?;
+        // The finalized state: always kept (the genesis state is pruned).
+        let state = self.state(&self.finalized()?.hash)?;
         let ext = umbra_runtime::state::Ext::new(&state);
-        Ok(aura::slot_duration(&ext))
+        let duration = aura::slot_duration(&ext);
+        if let Some(e) = state.take_error() {
+            return Err(e.into());
+        }
+        Ok(duration)
     }
 
     /// Runs a runtime API at block `hash`.

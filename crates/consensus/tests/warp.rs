@@ -329,3 +329,16 @@ fn a_proof_longer_than_one_answer_is_continued_from_its_last_change() {
     // An unknown begin block is no answer.
     assert!(warp::prove(&source.chain, WarpRequest { begin: H256::repeat_byte(9) }).is_err());
 }
+
+#[test]
+fn the_genesis_set_and_the_slot_duration_survive_the_pruning_of_the_genesis_state() {
+    // 300 blocks finalized in set 0: the genesis state is pruned (256 kept).
+    let mut s = Source::new();
+    s.author(300);
+    s.finalize(0, &["Alice"]);
+    assert!(s.chain.state(&s.chain.genesis().hash).unwrap().get(&[0; 32]).is_err(), "genesis state pruned");
+    assert_eq!(grandpa::load_set(&s.chain).unwrap().authorities, set_of(&["Alice"]));
+    assert_eq!(s.chain.slot_duration().unwrap(), 250);
+    s.author(1);
+    assert_eq!(s.finalize(0, &["Alice"]), grandpa::JustificationImport::Finalized { set_changed: false });
+}

@@ -245,11 +245,7 @@ impl StateView {
     /// given, until their encoded size passes `byte_budget` (at least one
     /// pair if any is left); the flag says whether pairs remain after the
     /// last one returned (warp sync's state download).
-    pub fn pairs_after(
-        &self,
-        start_after: Option<&[u8]>,
-        byte_budget: usize,
-    ) -> Result<(Vec<KeyValue>, bool)> {
+    pub fn pairs_after(&self, start_after: Option<&[u8]>, byte_budget: usize) -> Result<(Vec<KeyValue>, bool)> {
         let source = self.source();
         let trie = TrieDBBuilder::<Layout>::new(&source, &self.root).build();
         let mut iter = trie.iter().map_err(trie_error)?;
