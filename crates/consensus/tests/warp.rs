@@ -7,7 +7,6 @@
 
 use std::{sync::Mutex, time::Duration};
 
-use parity_scale_codec::Encode;
 use umbra_consensus::{
     aura::{self, TransactionProvider},
     grandpa,
@@ -15,13 +14,7 @@ use umbra_consensus::{
     Chain, Error, Origin,
 };
 use umbra_crypto::sr25519;
-use umbra_primitives::{
-    block::OpaqueExtrinsic,
-    extrinsic::Era,
-    grandpa::{precommit_payload, AuthorityList, Commit, GrandpaJustification, Precommit, SignedPrecommit},
-    header::Header,
-    H256,
-};
+use umbra_primitives::{block::OpaqueExtrinsic, extrinsic::Era, grandpa::AuthorityList, header::Header, H256};
 use umbra_runtime::{
     modules::{grandpa as grandpa_module, sudo},
     testing::{dev_ed25519, dev_sr25519, TestChain},
@@ -46,23 +39,10 @@ fn open(dir: &std::path::Path) -> Chain {
     Chain::new(Database::open(&dir.join("db"), Config::default()).unwrap(), &t.head, &t.state).unwrap()
 }
 
-/// A justification of `header` signed by `signers` in set `set_id`.
+/// A justification of `header` signed by dev accounts `signers` in set `set_id`.
 fn justify(header: &Header, set_id: u64, signers: &[&str]) -> Vec<u8> {
-    let precommit = Precommit { target_hash: header.hash(), target_number: header.number };
-    let payload = precommit_payload(1, set_id, &precommit);
-    let precommits = signers
-        .iter()
-        .map(|name| {
-            let pair = dev_ed25519(name);
-            SignedPrecommit { precommit: precommit.clone(), signature: pair.sign(&payload), id: pair.public() }
-        })
-        .collect();
-    GrandpaJustification {
-        round: 1,
-        commit: Commit { target_hash: header.hash(), target_number: header.number, precommits },
-        votes_ancestries: Vec::new(),
-    }
-    .encode()
+    let pairs: Vec<_> = signers.iter().map(|n| dev_ed25519(n)).collect();
+    umbra_light_client::testing::justify_by(header, set_id, &pairs.iter().collect::<Vec<_>>())
 }
 
 fn set_of(names: &[&str]) -> AuthorityList {

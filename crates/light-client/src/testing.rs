@@ -62,6 +62,23 @@ impl Voters {
     }
 }
 
+/// An encoded justification of `header` in round 1 of set `set_id`,
+/// signed by each of `signers` (any keys: dev accounts, a chain's voters).
+pub fn justify_by(header: &Header, set_id: u64, signers: &[&ed25519::Pair]) -> Vec<u8> {
+    let precommit = Precommit { target_hash: header.hash(), target_number: header.number };
+    let payload = precommit_payload(1, set_id, &precommit);
+    let precommits = signers
+        .iter()
+        .map(|p| SignedPrecommit { precommit: precommit.clone(), signature: p.sign(&payload), id: p.public() })
+        .collect();
+    GrandpaJustification {
+        round: 1,
+        commit: Commit { target_hash: header.hash(), target_number: header.number, precommits },
+        votes_ancestries: Vec::new(),
+    }
+    .encode()
+}
+
 /// A header at `number` on `parent` with an empty digest; `salt` varies the
 /// state root so sibling forks differ.
 pub fn header(parent: &Header, salt: u8) -> Header {

@@ -9,7 +9,6 @@
 
 use std::{path::Path, sync::Mutex, time::Duration};
 
-use parity_scale_codec::Encode;
 use rand_core::OsRng;
 use serde_json::{json, Value};
 use umbra_consensus::{
@@ -20,8 +19,6 @@ use umbra_e2e::{free_port, wait_for, NodeProcess};
 use umbra_primitives::{
     block::OpaqueExtrinsic,
     extrinsic::{AdditionalSigned, Era, SignedExtra, UncheckedExtrinsic},
-    grandpa::{precommit_payload, Commit, GrandpaJustification, Precommit, SignedPrecommit},
-    header::Header,
     H256,
 };
 use umbra_runtime::{
@@ -46,21 +43,6 @@ impl TransactionProvider for Txs {
     fn report_invalid(&self, invalid: &[(H256, TransactionValidityError)]) {
         panic!("invalid transactions: {invalid:?}");
     }
-}
-
-fn justify(header: &Header, set_id: u64, key: &umbra_crypto::ed25519::Pair) -> Vec<u8> {
-    let precommit = Precommit { target_hash: header.hash(), target_number: header.number };
-    let signature = key.sign(&precommit_payload(1, set_id, &precommit));
-    GrandpaJustification {
-        round: 1,
-        commit: Commit {
-            target_hash: header.hash(),
-            target_number: header.number,
-            precommits: vec![SignedPrecommit { precommit, signature, id: key.public() }],
-        },
-        votes_ancestries: Vec::new(),
-    }
-    .encode()
 }
 
 /// Authors `blocks` blocks of the dev chain under `base` as Alice in past
@@ -99,7 +81,11 @@ fn author_history(base: &Path, blocks: u32) {
         aura::author_block(&chain, &keys.aura, slot, slot * duration, &txs, Duration::from_secs(60)).unwrap().unwrap();
         if n % 1000 == 0 || n == change_at || n == blocks {
             let head = chain.expect_header(&chain.best().unwrap().hash).unwrap();
-            let imported = grandpa::import_justification(&chain, head.hash(), &justify(&head, set_id, &keys.grandpa));
+            let imported = grandpa::import_justification(
+                &chain,
+                head.hash(),
+                &umbra_light_client::testing::justify_by(&head, set_id, &[&keys.grandpa]),
+            );
             if let grandpa::JustificationImport::Finalized { set_changed: true } = imported.unwrap() {
                 set_id += 1;
             }
