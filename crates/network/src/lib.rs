@@ -3,8 +3,9 @@
 //! of the same chain, gossipsub for block announcements, transactions and
 //! GRANDPA messages (every message validated by the node before it is
 //! passed on), bounded request-response protocols for blocks and GRANDPA
-//! catch-up ([`wire`]), peer reputation with bans ([`reputation`]),
-//! reserved peers and connection limits.
+//! catch-up, warp proofs and state ([`wire`]), peer reputation with bans
+//! ([`reputation`]), reserved peers and connection limits, and Kademlia
+//! discovery (`/0x<genesis>/kad`) of peers of the same chain.
 //!
 //! [`start`] listens, dials the bootnodes and reserved peers and runs the
 //! swarm on the current tokio runtime until told to stop. It returns a
@@ -27,9 +28,9 @@ use std::{
 use futures::{stream::FuturesUnordered, StreamExt};
 use libp2p::{
     core::ConnectedPoint,
-    gossipsub, identify, identity, noise, ping,
+    gossipsub, identify, identity, kad, noise, ping,
     request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel},
-    swarm::{NetworkBehaviour, SwarmEvent},
+    swarm::{behaviour::toggle::Toggle, dial_opts::DialOpts, NetworkBehaviour, SwarmEvent},
     tcp, yamux, Swarm, SwarmBuilder,
 };
 use tokio::sync::{mpsc, oneshot, watch};
@@ -49,6 +50,10 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(3600);
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often bootnodes and reserved peers that are not connected are dialled again.
 const REDIAL_PERIOD: Duration = Duration::from_secs(3);
+/// Addresses of one peer taken from identify or discovery.
+const MAX_ADDRESSES_PER_PEER: usize = 8;
+/// How often Kademlia looks for more peers of the chain.
+const DISCOVERY_PERIOD: Duration = Duration::from_secs(30);
 /// How long an outbound request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 /// Inbound requests per second per peer and protocol (bursts of twice that).
@@ -355,6 +360,8 @@ fn keypair(mut secret: [u8; 32]) -> Result<identity::Keypair, Error> {
 
 #[derive(NetworkBehaviour)]
 struct Behaviour {
+    /// Discovery; off on a reserved-only node.
+    kad: Toggle<kad::Behaviour<kad::store::MemoryStore>>,
     identify: identify::Behaviour,
     ping: ping::Behaviour,
     status: request_response::Behaviour<status::Codec>,
@@ -379,6 +386,24 @@ fn requests(genesis: &H256, kind: RequestKind) -> Result<request_response::Behav
         [(protocol_of(genesis, kind)?, ProtocolSupport::Full)],
         request_response::Config::default().with_request_timeout(REQUEST_TIMEOUT),
     ))
+}
+
+/// Kademlia on `/0x<genesis>/kad`, so nodes of different chains keep
+/// separate tables. Only peers that passed the handshake and named our
+/// genesis in identify are put in the table (by us, not on connection), and
+/// the node answers queries without a confirmed external address.
+fn kademlia(local: PeerId, genesis: &H256) -> Result<kad::Behaviour<kad::store::MemoryStore>, Error> {
+    let protocol = libp2p::StreamProtocol::try_from_owned(format!("/0x{}/kad", status::hex_of(genesis.as_bytes())))
+        .map_err(|e| Error::Transport(e.to_string()))?;
+    let mut config = kad::Config::new(protocol);
+    config
+        .set_kbucket_inserts(kad::BucketInserts::Manual)
+        .set_record_filtering(kad::StoreInserts::FilterBoth)
+        .set_periodic_bootstrap_interval(Some(DISCOVERY_PERIOD))
+        .set_query_timeout(Duration::from_secs(20));
+    let mut behaviour = kad::Behaviour::with_config(local, kad::store::MemoryStore::new(local), config);
+    behaviour.set_mode(Some(kad::Mode::Server));
+    Ok(behaviour)
 }
 
 fn gossip_config() -> Result<gossipsub::Config, Error> {
@@ -418,7 +443,9 @@ pub async fn start(
     let local = key.public().to_peer_id();
     let genesis = config.genesis;
     let gossip_key = key.clone();
+    let kad = if config.reserved_only { None } else { Some(kademlia(local, &genesis)?) };
     let behaviour = Behaviour {
+        kad: Toggle::from(kad),
         identify: identify::Behaviour::new(identify::Config::new(identify_version(&genesis), key.public())),
         ping: ping::Behaviour::new(ping::Config::new()),
         status: request_response::Behaviour::new(
@@ -584,6 +611,9 @@ impl Network {
     /// A peer that is not of this chain: dropped and remembered as such.
     fn refuse(&mut self, peer: PeerId, reason: String) {
         tracing::debug!(target: "umbra::network", %peer, %reason, "peer refused");
+        if let Some(kad) = self.swarm.behaviour_mut().kad.as_mut() {
+            kad.remove_peer(&peer);
+        }
         let was_peer = self.update(|s| {
             s.refused.insert(peer, reason);
             s.peers.remove(&peer).is_some()
@@ -672,17 +702,67 @@ impl Network {
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Status(event)) => self.on_status(event),
-            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }))
-                if info.protocol_version != identify_version(&self.genesis) =>
-            {
-                self.refuse(peer_id, format!("another chain ({})", info.protocol_version));
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. })) => {
+                if info.protocol_version != identify_version(&self.genesis) {
+                    self.refuse(peer_id, format!("another chain ({})", info.protocol_version));
+                } else if self.connected.contains_key(&peer_id) {
+                    // A peer of our chain: its listen addresses go into the
+                    // table others discover it from.
+                    if let Some(kad) = self.swarm.behaviour_mut().kad.as_mut() {
+                        for address in info.listen_addrs.into_iter().take(MAX_ADDRESSES_PER_PEER) {
+                            kad.add_address(&peer_id, address);
+                        }
+                    }
+                }
             }
+            SwarmEvent::Behaviour(BehaviourEvent::Kad(event)) => self.on_kad(event),
             SwarmEvent::Behaviour(BehaviourEvent::Gossip(event)) => self.on_gossip(event),
             SwarmEvent::Behaviour(BehaviourEvent::Blocks(event)) => self.on_request(RequestKind::Blocks, event),
             SwarmEvent::Behaviour(BehaviourEvent::CatchUp(event)) => self.on_request(RequestKind::CatchUp, event),
             SwarmEvent::Behaviour(BehaviourEvent::Warp(event)) => self.on_request(RequestKind::Warp, event),
             SwarmEvent::Behaviour(BehaviourEvent::State(event)) => self.on_request(RequestKind::State, event),
             _ => {}
+        }
+    }
+
+    /// A peer Kademlia found (in a query answer): dialled if we have room
+    /// for another outbound peer and nothing against it.
+    fn on_kad(&mut self, event: kad::Event) {
+        let (peer, addresses) = match event {
+            kad::Event::RoutablePeer { peer, address } => (peer, vec![address]),
+            kad::Event::OutboundQueryProgressed {
+                result: kad::QueryResult::GetClosestPeers(Ok(kad::GetClosestPeersOk { peers, .. })),
+                ..
+            } => {
+                for info in peers {
+                    self.discovered(info.peer_id, info.addrs);
+                }
+                return;
+            }
+            _ => return,
+        };
+        self.discovered(peer, addresses);
+    }
+
+    fn discovered(&mut self, peer: PeerId, addresses: Vec<Multiaddr>) {
+        if self.reserved_only
+            || addresses.is_empty()
+            || peer == *self.swarm.local_peer_id()
+            || self.connected.contains_key(&peer)
+            || self.reputation.is_banned(&peer, now())
+            || self.update(|s| s.refused.contains_key(&peer))
+        {
+            return;
+        }
+        let outbound =
+            self.connected.iter().filter(|(p, inbound)| !**inbound && !self.reserved.contains_key(p)).count();
+        if outbound >= self.out_peers as usize {
+            return;
+        }
+        tracing::debug!(target: "umbra::network", %peer, "dialling a discovered peer");
+        let addresses = addresses.into_iter().take(MAX_ADDRESSES_PER_PEER).collect();
+        if let Err(e) = self.swarm.dial(DialOpts::peer_id(peer).addresses(addresses).build()) {
+            tracing::debug!(target: "umbra::network", %peer, error = %e, "cannot dial a discovered peer");
         }
     }
 
@@ -783,6 +863,9 @@ impl Network {
         if self.reputation.report(peer, what, now()) {
             tracing::info!(target: "umbra::network", %peer, ?what, "peer banned");
             let _ = self.swarm.disconnect_peer_id(peer);
+            if let Some(kad) = self.swarm.behaviour_mut().kad.as_mut() {
+                kad.remove_peer(&peer);
+            }
             self.update(|s| {
                 if !s.banned.contains(&peer) {
                     s.banned.push(peer);
