@@ -610,7 +610,7 @@ impl Network {
 
     /// A peer that is not of this chain: dropped and remembered as such.
     fn refuse(&mut self, peer: PeerId, reason: String) {
-        tracing::debug!(target: "umbra::network", %peer, %reason, "peer refused");
+        tracing::info!(target: "umbra::network", %peer, %reason, "peer refused");
         if let Some(kad) = self.swarm.behaviour_mut().kad.as_mut() {
             kad.remove_peer(&peer);
         }
@@ -678,9 +678,11 @@ impl Network {
                 tracing::info!(target: "umbra::network", %address, "listening");
                 self.update(|s| s.listening.push(address));
             }
-            SwarmEvent::ConnectionEstablished { peer_id, num_established, endpoint, .. }
-                if num_established.get() == 1 =>
-            {
+            // Any connection of a peer not admitted yet: a second,
+            // simultaneous connection must not outlive the refusal of the
+            // first and leave the peer connected but never greeted (its
+            // redial would then be skipped while the stray connection lives).
+            SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } if !self.connected.contains_key(&peer_id) => {
                 let inbound = matches!(endpoint, ConnectedPoint::Listener { .. });
                 if !self.admit(peer_id, inbound) {
                     tracing::debug!(target: "umbra::network", peer = %peer_id, inbound, "connection refused (banned, full or not reserved)");

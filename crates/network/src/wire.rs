@@ -9,8 +9,8 @@ use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 /// A request-response protocol of the chain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum RequestKind {
-    /// Blocks by number range: headers, bodies, justifications
-    /// (`/<genesis>/umbra/sync/1`).
+    /// Blocks by number range, or a block and its ancestors by hash:
+    /// headers, bodies, justifications (`/<genesis>/umbra/sync/2`).
     Blocks,
     /// A GRANDPA round to catch up to (`/<genesis>/umbra/grandpa/catchup/1`).
     CatchUp,
@@ -29,7 +29,7 @@ impl RequestKind {
     /// The protocol name's suffix after the genesis.
     pub fn suffix(self) -> &'static str {
         match self {
-            RequestKind::Blocks => "umbra/sync/1",
+            RequestKind::Blocks => "umbra/sync/2",
             RequestKind::CatchUp => "umbra/grandpa/catchup/1",
             RequestKind::Warp => "umbra/sync/warp/1",
             RequestKind::State => "umbra/sync/state/1",

@@ -176,8 +176,10 @@ impl NodeProcess {
         std::fs::create_dir_all(base).unwrap();
         let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let log = base.join(format!("node-{}-{n}.log", std::process::id()));
+        // `UMBRA_E2E_LOG` (e.g. `info,umbra::network=debug`) when a failing test needs more.
+        let filter = std::env::var("UMBRA_E2E_LOG").unwrap_or_else(|_| "info".into());
         let mut args: Vec<String> =
-            ["--rpc-port", &rpc_port.to_string(), "--log", "info", "--base-path"].map(String::from).into();
+            ["--rpc-port", &rpc_port.to_string(), "--log", &filter, "--base-path"].map(String::from).into();
         args.push(base.display().to_string());
         args.extend(extra.iter().map(|a| a.to_string()));
         let process = Supervised::start("umbra-node", &args, log.clone());

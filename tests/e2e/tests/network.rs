@@ -29,7 +29,18 @@ struct Net {
     /// Start nodes with `--reserved-only`, every other node reserved (so
     /// partitions can be made and healed through RPC).
     reserved_only: bool,
-    _tmp: tempfile::TempDir,
+    tmp: Option<tempfile::TempDir>,
+}
+
+impl Drop for Net {
+    /// A failed test keeps its nodes' data and logs, and says where.
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            if let Some(tmp) = self.tmp.take() {
+                eprintln!("node data and logs kept in {}", tmp.keep().display());
+            }
+        }
+    }
 }
 
 impl Net {
@@ -44,7 +55,7 @@ impl Net {
             ids: vec![None; size],
             nodes: (0..size).map(|_| None).collect(),
             reserved_only: false,
-            _tmp: tmp,
+            tmp: Some(tmp),
         }
     }
 
@@ -191,12 +202,22 @@ impl Net {
         self.node(i).heads().1
     }
 
-    /// Waits until every live node has finalized at least `number`.
+    /// Waits until every live node has finalized at least `number`; on a
+    /// timeout, every live node's GRANDPA round state is printed first.
+    #[allow(clippy::disallowed_methods)] // a test's deadline is wall-clock time
     fn wait_finalized(&self, number: u32, timeout: Duration) {
+        let deadline = std::time::Instant::now() + timeout;
         for i in self.alive() {
-            wait_for(&format!("node {i} to finalize #{number}"), timeout, || {
-                (self.finalized(i) >= number).then_some(())
-            });
+            while self.finalized(i) < number {
+                if std::time::Instant::now() > deadline {
+                    for j in self.alive() {
+                        let state = self.node(j).rpc("grandpa_roundState", json!([]));
+                        eprintln!("node {j}: heads {:?}, round state {state}", self.node(j).heads());
+                    }
+                    panic!("timed out after {timeout:?} waiting for node {i} to finalize #{number}");
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
         }
     }
 

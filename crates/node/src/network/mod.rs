@@ -65,6 +65,8 @@ const VOTE_REPEAT: Duration = Duration::from_secs(2);
 const REPEATED_ROUNDS: usize = 2;
 /// Slots whose headers are remembered for double-seal detection.
 const SLOTS_KEPT: usize = 256;
+/// Checked votes kept until the block they vote for is imported.
+const MAX_HELD_VOTES: usize = 1024;
 
 /// The network as RPC and the node's status see it.
 pub struct NetworkStatus {
@@ -202,6 +204,8 @@ enum Done {
     CatchUp(PeerId, Result<Vec<u8>, String>),
     Warp(Result<Vec<u8>, String>),
     WarpImported(Result<umbra_storage::BlockRef, String>),
+    /// The answer to a fetch of a block a vote names.
+    Fork(PeerId, H256, Result<sync::Imported, String>),
 }
 
 struct Service {
@@ -219,6 +223,12 @@ struct Service {
     slots: BTreeMap<u64, (umbra_crypto::sr25519::Public, Header)>,
     /// The warp sync, until it is done.
     warp: Option<warp::WarpSync>,
+    /// Checked votes for blocks not imported yet, by block: the voter
+    /// cannot count a vote whose block it does not know, so each is given
+    /// to it again once the block is here.
+    held_votes: BTreeMap<H256, Vec<(u64, u64, grandpa::SignedVote)>>,
+    /// The block a vote names that is being fetched, if any.
+    fork_fetch: Option<H256>,
 }
 
 /// Runs the node's side of the network until `shutdown` changes.
@@ -263,6 +273,8 @@ pub async fn run(
         recent_votes: BTreeMap::new(),
         slots: BTreeMap::new(),
         warp,
+        held_votes: BTreeMap::new(),
+        fork_fetch: None,
     };
     let mut equivocations = service.parts.grandpa.equivocations();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -364,6 +376,13 @@ impl Service {
     /// Starts the next block request if a peer is ahead of us (or the
     /// warp sync's next request while it runs).
     fn drive(&mut self) {
+        if let Ok(finalized) = self.parts.chain.finalized() {
+            // Votes for blocks at or below the finalized one can no longer matter.
+            self.held_votes.retain(|_, votes| {
+                votes.retain(|(_, _, v)| v.message.target().1 > finalized.number);
+                !votes.is_empty()
+            });
+        }
         if self.warp.is_some() {
             self.drive_warp();
             return;
@@ -378,7 +397,7 @@ impl Service {
         tracing::debug!(target: "umbra::sync", %peer, from = request.from, max = request.max, "requesting blocks");
         let (net, chain, done, now_slot) = (self.net.handle.clone(), chain.clone(), self.done.clone(), self.now_slot());
         tokio::spawn(async move {
-            let outcome = match net.request(peer, RequestKind::Blocks, request.encode()).await {
+            let outcome = match net.request(peer, RequestKind::Blocks, sync::Request::Range(request).encode()).await {
                 Ok(bytes) => {
                     match tokio::task::spawn_blocking(move || sync::import(&chain, request, &bytes, now_slot)).await {
                         Ok(imported) => Done::Sync(imported),
@@ -457,6 +476,7 @@ impl Service {
     async fn on_done(&mut self, done: Done) {
         match done {
             Done::Warp(answer) => self.on_warp(answer),
+            Done::Fork(peer, hash, outcome) => self.on_fork(peer, hash, outcome),
             Done::WarpImported(result) => self.on_warp_imported(result),
             Done::Sync(outcome) => {
                 if let sync::Imported::Bad(what, reason) = &outcome {
@@ -543,6 +563,7 @@ impl Service {
     async fn on_imported(&mut self, header: Header, is_best: bool) {
         self.observe_header(&header);
         let hash = header.hash();
+        self.release_votes(&hash);
         if is_best {
             // Announce only near the tip: not every block of a long sync.
             let highest = self.downloader.highest().unwrap_or(0);
@@ -653,21 +674,28 @@ impl Service {
             }
         };
         match message {
-            GossipMessage::Vote { set_id, round, vote } => match self.parts.grandpa.import_vote(set_id, round, vote) {
-                Ok(VoteOutcome::Imported) => Verdict::Accept,
-                Ok(VoteOutcome::Buffered { behind }) => {
-                    if behind {
-                        self.request_catch_up(source, set_id);
+            GossipMessage::Vote { set_id, round, vote } => {
+                match self.parts.grandpa.import_vote(set_id, round, vote.clone()) {
+                    Ok(VoteOutcome::Imported) => {
+                        if self.hold_if_unknown(set_id, round, vote) {
+                            self.fetch_fork(source);
+                        }
+                        Verdict::Accept
                     }
-                    Verdict::Accept
+                    Ok(VoteOutcome::Buffered { behind }) => {
+                        if behind {
+                            self.request_catch_up(source, set_id);
+                        }
+                        Verdict::Accept
+                    }
+                    Ok(VoteOutcome::Stale) => Verdict::Ignore,
+                    Err(e) => {
+                        tracing::debug!(target: "umbra::grandpa", %source, error = %e, "vote refused");
+                        self.net.handle.report(source, Misbehaviour::BadVote);
+                        Verdict::Reject
+                    }
                 }
-                Ok(VoteOutcome::Stale) => Verdict::Ignore,
-                Err(e) => {
-                    tracing::debug!(target: "umbra::grandpa", %source, error = %e, "vote refused");
-                    self.net.handle.report(source, Misbehaviour::BadVote);
-                    Verdict::Reject
-                }
-            },
+            }
             GossipMessage::Commit { set_id, block, justification } => {
                 let chain = self.parts.chain.clone();
                 let Ok(finalized) = chain.finalized() else { return Verdict::Ignore };
@@ -703,6 +731,79 @@ impl Service {
                     _ => Verdict::Ignore,
                 }
             }
+        }
+    }
+
+    /// Keeps a checked vote whose block is not here yet, to give it to the
+    /// voter again when the block is imported.
+    /// Returns whether it was held.
+    fn hold_if_unknown(&mut self, set_id: u64, round: u64, vote: grandpa::SignedVote) -> bool {
+        let target = *vote.message.target().0;
+        if matches!(self.parts.chain.db().contains(&target), Ok(true)) {
+            return false;
+        }
+        let held: usize = self.held_votes.values().map(Vec::len).sum();
+        if held >= MAX_HELD_VOTES {
+            return false;
+        }
+        let votes = self.held_votes.entry(target).or_default();
+        if !votes.iter().any(|(_, _, v)| *v == vote) {
+            votes.push((set_id, round, vote));
+        }
+        true
+    }
+
+    /// Fetches, from `peer`, a block that held votes name (with its
+    /// ancestors back to one we know): the downloader follows only the best
+    /// chain, and a vote cast on another fork (during a partition, say)
+    /// counts only once its block is here. One fetch at a time.
+    fn fetch_fork(&mut self, peer: PeerId) {
+        if self.fork_fetch.is_some() || self.warp.is_some() {
+            return;
+        }
+        let Some(hash) = self.held_votes.keys().next().copied() else { return };
+        self.fork_fetch = Some(hash);
+        tracing::debug!(target: "umbra::sync", %peer, ?hash, "fetching a block a vote names");
+        let (net, chain, done, now_slot) =
+            (self.net.handle.clone(), self.parts.chain.clone(), self.done.clone(), self.now_slot());
+        tokio::spawn(async move {
+            let request = sync::Request::Ancestry { hash, max: sync::MAX_BLOCKS };
+            let outcome = match net.request(peer, RequestKind::Blocks, request.encode()).await {
+                Ok(bytes) => tokio::task::spawn_blocking(move || sync::import_ancestry(&chain, hash, &bytes, now_slot))
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            let _ = done.send(Done::Fork(peer, hash, outcome));
+        });
+    }
+
+    fn on_fork(&mut self, peer: PeerId, hash: H256, outcome: Result<sync::Imported, String>) {
+        self.fork_fetch = None;
+        match outcome {
+            Ok(sync::Imported::Bad(what, reason)) => {
+                tracing::info!(target: "umbra::sync", %peer, ?what, %reason, "bad fork answer");
+                self.net.handle.report(peer, what);
+                self.held_votes.remove(&hash);
+            }
+            Ok(sync::Imported::Blocks { imported, .. }) => {
+                tracing::debug!(target: "umbra::sync", %peer, ?hash, imported, "fork block fetched");
+                // Votes for a block that is now known were released on its
+                // import; for one that cannot be imported, dropped.
+                self.held_votes.remove(&hash);
+            }
+            Ok(sync::Imported::UnknownParent) | Err(_) => {
+                // The peer lacks it or its ancestry: another vote's sender
+                // is asked next.
+                self.held_votes.remove(&hash);
+            }
+        }
+    }
+
+    /// Gives the voter the held votes for a block just imported.
+    fn release_votes(&mut self, block: &H256) {
+        for (set_id, round, vote) in self.held_votes.remove(block).unwrap_or_default() {
+            let _ = self.parts.grandpa.import_vote(set_id, round, vote);
         }
     }
 
@@ -760,7 +861,7 @@ impl Service {
         let net = self.net.handle.clone();
         tokio::task::spawn_blocking(move || {
             let answer = match kind {
-                RequestKind::Blocks => match grandpa::decode_exact::<sync::BlockRequest>(&data, kind.max_request()) {
+                RequestKind::Blocks => match grandpa::decode_exact::<sync::Request>(&data, kind.max_request()) {
                     Ok(request) => sync::serve(&chain, request).map(|b| b.encode()).ok(),
                     Err(_) => {
                         net.report(peer, Misbehaviour::Undecodable);

@@ -1,4 +1,4 @@
-//! Block sync: the request and response of `/…/umbra/sync/1`, serving it
+//! Block sync: the request and response of `/…/umbra/sync/2`, serving it
 //! from the database, and the downloader that brings a node that is behind
 //! up to its best peer.
 //!
@@ -35,6 +35,24 @@ pub struct BlockRequest {
     pub max: u32,
 }
 
+/// What `/…/umbra/sync/2` carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum Request {
+    /// Canonical blocks by number.
+    #[codec(index = 0)]
+    Range(BlockRequest),
+    /// Block `hash` and its ancestors (canonical or not), at most `max`,
+    /// answered oldest first: how a node fetches a fork block a GRANDPA
+    /// vote names.
+    #[codec(index = 1)]
+    Ancestry {
+        /// The newest block wanted.
+        hash: H256,
+        /// How many blocks back (at most [`MAX_BLOCKS`]).
+        max: u32,
+    },
+}
+
 /// One block of an answer.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct BlockData {
@@ -46,8 +64,38 @@ pub struct BlockData {
     pub justification: Option<Vec<u8>>,
 }
 
-/// Answers a block request from the database.
-pub fn serve(chain: &Chain, request: BlockRequest) -> Result<Vec<BlockData>, umbra_consensus::Error> {
+/// Answers a request from the database.
+pub fn serve(chain: &Chain, request: Request) -> Result<Vec<BlockData>, umbra_consensus::Error> {
+    match request {
+        Request::Range(range) => serve_range(chain, range),
+        Request::Ancestry { hash, max } => serve_ancestry(chain, hash, max),
+    }
+}
+
+fn serve_ancestry(chain: &Chain, hash: H256, max: u32) -> Result<Vec<BlockData>, umbra_consensus::Error> {
+    let mut blocks = Vec::new();
+    let mut bytes = 0usize;
+    let mut current = hash;
+    while blocks.len() < max.min(MAX_BLOCKS) as usize {
+        let Some(header) = chain.header(&current)? else { break };
+        if header.number == 0 {
+            break;
+        }
+        let body = chain.db().body(&current)?.unwrap_or_default();
+        let justification = chain.db().justification(&current)?;
+        current = header.parent_hash;
+        let block = BlockData { header, body, justification };
+        bytes += block.encoded_size();
+        if bytes > RESPONSE_BUDGET && !blocks.is_empty() {
+            break;
+        }
+        blocks.push(block);
+    }
+    blocks.reverse();
+    Ok(blocks)
+}
+
+fn serve_range(chain: &Chain, request: BlockRequest) -> Result<Vec<BlockData>, umbra_consensus::Error> {
     let mut blocks = Vec::new();
     let mut bytes = 0usize;
     let last = request.from.saturating_add(request.max.min(MAX_BLOCKS)).saturating_sub(1);
@@ -80,6 +128,46 @@ pub enum Imported {
     UnknownParent,
     /// The peer's answer is wrong in the way named.
     Bad(Misbehaviour, String),
+}
+
+/// Decodes and imports an answer to an ancestry request for `hash`: a
+/// chain of blocks, oldest first, ending at `hash`, whose first block's
+/// parent is known. Blocks already here are skipped.
+pub fn import_ancestry(chain: &Chain, hash: H256, bytes: &[u8], now_slot: u64) -> Imported {
+    let blocks: Vec<BlockData> = match grandpa::decode_exact(bytes, umbra_network::wire::MAX_BLOCKS_RESPONSE) {
+        Ok(b) => b,
+        Err(e) => return Imported::Bad(Misbehaviour::Undecodable, e.to_string()),
+    };
+    if blocks.len() > MAX_BLOCKS as usize {
+        return Imported::Bad(Misbehaviour::Oversized, format!("{} blocks", blocks.len()));
+    }
+    if blocks.last().map(|b| b.header.hash()) != Some(hash) {
+        return Imported::Bad(Misbehaviour::UselessResponse, "not the asked block".into());
+    }
+    if blocks.windows(2).any(|w| w[1].header.parent_hash != w[0].header.hash()) {
+        return Imported::Bad(Misbehaviour::UselessResponse, "not a chain".into());
+    }
+    // Start after the newest block we already have.
+    let known = blocks.iter().rposition(|b| matches!(chain.db().contains(&b.header.hash()), Ok(true)));
+    let start = known.map_or(0, |i| i + 1);
+    let Some(first) = blocks.get(start) else { return Imported::Blocks { imported: 0, set_changed: false } };
+    if !matches!(chain.db().contains(&first.header.parent_hash), Ok(true)) {
+        return Imported::UnknownParent;
+    }
+    let last = blocks.len() - 1;
+    let mut imported = 0;
+    for (i, block) in blocks.into_iter().enumerate().skip(start) {
+        let number = block.header.number;
+        match chain.import_with(block.header, block.body, None, Origin::External { now_slot }, i == last) {
+            Ok(_) | Err(umbra_consensus::Error::AlreadyKnown(_)) => imported += 1,
+            // A fork below our finalized block: not wrong, just of no use.
+            Err(umbra_consensus::Error::Storage(
+                umbra_storage::Error::BelowFinalized { .. } | umbra_storage::Error::NotOnFinalizedChain(_),
+            )) => return Imported::Blocks { imported, set_changed: false },
+            Err(e) => return Imported::Bad(Misbehaviour::BadBlock, format!("block #{number}: {e}")),
+        }
+    }
+    Imported::Blocks { imported, set_changed: false }
 }
 
 /// Decodes and imports an answer to `request`, in order. Stops at the first

@@ -23,7 +23,7 @@ use umbra_consensus::{
 use umbra_network::{Misbehaviour, PeerId, RequestKind};
 use umbra_primitives::{block::OpaqueExtrinsic, BlockNumber};
 
-use super::sync::{BlockData, BlockRequest};
+use super::sync::{BlockData, BlockRequest, Request};
 
 /// How a node syncs when it starts with an empty database.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -148,7 +148,8 @@ impl WarpSync {
         let (kind, data) = match &self.phase {
             Phase::Proof => (RequestKind::Warp, WarpRequest { begin: self.set.base.hash }.encode()),
             Phase::Block(target) => {
-                (RequestKind::Blocks, BlockRequest { from: target.fragment.header.number, max: 1 }.encode())
+                let range = BlockRequest { from: target.fragment.header.number, max: 1 };
+                (RequestKind::Blocks, Request::Range(range).encode())
             }
             Phase::State { download, .. } => (RequestKind::State, download.request().encode()),
             Phase::Importing { .. } => return None,
