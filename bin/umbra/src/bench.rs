@@ -106,6 +106,19 @@ pub(crate) enum BenchCommand {
         #[arg(long, default_value_t = 120)]
         timeout_secs: u64,
     },
+    /// Block propagation: every block watched on several nodes, each
+    /// node's delay after the first to have it.
+    Propagation {
+        /// WebSocket URLs of the nodes (the `--url` node is not added).
+        #[arg(long, num_args = 2.., required = true)]
+        nodes: Vec<String>,
+        /// Blocks to watch.
+        #[arg(long, default_value_t = 100)]
+        blocks: u32,
+        /// Stop after this many seconds.
+        #[arg(long, default_value_t = 600)]
+        timeout_secs: u64,
+    },
 }
 
 pub(crate) async fn run(client: &Client, command: BenchCommand) -> Result<Report, CliError> {
@@ -181,6 +194,24 @@ pub(crate) async fn run(client: &Client, command: BenchCommand) -> Result<Report
         }
         BenchCommand::Finality { count, interval_ms, from, to, timeout_secs } => {
             finality(client, count, interval_ms, &from, &to, timeout_secs).await
+        }
+        BenchCommand::Propagation { nodes, blocks, timeout_secs } => {
+            let mut clients = Vec::new();
+            for url in &nodes {
+                clients.push(Client::connect(url).await?);
+            }
+            let spinner = crate::progress::spinner(format!("watching {blocks} blocks on {} nodes", nodes.len()));
+            let report = bench::propagation(&clients, blocks, Duration::from_secs(timeout_secs)).await?;
+            spinner.done(format!("{} blocks seen everywhere", report.blocks));
+            let json = json!({
+                "nodes": nodes,
+                "blocks": report.blocks,
+                "incomplete": report.incomplete,
+                "p50_us": bench::percentile(&report.delays, 50),
+                "p99_us": bench::percentile(&report.delays, 99),
+                "max_us": report.delays.last(),
+            });
+            Ok(Report::new(report.to_string(), json))
         }
     }
 }

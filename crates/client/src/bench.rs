@@ -8,6 +8,8 @@
 //!   other traffic to the contract meanwhile.
 //! * [`queries`]: encrypted, signed-answer queries to one worker over
 //!   several kept-alive connections; rate and latency percentiles.
+//! * [`finality`]: transfers timed from submission to block and finality.
+//! * [`propagation`]: when each of several nodes first had each block.
 //!
 //! Time is read only to measure (the wall clock is this module's output,
 //! never an input to what is sent).
@@ -586,5 +588,85 @@ pub async fn finality(client: &Client, load: FinalityLoad) -> Result<FinalityRep
     }
     report.included.sort_unstable();
     report.finalized.sort_unstable();
+    Ok(report)
+}
+
+/// Block propagation across nodes: when each node first reported each block.
+#[derive(Clone, Debug, Default)]
+pub struct PropagationReport {
+    /// Nodes watched.
+    pub nodes: usize,
+    /// Blocks seen by every node.
+    pub blocks: u32,
+    /// For each block and each node but the first to report it (its
+    /// author, or the closest to it): microseconds after the first, sorted.
+    pub delays: Vec<u64>,
+    /// Blocks not seen by every node before the end.
+    pub incomplete: u32,
+}
+
+impl fmt::Display for PropagationReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = |v: Option<u64>| v.map_or("-".to_string(), |us| format!("{}.{:03} ms", us / 1000, us % 1000));
+        write!(
+            f,
+            "{} blocks on {} nodes; propagation after the first node p50 {}, p99 {}, max {}; {} blocks not seen everywhere",
+            self.blocks,
+            self.nodes,
+            ms(percentile(&self.delays, 50)),
+            ms(percentile(&self.delays, 99)),
+            ms(self.delays.last().copied()),
+            self.incomplete
+        )
+    }
+}
+
+/// Watches every imported block (`chain_subscribeAllHeads`) on each of
+/// `clients` until `blocks` blocks have been seen by all of them (or
+/// `timeout` passes), and measures how long after the first node each
+/// other node had each block. On one machine the subscriptions' own
+/// latency is the same for every node, so the differences are the
+/// network's (gossip of the announcement, request, verification, import).
+pub async fn propagation(clients: &[Client], blocks: u32, timeout: Duration) -> Result<PropagationReport> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, H256, Instant)>();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, client) in clients.iter().enumerate() {
+        let mut sub = client.subscribe_all_heads().await?;
+        let tx = tx.clone();
+        tasks.spawn(async move {
+            while let Some(Ok(head)) = sub.next().await {
+                let seen = now();
+                if let Ok(header) = crate::parse_header(&head) {
+                    if tx.send((i, header.hash(), seen)).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+    }
+    drop(tx);
+    let n = clients.len();
+    let mut seen: BTreeMap<H256, Vec<Option<Instant>>> = BTreeMap::new();
+    let mut report = PropagationReport { nodes: n, ..Default::default() };
+    let deadline = tokio::time::Instant::now() + timeout;
+    while report.blocks < blocks {
+        let Ok(Some((i, hash, at))) = tokio::time::timeout_at(deadline, rx.recv()).await else { break };
+        let times = seen.entry(hash).or_insert_with(|| vec![None; n]);
+        if times[i].is_none() {
+            times[i] = Some(at);
+        }
+        if times.iter().all(Option::is_some) {
+            let times: Vec<Instant> = times.iter().flatten().copied().collect();
+            let first = times.iter().min().copied().unwrap_or(at);
+            let mut delays: Vec<u64> = times.iter().map(|t| t.duration_since(first).as_micros() as u64).collect();
+            delays.sort_unstable();
+            report.delays.extend(delays.into_iter().skip(1));
+            report.blocks += 1;
+            seen.remove(&hash);
+        }
+    }
+    tasks.abort_all();
+    report.incomplete = seen.len() as u32;
+    report.delays.sort_unstable();
     Ok(report)
 }

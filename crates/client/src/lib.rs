@@ -407,6 +407,11 @@ impl Client {
         Ok(self.ws.subscribe("chain_subscribeFinalizedHeads", rpc_params![], "chain_unsubscribeFinalizedHeads").await?)
     }
 
+    /// `chain_subscribeAllHeads`: every imported header, best or not (JSON).
+    pub async fn subscribe_all_heads(&self) -> Result<Subscription<Value>> {
+        Ok(self.ws.subscribe("chain_subscribeAllHeads", rpc_params![], "chain_unsubscribeAllHeads").await?)
+    }
+
     /// Submits `xt` and returns its status stream.
     pub async fn submit_and_watch(&self, xt: &OpaqueExtrinsic) -> Result<Subscription<Value>> {
         Ok(self

@@ -294,6 +294,20 @@ fn two_validators_finalize_over_the_network_and_a_full_node_relays_transactions(
     assert_eq!(report["finalized"], 6, "{report}");
     assert_eq!(report["failures"], 0, "{report}");
     assert!(report["finalized_p50_ms"].as_u64().unwrap() >= report["included_p50_ms"].as_u64().unwrap());
+
+    // Block propagation: the next blocks watched on all three nodes.
+    let urls: Vec<String> = (0..3).map(|i| net.node(i).ws_url()).collect();
+    let out = Command::new(binary("umbra"))
+        .args(["--url", &url, "--output", "json", "bench", "propagation", "--blocks", "3", "--timeout-secs", "60"])
+        .arg("--nodes")
+        .args(&urls)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "bench propagation: {stdout} {}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["blocks"], 3, "{report}");
+    assert!(report["p50_us"].as_u64().unwrap() <= report["max_us"].as_u64().unwrap(), "{report}");
 }
 
 #[test]
