@@ -235,3 +235,23 @@ fn proofs_changes_and_subscriptions() {
         assert_eq!(hash_of(&proof["at"]), included.block_hash);
     });
 }
+
+#[test]
+fn logs_to_a_file_carry_no_colour_codes() {
+    // stderr is a file here, not a terminal, and NO_COLOR is not set.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("node.log");
+    let mut child = Command::new(binary("umbra-node"))
+        .args(["--dev", "--tmp", "--rpc-port", "0"])
+        .env_remove("NO_COLOR")
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let text = wait_for("the node's RPC line", Duration::from_secs(60), || {
+        let text = std::fs::read_to_string(&log).ok()?;
+        text.contains("JSON-RPC").then_some(text)
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!text.contains('\u{1b}'), "colour codes in a log file: {text}");
+}
