@@ -310,7 +310,10 @@ pub async fn run(
                     service.net.handle.publish(Topic::Transactions, xt.encode());
                 }
             }
-            _ = tick.tick() => service.drive(),
+            _ = tick.tick() => {
+                service.prune_held_votes();
+                service.drive();
+            }
             _ = repeat.tick() => service.repeat_votes(),
             proof = equivocations.recv() => {
                 if let Ok(proof) = proof {
@@ -376,13 +379,6 @@ impl Service {
     /// Starts the next block request if a peer is ahead of us (or the
     /// warp sync's next request while it runs).
     fn drive(&mut self) {
-        if let Ok(finalized) = self.parts.chain.finalized() {
-            // Votes for blocks at or below the finalized one can no longer matter.
-            self.held_votes.retain(|_, votes| {
-                votes.retain(|(_, _, v)| v.message.target().1 > finalized.number);
-                !votes.is_empty()
-            });
-        }
         if self.warp.is_some() {
             self.drive_warp();
             return;
@@ -800,6 +796,17 @@ impl Service {
         }
     }
 
+    /// Drops held votes for blocks at or below the finalized one: they can
+    /// no longer matter.
+    fn prune_held_votes(&mut self) {
+        if let Ok(finalized) = self.parts.chain.finalized() {
+            self.held_votes.retain(|_, votes| {
+                votes.retain(|(_, _, v)| v.message.target().1 > finalized.number);
+                !votes.is_empty()
+            });
+        }
+    }
+
     /// Gives the voter the held votes for a block just imported.
     fn release_votes(&mut self, block: &H256) {
         for (set_id, round, vote) in self.held_votes.remove(block).unwrap_or_default() {
@@ -861,58 +868,43 @@ impl Service {
         let net = self.net.handle.clone();
         tokio::task::spawn_blocking(move || {
             let answer = match kind {
-                RequestKind::Blocks => match grandpa::decode_exact::<sync::Request>(&data, kind.max_request()) {
-                    Ok(request) => sync::serve(&chain, request).map(|b| b.encode()).ok(),
-                    Err(_) => {
-                        net.report(peer, Misbehaviour::Undecodable);
-                        None
-                    }
-                },
+                RequestKind::Blocks => answer(&net, peer, kind, &data, |r: sync::Request| sync::serve(&chain, r)),
                 RequestKind::Warp => {
-                    match grandpa::decode_exact::<warp_proof::WarpRequest>(&data, kind.max_request()) {
-                        Ok(request) => match warp_proof::prove(&chain, request) {
-                            Ok(proof) => Some(proof.encode()),
-                            Err(e) => {
-                                tracing::debug!(target: "umbra::sync", %peer, error = %e, "no warp proof");
-                                None
-                            }
-                        },
-                        Err(_) => {
-                            net.report(peer, Misbehaviour::Undecodable);
-                            None
-                        }
-                    }
+                    answer(&net, peer, kind, &data, |r: warp_proof::WarpRequest| warp_proof::prove(&chain, r))
                 }
                 RequestKind::State => {
-                    match grandpa::decode_exact::<warp_proof::StateRequest>(&data, kind.max_request()) {
-                        Ok(request) => match warp_proof::serve_state(&chain, &request) {
-                            Ok(page) => Some(page.encode()),
-                            Err(e) => {
-                                tracing::debug!(target: "umbra::sync", %peer, error = %e, "no state page");
-                                None
-                            }
-                        },
-                        Err(_) => {
-                            net.report(peer, Misbehaviour::Undecodable);
-                            None
-                        }
-                    }
+                    answer(&net, peer, kind, &data, |r: warp_proof::StateRequest| warp_proof::serve_state(&chain, &r))
                 }
-                RequestKind::CatchUp => {
-                    match grandpa::decode_exact::<grandpa::CatchUpRequest>(&data, kind.max_request()) {
-                        Ok(request) => GrandpaHandle::catch_up_answer(&chain, request.set_id, request.round)
-                            .map(|a| a.encode())
-                            .ok(),
-                        Err(_) => {
-                            net.report(peer, Misbehaviour::Undecodable);
-                            None
-                        }
-                    }
-                }
+                RequestKind::CatchUp => answer(&net, peer, kind, &data, |r: grandpa::CatchUpRequest| {
+                    GrandpaHandle::catch_up_answer(&chain, r.set_id, r.round)
+                }),
             };
             if let Some(answer) = answer {
                 let _ = reply.send(answer);
             }
         });
+    }
+}
+
+/// Decodes a request of `kind` within its bound (an undecodable one costs
+/// its peer) and answers it with `serve`; a request that cannot be served
+/// gets no answer.
+fn answer<Q: parity_scale_codec::Decode, A: Encode, E: std::fmt::Display>(
+    net: &NetworkHandle,
+    peer: PeerId,
+    kind: RequestKind,
+    data: &[u8],
+    serve: impl FnOnce(Q) -> Result<A, E>,
+) -> Option<Vec<u8>> {
+    let Ok(request) = grandpa::decode_exact::<Q>(data, kind.max_request()) else {
+        net.report(peer, Misbehaviour::Undecodable);
+        return None;
+    };
+    match serve(request) {
+        Ok(answer) => Some(answer.encode()),
+        Err(e) => {
+            tracing::debug!(target: "umbra::network", %peer, ?kind, error = %e, "request not served");
+            None
+        }
     }
 }
