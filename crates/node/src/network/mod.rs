@@ -203,7 +203,9 @@ enum Done {
     SyncFailed(String),
     CatchUp(PeerId, Result<Vec<u8>, String>),
     Warp(Result<Vec<u8>, String>),
-    WarpImported(Result<umbra_storage::BlockRef, String>),
+    /// The warp target stored, or why not (and whether the downloaded state
+    /// was at fault).
+    WarpImported(Result<umbra_storage::BlockRef, (String, bool)>),
     /// The answer to a fetch of a block a vote names.
     Fork(PeerId, H256, Result<sync::Imported, String>),
 }
@@ -438,17 +440,21 @@ impl Service {
             warp::Outcome::Import(import) => {
                 let (chain, done) = (self.parts.chain.clone(), self.done.clone());
                 tokio::spawn(async move {
-                    let result = tokio::task::spawn_blocking(move || chain.import_warp(*import))
-                        .await
-                        .map_err(|e| e.to_string())
-                        .and_then(|r| r.map_err(|e| e.to_string()));
+                    let result = match tokio::task::spawn_blocking(move || chain.import_warp(*import)).await {
+                        Ok(Ok(block)) => Ok(block),
+                        Ok(Err(e)) => {
+                            let state_at_fault = matches!(e, umbra_consensus::Error::StateRootMismatch { .. });
+                            Err((e.to_string(), state_at_fault))
+                        }
+                        Err(e) => Err((e.to_string(), false)),
+                    };
                     let _ = done.send(Done::WarpImported(result));
                 });
             }
         }
     }
 
-    fn on_warp_imported(&mut self, result: Result<umbra_storage::BlockRef, String>) {
+    fn on_warp_imported(&mut self, result: Result<umbra_storage::BlockRef, (String, bool)>) {
         match result {
             Ok(block) => {
                 tracing::info!(target: "umbra::sync", number = block.number, hash = ?block.hash, "warp sync done; syncing the rest in full");
@@ -460,9 +466,9 @@ impl Service {
                 self.parts.grandpa.notify_set_changed();
                 let _ = self.parts.ready.send(true);
             }
-            Err(reason) => {
-                tracing::warn!(target: "umbra::sync", %reason, "warp target refused");
-                if let Some((peer, what)) = self.warp.as_mut().and_then(warp::WarpSync::import_failed) {
+            Err((reason, state_at_fault)) => {
+                tracing::warn!(target: "umbra::sync", %reason, "warp target not stored");
+                if let Some((peer, what)) = self.warp.as_mut().and_then(|w| w.import_failed(state_at_fault)) {
                     self.net.handle.report(peer, what);
                 }
             }

@@ -5,7 +5,8 @@
 //! 1. **Proof**: ask the highest peer for the set changes after the last
 //!    verified one (genesis at first); verify each answer against the set in
 //!    force; continue until a finished answer names the finalized head.
-//! 2. **Block**: fetch the head's body (checked against its header on import).
+//! 2. **Block**: fetch the head's body, checked against its header's
+//!    extrinsics root (a wrong one costs the peer that sent it).
 //! 3. **State**: download the head's state page by page; once complete it
 //!    must give the head's state root, or the peer is reported and the
 //!    download starts over with another.
@@ -21,7 +22,10 @@ use umbra_consensus::{
     warp::{self, StateDownload, StateResponse, Target, WarpFragment, WarpImport, WarpProof, WarpRequest},
 };
 use umbra_network::{Misbehaviour, PeerId, RequestKind};
-use umbra_primitives::{block::OpaqueExtrinsic, BlockNumber};
+use umbra_primitives::{
+    block::{extrinsics_root, OpaqueExtrinsic},
+    BlockNumber,
+};
 
 use super::sync::{BlockData, BlockRequest, Request};
 
@@ -211,14 +215,18 @@ impl WarpSync {
                         }
                     };
                 match blocks.into_iter().next() {
-                    Some(block) if block.header.hash() == target.fragment.header.hash() => {
+                    Some(block)
+                        if block.header.hash() == target.fragment.header.hash()
+                            && extrinsics_root(&block.body, umbra_runtime::STATE_VERSION)
+                                == target.fragment.header.extrinsics_root =>
+                    {
                         let download = StateDownload::new(target.fragment.header.hash());
                         self.phase = Phase::State { target, body: block.body, download };
                         Outcome::Continue
                     }
                     _ => {
                         self.phase = Phase::Block(target);
-                        self.bad(peer, Misbehaviour::UselessResponse, "not the warp target's block".into())
+                        self.bad(peer, Misbehaviour::UselessResponse, "not the warp target's block or body".into())
                     }
                 }
             }
@@ -261,15 +269,18 @@ impl WarpSync {
         }
     }
 
-    /// The import of a downloaded state failed (its root is not the
-    /// target's): the last state peer is reported and the download starts
-    /// over.
-    pub fn import_failed(&mut self) -> Option<(PeerId, Misbehaviour)> {
+    /// The import of a downloaded state failed: the download starts over.
+    /// If the state was at fault (its root is not the target's), the peer
+    /// that sent it is returned to be reported and is not asked again.
+    pub fn import_failed(&mut self, state_at_fault: bool) -> Option<(PeerId, Misbehaviour)> {
         if let Phase::Importing { target, body } = std::mem::replace(&mut self.phase, Phase::Proof) {
             let download = StateDownload::new(target.fragment.header.hash());
             self.phase = Phase::State { target, body, download };
         }
         let peer = self.in_flight.take()?;
+        if !state_at_fault {
+            return None;
+        }
         self.peers.remove(&peer);
         Some((peer, Misbehaviour::BadBlock))
     }
@@ -277,5 +288,66 @@ impl WarpSync {
     fn bad(&mut self, peer: PeerId, what: Misbehaviour, reason: String) -> Outcome {
         self.peers.remove(&peer);
         Outcome::Bad(peer, what, reason)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use umbra_primitives::{header::Header, H256};
+    use umbra_storage::BlockRef;
+
+    fn in_block_phase() -> (WarpSync, PeerId, Header) {
+        let header = Header {
+            parent_hash: H256::repeat_byte(1),
+            number: 7,
+            state_root: H256::repeat_byte(2),
+            extrinsics_root: extrinsics_root(&[], umbra_runtime::STATE_VERSION),
+            digest: Default::default(),
+        };
+        let set = AuthoritySet { set_id: 0, authorities: Vec::new(), base: BlockRef { hash: H256::zero(), number: 0 } };
+        let mut warp = WarpSync::new(set);
+        let fragment = WarpFragment { header: header.clone(), justification: Vec::new() };
+        warp.phase = Phase::Block(Target { fragment, signed_by: 0 });
+        let peer = PeerId::random();
+        warp.note(peer, 9);
+        (warp, peer, header)
+    }
+
+    fn answer(header: &Header, body: Vec<OpaqueExtrinsic>) -> Vec<u8> {
+        vec![BlockData { header: header.clone(), body, justification: None }].encode()
+    }
+
+    #[test]
+    fn a_body_that_is_not_the_targets_costs_its_sender_and_is_asked_again() {
+        let (mut warp, peer, header) = in_block_phase();
+        let (asked, kind, _) = warp.next_request().unwrap();
+        assert_eq!((asked, kind), (peer, RequestKind::Blocks));
+        let wrong = answer(&header, vec![OpaqueExtrinsic(vec![4, 1, 2, 3])]);
+        assert!(matches!(warp.on_answer(&wrong), Outcome::Bad(p, Misbehaviour::UselessResponse, _) if p == peer));
+        assert_eq!(warp.phase(), "block", "still waiting for the right body");
+        let other = PeerId::random();
+        warp.note(other, 9);
+        assert_eq!(warp.next_request().unwrap().0, other, "the reported peer is not asked again");
+        assert!(matches!(warp.on_answer(&answer(&header, Vec::new())), Outcome::Continue));
+        assert_eq!(warp.phase(), "state");
+    }
+
+    #[test]
+    fn only_a_state_at_fault_costs_its_sender() {
+        let (mut warp, peer, header) = in_block_phase();
+        warp.next_request().unwrap();
+        warp.on_answer(&answer(&header, Vec::new()));
+        for state_at_fault in [false, true] {
+            let (asked, kind, _) = warp.next_request().unwrap();
+            assert_eq!((asked, kind), (peer, RequestKind::State));
+            let page = StateResponse { pairs: vec![(vec![1], vec![2])], more: false };
+            assert!(matches!(warp.on_answer(&page.encode()), Outcome::Import(_)));
+            assert_eq!(warp.phase(), "importing");
+            let blamed = warp.import_failed(state_at_fault);
+            assert_eq!(blamed, state_at_fault.then_some((peer, Misbehaviour::BadBlock)));
+            assert_eq!(warp.phase(), "state", "the download starts over");
+        }
+        assert!(warp.next_request().is_none(), "the peer whose state was wrong is not asked again");
     }
 }
